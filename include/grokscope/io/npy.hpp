@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Save and load matrices as NumPy `.npy` files (float32, float64, int64, int32, uint8).
+///
+/// Writing goes through xtensor's npy encoder over a zero-copy view of the matrix. Reading
+/// validates the whole file before touching the payload (magic, version, header length, dtype,
+/// shape, exact payload size), because xtensor 0.24's reader neither detects truncated data nor
+/// reads header lengths above 127 bytes correctly. Every problem is a std::runtime_error that
+/// names the path and what is wrong.
+
+#include <grokscope/core/check.hpp>
+#include <grokscope/core/types.hpp>
+#include <grokscope/core/xtensor.hpp>
+
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace grokscope {
+
+/// Element types grokscope reads and writes in `.npy` files (little-endian).
+enum class NpyDtype { Float32, Float64, Int64, Int32, UInt8 };
+
+/// NumPy's name of a dtype ("float32", ...).
+inline const char* npy_dtype_name(NpyDtype t) {
+  switch (t) {
+    case NpyDtype::Float32:
+      return "float32";
+    case NpyDtype::Float64:
+      return "float64";
+    case NpyDtype::Int64:
+      return "int64";
+    case NpyDtype::Int32:
+      return "int32";
+    case NpyDtype::UInt8:
+      return "uint8";
+  }
+  return "?";
+}
+
+/// What the header of a `.npy` file says.
+struct NpyHeader {
+  NpyDtype dtype = NpyDtype::Float64;
+  std::string descr;               ///< the raw dtype string, e.g. "<f8"
+  bool fortran_order = false;      ///< column-major payload
+  std::vector<std::size_t> shape;  ///< empty for a 0-d array
+  std::size_t data_offset = 0;     ///< bytes before the payload
+  std::size_t count = 1;           ///< number of elements
+  std::size_t item_size = 8;       ///< bytes per element
+};
+
+/// An array of any rank read from a `.npy` file, converted to T, in C (row-major) order.
+template <typename T>
+struct NpyArray {
+  std::vector<std::size_t> shape;
+  std::vector<T> data;
+};
+
+namespace detail {
+
+template <typename T>
+constexpr NpyDtype npy_dtype_of() {
+  if constexpr (std::is_same_v<T, float>)
+    return NpyDtype::Float32;
+  else if constexpr (std::is_same_v<T, double>)
+    return NpyDtype::Float64;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return NpyDtype::Int64;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return NpyDtype::Int32;
+  else {
+    static_assert(std::is_same_v<T, std::uint8_t>,
+                  "npy: supported element types are float, double, "
+                  "int64_t, int32_t and uint8_t");
+    return NpyDtype::UInt8;
+  }
+}
+
+[[noreturn]] inline void npy_fail(const std::string& where, const std::string& path, const std::string& what) {
+  throw std::runtime_error("grokscope::" + where + ": " + path + ": " + what);
+}
+
+// Value of `key` in the header dictionary, as raw text up to the next top-level comma or brace.
+inline std::string npy_dict_value(const std::string& header, const std::string& key, const std::string& path) {
+  const std::string quoted = "'" + key + "'";
+  const std::size_t k = header.find(quoted);
+  if (k == std::string::npos) npy_fail("load_npy", path, "header has no '" + key + "' key");
+  std::size_t p = header.find(':', k + quoted.size());
+  if (p == std::string::npos) npy_fail("load_npy", path, "malformed header near '" + key + "'");
+  ++p;
+  while (p < header.size() && header[p] == ' ') ++p;
+  std::size_t e = p;
+  if (p < header.size() && header[p] == '(') {
+    e = header.find(')', p);
+    if (e == std::string::npos) npy_fail("load_npy", path, "unterminated shape tuple in header");
+    return header.substr(p, e - p + 1);
+  }
+  if (p < header.size() && header[p] == '\'') {
+    e = header.find('\'', p + 1);
+    if (e == std::string::npos) npy_fail("load_npy", path, "unterminated string in header");
+    return header.substr(p + 1, e - p - 1);
+  }
+  while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
+  std::string v = header.substr(p, e - p);
+  while (!v.empty() && v.back() == ' ') v.pop_back();
+  return v;
+}
+
+inline NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size) {
+  NpyHeader h;
+  unsigned char pre[8];
+  if (file_size < 10 || !in.read(reinterpret_cast<char*>(pre), 8))
+    npy_fail("load_npy", path, "file too short to be .npy (" + std::to_string(file_size) + " bytes)");
+  if (std::memcmp(pre, "\x93NUMPY", 6) != 0) npy_fail("load_npy", path, "not a .npy file (bad magic string)");
+  const int major = pre[6];
+  std::uint64_t header_len = 0;
+  std::size_t len_bytes = 0;
+  if (major == 1) {
+    len_bytes = 2;
+  } else if (major == 2 || major == 3) {
+    len_bytes = 4;
+  } else {
+    npy_fail("load_npy", path,
+             "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(pre[7]));
+  }
+  unsigned char lb[4] = {0, 0, 0, 0};
+  if (!in.read(reinterpret_cast<char*>(lb), static_cast<std::streamsize>(len_bytes)))
+    npy_fail("load_npy", path, "truncated header length");
+  for (std::size_t i = 0; i < len_bytes; ++i) header_len |= static_cast<std::uint64_t>(lb[i]) << (8 * i);
+  h.data_offset = 8 + len_bytes + static_cast<std::size_t>(header_len);
+  if (h.data_offset > file_size)
+    npy_fail("load_npy", path,
+             "truncated header (header says " + std::to_string(header_len) + " bytes, file has " +
+                 std::to_string(file_size) + ")");
+  std::string header(static_cast<std::size_t>(header_len), '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_len))) npy_fail("load_npy", path, "truncated header");
+  if (header.find('{') == std::string::npos || header.find('}') == std::string::npos)
+    npy_fail("load_npy", path, "malformed header (no dictionary)");
+
+  h.descr = npy_dict_value(header, "descr", path);
+  const std::string& d = h.descr;
+  if (d == "<f4")
+    h.dtype = NpyDtype::Float32, h.item_size = 4;
+  else if (d == "<f8")
+    h.dtype = NpyDtype::Float64, h.item_size = 8;
+  else if (d == "<i8")
+    h.dtype = NpyDtype::Int64, h.item_size = 8;
+  else if (d == "<i4")
+    h.dtype = NpyDtype::Int32, h.item_size = 4;
+  else if (d == "|u1" || d == "<u1")
+    h.dtype = NpyDtype::UInt8, h.item_size = 1;
+  else
+    npy_fail("load_npy", path,
+             "unsupported dtype '" + d +
+                 "' (supported: <f4 float32, <f8 float64, <i8 int64, "
+                 "<i4 int32, |u1 uint8)");
+
+  const std::string fo = npy_dict_value(header, "fortran_order", path);
+  if (fo == "True")
+    h.fortran_order = true;
+  else if (fo == "False")
+    h.fortran_order = false;
+  else
+    npy_fail("load_npy", path, "invalid fortran_order value '" + fo + "'");
+
+  const std::string sh = npy_dict_value(header, "shape", path);
+  if (sh.size() < 2 || sh.front() != '(' || sh.back() != ')') npy_fail("load_npy", path, "invalid shape '" + sh + "'");
+  std::size_t i = 1;
+  h.count = 1;
+  bool overflow = false;
+  while (i + 1 < sh.size()) {
+    while (i + 1 < sh.size() && (sh[i] == ' ' || sh[i] == ',')) ++i;
+    if (i + 1 >= sh.size()) break;
+    if (!std::isdigit(static_cast<unsigned char>(sh[i]))) npy_fail("load_npy", path, "invalid shape '" + sh + "'");
+    std::uint64_t v = 0;
+    while (i + 1 < sh.size() && std::isdigit(static_cast<unsigned char>(sh[i]))) {
+      if (v > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) overflow = true;
+      v = v * 10 + static_cast<std::uint64_t>(sh[i] - '0');
+      ++i;
+    }
+    if (v != 0 && h.count > std::numeric_limits<std::uint64_t>::max() / 16 / v) overflow = true;
+    h.count *= static_cast<std::size_t>(v);
+    h.shape.push_back(static_cast<std::size_t>(v));
+  }
+  if (overflow || h.shape.size() > 32) npy_fail("load_npy", path, "shape " + sh + " is too large");
+  const std::uint64_t payload = static_cast<std::uint64_t>(h.count) * h.item_size;
+  const std::uint64_t have = file_size - h.data_offset;
+  if (have < payload)
+    npy_fail("load_npy", path,
+             "truncated data: shape " + sh + " of " + npy_dtype_name(h.dtype) + " needs " + std::to_string(payload) +
+                 " bytes, file has " + std::to_string(have));
+  if (have > payload)
+    npy_fail("load_npy", path, std::to_string(have - payload) + " unexpected bytes after the data of shape " + sh);
+  return h;
+}
+
+inline std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in) {
+  in.open(path, std::ios::binary);
+  if (!in) npy_fail(where, path, "cannot open file for reading");
+  in.seekg(0, std::ios::end);
+  const auto end = in.tellg();
+  if (end < 0) npy_fail(where, path, "cannot determine file size");
+  in.seekg(0, std::ios::beg);
+  return static_cast<std::uint64_t>(end);
+}
+
+template <typename From, typename T>
+void npy_convert(const char* bytes, std::size_t count, T* out) {
+  for (std::size_t i = 0; i < count; ++i) {
+    From v;
+    std::memcpy(&v, bytes + i * sizeof(From), sizeof(From));
+    out[i] = static_cast<T>(v);
+  }
+}
+
+}  // namespace detail
+
+/// Reads and validates the header of a `.npy` file (also checks that the payload size matches).
+inline NpyHeader read_npy_header(const std::string& path) {
+  std::ifstream in;
+  const std::uint64_t size = detail::npy_open("read_npy_header", path, in);
+  return detail::parse_npy_header(path, in, size);
+}
+
+/// Loads an array of any rank, converting the stored dtype to T; returned in C order.
+/// With `require_exact_dtype`, a file whose dtype is not T is an error.
+template <typename T>
+NpyArray<T> load_npy_array(const std::string& path, bool require_exact_dtype = false) {
+  std::ifstream in;
+  const std::uint64_t size = detail::npy_open("load_npy", path, in);
+  const NpyHeader h = detail::parse_npy_header(path, in, size);
+  if (require_exact_dtype && h.dtype != detail::npy_dtype_of<T>())
+    detail::npy_fail("load_npy", path,
+                     std::string("holds ") + npy_dtype_name(h.dtype) + " but " +
+                         npy_dtype_name(detail::npy_dtype_of<T>()) + " was requested (load_npy_as<T> converts)");
+  std::vector<char> bytes(h.count * h.item_size);
+  in.seekg(static_cast<std::streamoff>(h.data_offset));
+  if (!bytes.empty() && !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    detail::npy_fail("load_npy", path, "read error in the data");
+  NpyArray<T> out;
+  out.shape = h.shape;
+  out.data.resize(h.count);
+  switch (h.dtype) {
+    case NpyDtype::Float32:
+      detail::npy_convert<float>(bytes.data(), h.count, out.data.data());
+      break;
+    case NpyDtype::Float64:
+      detail::npy_convert<double>(bytes.data(), h.count, out.data.data());
+      break;
+    case NpyDtype::Int64:
+      detail::npy_convert<std::int64_t>(bytes.data(), h.count, out.data.data());
+      break;
+    case NpyDtype::Int32:
+      detail::npy_convert<std::int32_t>(bytes.data(), h.count, out.data.data());
+      break;
+    case NpyDtype::UInt8:
+      detail::npy_convert<std::uint8_t>(bytes.data(), h.count, out.data.data());
+      break;
+  }
+  if (h.fortran_order && h.shape.size() > 1) {
+    // Reverse-order strides: permute into C order.
+    const std::size_t rank = h.shape.size();
+    std::vector<T> c(out.data.size());
+    std::vector<std::size_t> idx(rank, 0);
+    for (std::size_t lin = 0; lin < h.count; ++lin) {
+      std::size_t f = 0, stride = 1;
+      for (std::size_t a = 0; a < rank; ++a) {
+        f += idx[a] * stride;
+        stride *= h.shape[a];
+      }
+      c[lin] = out.data[f];
+      for (std::size_t a = rank; a-- > 0;) {
+        if (++idx[a] < h.shape[a]) break;
+        idx[a] = 0;
+      }
+    }
+    out.data.swap(c);
+  }
+  return out;
+}
+
+namespace detail {
+template <typename T>
+Matrix<T> npy_to_matrix(const std::string& path, NpyArray<T>&& a, bool flatten) {
+  const std::size_t rank = a.shape.size();
+  Index rows = 1, cols = 1;
+  if (rank == 1) {
+    rows = static_cast<Index>(a.shape[0]);
+  } else if (rank == 2 || (flatten && rank > 2)) {
+    rows = static_cast<Index>(a.shape[0]);
+    cols = rows == 0 ? 0 : static_cast<Index>(a.data.size() / a.shape[0]);
+    if (rows == 0) {
+      cols = 1;
+      for (std::size_t i = 1; i < rank; ++i) cols *= static_cast<Index>(a.shape[i]);
+    }
+  } else if (rank > 2) {
+    npy_fail("load_npy", path,
+             "rank " + std::to_string(rank) +
+                 " array cannot be loaded as a matrix "
+                 "(use load_npy_flat to flatten each example)");
+  }
+  Matrix<T> m(rows, cols);
+  if (m.size() > 0) std::memcpy(m.data(), a.data.data(), sizeof(T) * a.data.size());
+  return m;
+}
+}  // namespace detail
+
+/// Loads a rank-0, 1 or 2 array as a matrix (rank 1 becomes n × 1: one value per example).
+/// The file's dtype must be T exactly.
+template <typename T>
+Matrix<T> load_npy(const std::string& path) {
+  return detail::npy_to_matrix(path, load_npy_array<T>(path, true), false);
+}
+
+/// Like load_npy, converting any supported stored dtype to T.
+template <typename T>
+Matrix<T> load_npy_as(const std::string& path) {
+  return detail::npy_to_matrix(path, load_npy_array<T>(path, false), false);
+}
+
+/// Loads an array of rank >= 1 as n × (product of the other dimensions): one row per example.
+template <typename T>
+Matrix<T> load_npy_flat(const std::string& path) {
+  NpyArray<T> a = load_npy_array<T>(path, false);
+  if (a.shape.empty()) detail::npy_fail("load_npy_flat", path, "0-d array has no example axis");
+  return detail::npy_to_matrix(path, std::move(a), true);
+}
+
+namespace detail {
+inline void npy_write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) npy_fail("save_npy", path, "cannot open file for writing");
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.flush();
+  if (!out) npy_fail("save_npy", path, "write failed");
+}
+}  // namespace detail
+
+/// Saves a matrix as a rank-2 C-order `.npy` (float, double, int64_t, int32_t or uint8_t).
+template <typename Derived>
+void save_npy(const std::string& path, const Eigen::DenseBase<Derived>& m) {
+  using T = typename Derived::Scalar;
+  (void)detail::npy_dtype_of<T>();
+  const Matrix<T> rm = m;  // row-major, evaluated
+  detail::npy_write_bytes(path, xt::dump_npy(as_xtensor(rm)));
+}
+
+/// Saves a list of values as a rank-1 `.npy`.
+template <typename T>
+void save_npy(const std::string& path, const std::vector<T>& v) {
+  (void)detail::npy_dtype_of<T>();
+  const std::array<std::size_t, 1> shape{v.size()};
+  detail::npy_write_bytes(path, xt::dump_npy(xt::adapt(v.data(), v.size(), xt::no_ownership(), shape)));
+}
+
+}  // namespace grokscope

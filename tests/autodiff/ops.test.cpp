@@ -1,0 +1,383 @@
+// Every op: a finite-difference check of its VJP (random shapes, several seeds), a forward value
+// check against a direct computation, and its shape errors.
+#include <grokscope/autodiff/gradcheck.hpp>
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/rng.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace grokscope;
+using P = Parameter<double>;
+using M = Matrix<double>;
+using V = Var<double>;
+using T = Tape<double>;
+
+namespace {
+
+constexpr double kTol = 1e-6;
+
+// Loss = Σ out ∘ R for a fixed random R, so every output entry gets a distinct cotangent.
+V project(T& t, const V& out, std::uint64_t seed = 99) {
+  Rng r(seed);
+  return sum(mul(out, t.constant(r.normal_matrix(out.rows(), out.cols()))));
+}
+
+template <typename F>
+void expect_grad(F&& f, const std::vector<P*>& ps, double tol = kTol) {
+  const GradcheckResult r = gradcheck(f, ps);
+  INFO("worst entry: ", r.param, "(", r.row, ",", r.col, ") analytic ", r.analytic, " numeric ", r.numeric);
+  CHECK(r.checked > 0);
+  CHECK(r.max_error < tol);
+}
+
+P rand_param(Rng& rng, const char* name, Index r, Index c, double scale = 1.0) {
+  return P(name, rng.normal_matrix(r, c, 0.0, scale));
+}
+
+}  // namespace
+
+TEST_CASE("matmul: all four transpose combinations") {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    Rng rng(seed);
+    const Index m = 2 + rng.integer(4), k = 1 + rng.integer(5), n = 1 + rng.integer(4);
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        P a = rand_param(rng, "a", ta ? k : m, ta ? m : k);
+        P b = rand_param(rng, "b", tb ? n : k, tb ? k : n);
+        expect_grad([&](T& t) { return project(t, matmul(t.param(a), t.param(b), ta != 0, tb != 0)); }, {&a, &b});
+        T t;
+        const M ea = ta ? M(a.value.transpose()) : a.value;
+        const M eb = tb ? M(b.value.transpose()) : b.value;
+        CHECK((matmul(t.param(a), t.param(b), ta != 0, tb != 0).value() - ea * eb).norm() < 1e-12);
+      }
+  }
+  T t;
+  P a("a", M::Ones(2, 3)), b("b", M::Ones(2, 3));
+  CHECK_THROWS_WITH_AS(
+      matmul(t.param(a), t.param(b)),
+      "grokscope::matmul: inner dimensions differ: op(a) is 2x3 (a is 2x3) but op(b) is 2x3 (b is 2x3)",
+      std::invalid_argument);
+}
+
+TEST_CASE("linear: PyTorch layout, with and without bias") {
+  for (std::uint64_t seed : {4, 5, 6}) {
+    Rng rng(seed);
+    const Index n = 1 + rng.integer(5), in = 1 + rng.integer(6), out = 1 + rng.integer(4);
+    P x = rand_param(rng, "x", n, in), W = rand_param(rng, "weight", out, in), b = rand_param(rng, "bias", 1, out);
+    expect_grad([&](T& t) { return project(t, linear(t.param(x), t.param(W), t.param(b))); }, {&x, &W, &b});
+    expect_grad([&](T& t) { return project(t, linear(t.param(x), t.param(W))); }, {&x, &W});
+    T t;
+    const M y = linear(t.param(x), t.param(W), t.param(b)).value();
+    CHECK((y - ((x.value * W.value.transpose()).rowwise() + b.value.row(0))).norm() < 1e-12);
+  }
+  T t;
+  P x("x", M::Ones(4, 3)), W("weight", M::Ones(5, 2)), b("bias", M::Ones(1, 4));
+  CHECK_THROWS_WITH_AS(
+      linear(t.param(x), t.param(W)),
+      "grokscope::linear: x is 4x3 but weight is 5x2 (expected x.cols == weight.cols, weight is out x in)",
+      std::invalid_argument);
+  P W2("weight", M::Ones(5, 3));
+  CHECK_THROWS_WITH_AS(linear(t.param(x), t.param(W2), t.param(b)),
+                       "grokscope::linear: bias is 1x4 but weight is 5x3 (expected bias 1x5)", std::invalid_argument);
+}
+
+TEST_CASE("add, sub, mul with every broadcast mode") {
+  for (std::uint64_t seed : {7, 8}) {
+    Rng rng(seed);
+    const Index n = 2 + rng.integer(4), d = 2 + rng.integer(4);
+    P a = rand_param(rng, "a", n, d);
+    for (auto shape : {std::pair<Index, Index>{n, d}, {1, d}, {n, 1}, {1, 1}}) {
+      P b = rand_param(rng, "b", shape.first, shape.second);
+      expect_grad([&](T& t) { return project(t, add(t.param(a), t.param(b))); }, {&a, &b});
+      expect_grad([&](T& t) { return project(t, sub(t.param(a), t.param(b))); }, {&a, &b});
+      expect_grad([&](T& t) { return project(t, mul(t.param(a), t.param(b))); }, {&a, &b});
+      T t;
+      const M bb = b.value.replicate(n / shape.first, d / shape.second);
+      CHECK((add(t.param(a), t.param(b)).value() - (a.value + bb)).norm() < 1e-12);
+      CHECK((sub(t.param(a), t.param(b)).value() - (a.value - bb)).norm() < 1e-12);
+      CHECK((mul(t.param(a), t.param(b)).value() - a.value.cwiseProduct(bb)).norm() < 1e-12);
+    }
+  }
+  T t;
+  P a("a", M::Ones(3, 4)), b("b", M::Ones(2, 4));
+  CHECK_THROWS_WITH_AS(add(t.param(a), t.param(b)),
+                       "grokscope::add: a is 3x4 but b is 2x4 (b must match a, or be 1x4, 3x1 or 1x1)",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(mul(t.param(a), t.param(b)), std::invalid_argument);
+  T other;
+  CHECK_THROWS_WITH_AS(add(t.param(a), other.param(a)), "grokscope::add: variables belong to different tapes",
+                       std::invalid_argument);
+}
+
+TEST_CASE("scale, add_scalar, negation and operators") {
+  Rng rng(10);
+  P a = rand_param(rng, "a", 3, 4), b = rand_param(rng, "b", 3, 4);
+  expect_grad([&](T& t) { return project(t, scale(t.param(a), -2.5)); }, {&a});
+  expect_grad([&](T& t) { return project(t, add_scalar(t.param(a), 0.7)); }, {&a});
+  expect_grad([&](T& t) { return project(t, -(t.param(a) + t.param(b)) - t.param(b)); }, {&a, &b});
+  T t;
+  CHECK((scale(t.param(a), 3.0).value() - 3.0 * a.value).norm() < 1e-12);
+  CHECK((add_scalar(t.param(a), 1.0).value().array() - a.value.array() - 1.0).matrix().norm() < 1e-12);
+}
+
+TEST_CASE("reductions: sum, mean, row_sum, row_mean, col_sum, col_mean") {
+  Rng rng(11);
+  P a = rand_param(rng, "a", 4, 3);
+  expect_grad([&](T& t) { return scale(sum(t.param(a)), 1.3); }, {&a});
+  expect_grad([&](T& t) { return scale(mean(t.param(a)), 1.3); }, {&a});
+  expect_grad([&](T& t) { return project(t, row_sum(t.param(a))); }, {&a});
+  expect_grad([&](T& t) { return project(t, row_mean(t.param(a))); }, {&a});
+  expect_grad([&](T& t) { return project(t, col_sum(t.param(a))); }, {&a});
+  expect_grad([&](T& t) { return project(t, col_mean(t.param(a))); }, {&a});
+  T t;
+  const V x = t.param(a);
+  CHECK(sum(x).item() == doctest::Approx(a.value.sum()));
+  CHECK(mean(x).item() == doctest::Approx(a.value.mean()));
+  CHECK((row_sum(x).value() - a.value.rowwise().sum()).norm() < 1e-12);
+  CHECK((row_mean(x).value() - a.value.rowwise().mean()).norm() < 1e-12);
+  CHECK((col_sum(x).value() - a.value.colwise().sum()).norm() < 1e-12);
+  CHECK((col_mean(x).value() - a.value.colwise().mean()).norm() < 1e-12);
+  P e("e", M(0, 3));
+  CHECK_THROWS_WITH_AS(mean(t.param(e)), "grokscope::mean: x is empty (0x3)", std::invalid_argument);
+}
+
+TEST_CASE("elementwise nonlinearities") {
+  for (std::uint64_t seed : {12, 13, 14}) {
+    Rng rng(seed);
+    P a = rand_param(rng, "a", 3 + rng.integer(3), 2 + rng.integer(3), 1.5);
+    expect_grad([&](T& t) { return project(t, relu(t.param(a))); }, {&a});
+    expect_grad([&](T& t) { return project(t, gelu(t.param(a), GeluApprox::Tanh)); }, {&a});
+    expect_grad([&](T& t) { return project(t, gelu(t.param(a), GeluApprox::Erf)); }, {&a});
+    expect_grad([&](T& t) { return project(t, tanh(t.param(a))); }, {&a});
+    expect_grad([&](T& t) { return project(t, sigmoid(t.param(a))); }, {&a});
+    expect_grad([&](T& t) { return project(t, square(t.param(a))); }, {&a});
+    expect_grad([&](T& t) { return project(t, exp(t.param(a))); }, {&a});
+    P pos("pos", (a.value.array().abs() + 0.5).matrix());
+    expect_grad([&](T& t) { return project(t, log(t.param(pos))); }, {&pos});
+  }
+  T t;
+  P x("x", (M(1, 4) << -1.0, 0.0, 1.0, 2.0).finished());
+  const V v = t.param(x);
+  // Reference values: PyTorch gelu(approximate='tanh') and gelu() at x = 1 and 2.
+  CHECK(gelu(v, GeluApprox::Tanh).value()(0, 2) == doctest::Approx(0.8411919906082768).epsilon(1e-14));
+  CHECK(gelu(v, GeluApprox::Erf).value()(0, 2) == doctest::Approx(0.8413447460685429).epsilon(1e-14));
+  CHECK(gelu(v, GeluApprox::Erf).value()(0, 3) == doctest::Approx(1.9544997361036416).epsilon(1e-14));
+  CHECK(relu(v).value() == (M(1, 4) << 0, 0, 1, 2).finished());
+  CHECK(sigmoid(v).value()(0, 1) == 0.5);
+  CHECK(square(v).value()(0, 0) == 1.0);
+  CHECK(tanh(v).value()(0, 2) == doctest::Approx(std::tanh(1.0)));
+  CHECK(std::isinf(log(v).value()(0, 1)));
+}
+
+TEST_CASE("softmax and log_softmax over rows") {
+  for (std::uint64_t seed : {15, 16}) {
+    Rng rng(seed);
+    P a = rand_param(rng, "a", 3, 5, 2.0);
+    expect_grad([&](T& t) { return project(t, softmax(t.param(a))); }, {&a});
+    expect_grad([&](T& t) { return project(t, log_softmax(t.param(a))); }, {&a});
+    T t;
+    const M s = softmax(t.param(a)).value();
+    CHECK((s.rowwise().sum().array() - 1.0).abs().maxCoeff() < 1e-14);
+    CHECK((log_softmax(t.param(a)).value() - M(s.array().log())).norm() < 1e-12);
+  }
+  T t;  // large logits stay finite
+  P big("big", (M(1, 3) << 1000.0, 0.0, -1000.0).finished());
+  CHECK(log_softmax(t.param(big)).value().allFinite());
+  CHECK(softmax(t.param(big)).value()(0, 0) == 1.0);
+}
+
+TEST_CASE("cross_entropy with integer targets, in double") {
+  for (std::uint64_t seed : {17, 18, 19}) {
+    Rng rng(seed);
+    const Index n = 2 + rng.integer(5), V_ = 2 + rng.integer(6);
+    P z = rand_param(rng, "logits", n, V_, 2.0);
+    IndexList y(static_cast<std::size_t>(n));
+    for (auto& v : y) v = rng.integer(V_);
+    expect_grad([&](T& t) { return cross_entropy(t.param(z), y); }, {&z});
+    T t;
+    double ref = 0;
+    for (Index i = 0; i < n; ++i)
+      ref += std::log(z.value.row(i).array().exp().sum()) - z.value(i, y[static_cast<std::size_t>(i)]);
+    const V loss = cross_entropy(t.param(z), y);
+    CHECK(loss.item() == doctest::Approx(ref / static_cast<double>(n)).epsilon(1e-13));
+    CHECK(loss_in_double(loss) == doctest::Approx(ref / static_cast<double>(n)).epsilon(1e-13));
+  }
+  // float logits: the loss is accumulated in double, so a confident correct prediction
+  // does not round to exactly zero loss.
+  Tape<float> tf;
+  Parameter<float> zf("z", (Matrix<float>(1, 2) << 20.0f, 0.0f).finished());
+  const Var<float> lf = cross_entropy(tf.param(zf), IndexList{0});
+  CHECK(loss_in_double(lf) == doctest::Approx(std::log1p(std::exp(-20.0))).epsilon(1e-6));
+  CHECK(loss_in_double(lf) > 0);
+  T t;
+  P z("z", M::Zero(3, 4));
+  CHECK_THROWS_WITH_AS(cross_entropy(t.param(z), IndexList{0, 1}),
+                       "grokscope::cross_entropy: logits are 3x4 but there are 2 targets", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(cross_entropy(t.param(z), IndexList{0, 4, 1}),
+                       "grokscope::cross_entropy: target 4 at position 1 is out of range [0, 4)",
+                       std::invalid_argument);
+}
+
+TEST_CASE("mse against a target") {
+  Rng rng(20);
+  P p = rand_param(rng, "pred", 4, 2), y = rand_param(rng, "target", 4, 2);
+  expect_grad([&](T& t) { return mse(t.param(p), t.param(y)); }, {&p, &y});
+  T t;
+  CHECK(mse(t.param(p), t.param(y)).item() == doctest::Approx((p.value - y.value).squaredNorm() / 8));
+  P bad("bad", M::Zero(4, 3));
+  CHECK_THROWS_WITH_AS(mse(t.param(p), t.param(bad)),
+                       "grokscope::mse: pred is 4x2 but target is 4x3 (expected equal shapes)", std::invalid_argument);
+}
+
+TEST_CASE("layer_norm with and without affine parameters") {
+  for (std::uint64_t seed : {21, 22}) {
+    Rng rng(seed);
+    P x = rand_param(rng, "x", 4, 5, 2.0), g = rand_param(rng, "weight", 1, 5), b = rand_param(rng, "bias", 1, 5);
+    expect_grad([&](T& t) { return project(t, layer_norm(t.param(x), t.param(g), t.param(b))); }, {&x, &g, &b});
+    expect_grad([&](T& t) { return project(t, layer_norm(t.param(x))); }, {&x});
+    T t;
+    const M y = layer_norm(t.param(x), V{}, V{}, 0.0).value();
+    CHECK(y.rowwise().mean().cwiseAbs().maxCoeff() < 1e-12);
+    CHECK(((y.rowwise().squaredNorm() / 5.0).array() - 1.0).abs().maxCoeff() < 1e-12);
+  }
+  T t;
+  P x("x", M::Ones(2, 3)), g("weight", M::Ones(1, 4)), b("bias", M::Ones(1, 4));
+  CHECK_THROWS_WITH_AS(layer_norm(t.param(x), t.param(g), t.param(b)),
+                       "grokscope::layer_norm: x is 2x3 but gamma/beta is 1x4 (expected 1x3)", std::invalid_argument);
+}
+
+TEST_CASE("embedding gathers rows and scatter-adds gradients (repeated ids)") {
+  Rng rng(23);
+  P W = rand_param(rng, "embed.W_E", 6, 3);
+  const IndexList ids{0, 5, 2, 5, 5, 1};
+  expect_grad([&](T& t) { return project(t, embedding(t.param(W), ids, 3)); }, {&W});
+  T t;
+  const V e = embedding(t.param(W), ids, 3);
+  CHECK(e.value().row(1) == W.value.row(5));
+  CHECK(t.node(e.id).rows_per_example == 3);
+  CHECK_THROWS_WITH_AS(embedding(t.param(W), IndexList{0, 6}),
+                       "grokscope::embedding: token id 6 at position 1 is out of range [0, 6)", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(embedding(t.param(W), IndexList{0, 1, 2}, 2),
+                       "grokscope::embedding: 3 ids do not split into examples of 2 rows", std::invalid_argument);
+}
+
+TEST_CASE("select_rows, last_position, concat_cols, slice_cols") {
+  Rng rng(24);
+  P x = rand_param(rng, "x", 6, 4), y = rand_param(rng, "y", 6, 2);
+  expect_grad([&](T& t) { return project(t, select_rows(t.param(x), IndexList{5, 0, 5})); }, {&x});
+  expect_grad([&](T& t) { return project(t, last_position(t.param(x), 3)); }, {&x});
+  expect_grad(
+      [&](T& t) {
+        return project(t, concat_cols(std::vector<V>{t.param(x), t.param(y), t.param(x)}));
+      },
+      {&x, &y});
+  expect_grad([&](T& t) { return project(t, slice_cols(t.param(x), 1, 2)); }, {&x});
+  T t;
+  const V lp = last_position(t.param(x), 3);
+  CHECK(lp.rows() == 2);
+  CHECK(lp.value().row(1) == x.value.row(5));
+  const V c = concat_cols(std::vector<V>{t.param(x), t.param(y)});
+  CHECK(c.cols() == 6);
+  CHECK(c.value().rightCols(2) == y.value);
+  CHECK(slice_cols(t.param(x), 1, 2).value() == x.value.middleCols(1, 2));
+  P z("z", M::Ones(5, 2));
+  CHECK_THROWS_WITH_AS(concat_cols(std::vector<V>{t.param(x), t.param(z)}),
+                       "grokscope::concat_cols: first input is 6x4 but another is 5x2 (row counts differ)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(slice_cols(t.param(x), 3, 2), "grokscope::slice_cols: columns [3, 5) are out of range for x 6x4",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(select_rows(t.param(x), IndexList{6}),
+                       "grokscope::select_rows: row 6 at position 0 is out of range [0, 6)", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(last_position(t.param(x), 4), "grokscope::last_position: x is 6x4, not a multiple of T = 4 rows",
+                       std::invalid_argument);
+}
+
+TEST_CASE("attention: fused multi-head causal core") {
+  for (std::uint64_t seed : {25, 26, 27}) {
+    Rng rng(seed);
+    const Index nb = 1 + rng.integer(3), Tn = 1 + rng.integer(4), H = 1 + rng.integer(3), dh = 1 + rng.integer(3);
+    P q = rand_param(rng, "q", nb * Tn, H * dh), k = rand_param(rng, "k", nb * Tn, H * dh),
+      v = rand_param(rng, "v", nb * Tn, H * dh);
+    for (bool causal : {true, false})
+      expect_grad([&](T& t) { return project(t, attention(t.param(q), t.param(k), t.param(v), Tn, H, causal)); },
+                  {&q, &k, &v});
+    // forward against a direct per-(example, head, query) computation
+    T t;
+    const M o = attention(t.param(q), t.param(k), t.param(v), Tn, H, true).value();
+    double worst = 0;
+    for (Index b = 0; b < nb; ++b)
+      for (Index h = 0; h < H; ++h)
+        for (Index i = 0; i < Tn; ++i) {
+          Vector<double> w(i + 1);
+          for (Index j = 0; j <= i; ++j)
+            w(j) = q.value.row(b * Tn + i).segment(h * dh, dh).dot(k.value.row(b * Tn + j).segment(h * dh, dh)) /
+                   std::sqrt(static_cast<double>(dh));
+          w = (w.array() - w.maxCoeff()).exp();
+          w /= w.sum();
+          RowVector<double> ref = RowVector<double>::Zero(dh);
+          for (Index j = 0; j <= i; ++j) ref += w(j) * v.value.row(b * Tn + j).segment(h * dh, dh);
+          worst = std::max(worst, (o.row(b * Tn + i).segment(h * dh, dh) - ref).norm());
+        }
+    CHECK(worst < 1e-12);
+  }
+  // the same projection used for q, k and v (shared input) accumulates all three gradients
+  Rng rng(28);
+  P x = rand_param(rng, "x", 6, 4);
+  expect_grad(
+      [&](T& t) {
+        const V a = t.param(x);
+        return project(t, attention(a, a, a, 3, 2));
+      },
+      {&x});
+  T t;
+  P q("q", M::Ones(6, 4)), k("k", M::Ones(6, 4)), k2("k", M::Ones(6, 3));
+  CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k2), t.param(q), 3, 2),
+                       "grokscope::attention: q is 6x4 but k is 6x3 (expected equal shapes)", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k), t.param(q), 4, 2),
+                       "grokscope::attention: q has 6 rows, not a multiple of T = 4", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k), t.param(q), 3, 3),
+                       "grokscope::attention: q has 4 columns, not a multiple of heads = 3", std::invalid_argument);
+}
+
+TEST_CASE("composite: two-layer MLP with cross-entropy") {
+  Rng rng(29);
+  const Index n = 8, d = 5, h = 7, k = 4;
+  const M X = rng.normal_matrix(n, d);
+  IndexList y(static_cast<std::size_t>(n));
+  for (auto& v : y) v = rng.integer(k);
+  P W1 = rand_param(rng, "layers.0.weight", h, d, 0.5), b1 = rand_param(rng, "layers.0.bias", 1, h, 0.1);
+  P W2 = rand_param(rng, "layers.1.weight", k, h, 0.5), b2 = rand_param(rng, "layers.1.bias", 1, k, 0.1);
+  expect_grad(
+      [&](T& t) {
+        const V hdn = gelu(linear(t.constant(X), t.param(W1), t.param(b1)));
+        return cross_entropy(linear(hdn, t.param(W2), t.param(b2)), y);
+      },
+      {&W1, &b1, &W2, &b2});
+}
+
+TEST_CASE("composite: one attention block on token sequences") {
+  Rng rng(30);
+  const Index vocab = 7, Tn = 3, dm = 8, H = 2, nb = 4;
+  IndexList tokens(static_cast<std::size_t>(nb * Tn));
+  for (auto& v : tokens) v = rng.integer(vocab);
+  IndexList y(static_cast<std::size_t>(nb));
+  for (auto& v : y) v = rng.integer(vocab);
+  P WE = rand_param(rng, "embed.W_E", vocab, dm, 0.5), pos = rand_param(rng, "pos_embed.W_pos", Tn, dm, 0.5);
+  P Wqkv = rand_param(rng, "attn.W_qkv", 3 * dm, dm, 0.4), WO = rand_param(rng, "attn.W_O", dm, dm, 0.4);
+  P g = rand_param(rng, "ln.weight", 1, dm), be = rand_param(rng, "ln.bias", 1, dm, 0.1);
+  P WU = rand_param(rng, "unembed.W_U", vocab, dm, 0.4);
+  IndexList pos_ids(static_cast<std::size_t>(nb * Tn));
+  for (std::size_t i = 0; i < pos_ids.size(); ++i) pos_ids[i] = static_cast<Index>(i) % Tn;
+  expect_grad(
+      [&](T& t) {
+        const V x = add(embedding(t.param(WE), tokens, Tn), embedding(t.param(pos), pos_ids, Tn));
+        const V xn = layer_norm(x, t.param(g), t.param(be));
+        const V qkv = linear(xn, t.param(Wqkv));
+        const V a = attention(slice_cols(qkv, 0, dm), slice_cols(qkv, dm, dm), slice_cols(qkv, 2 * dm, dm), Tn, H);
+        const V r = add(x, linear(a, t.param(WO)));
+        return cross_entropy(linear(last_position(r, Tn), t.param(WU)), y);
+      },
+      {&WE, &pos, &Wqkv, &WO, &g, &be, &WU});
+}
