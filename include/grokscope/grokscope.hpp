@@ -10,8 +10,12 @@
 #include <grokscope/core/types.hpp>
 #include <grokscope/core/xtensor.hpp>
 
+#include <grokscope/io/csv.hpp>
 #include <grokscope/io/npy.hpp>
 
 #include <grokscope/autodiff/gradcheck.hpp>
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/autodiff/tape.hpp>
+
+#include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/smooth.hpp>

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+// grokscope-detect: t_mem, t_grok, gap, sigmoid sharpness and a verdict from CSV training logs
+// written by any framework. One file: one JSON report on stdout. Several files (seeds of one
+// configuration): {"runs": [...], "aggregate": {...}}. Exit 0 whenever the analysis ran,
+// 2 with a one-line message on stderr when a file or column cannot be used.
+
+#include <grokscope/detect/grokking.hpp>
+#include <grokscope/io/csv.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) {
+  std::cerr << "grokscope-detect: " << msg << "\n";
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace grokscope;
+  CLI::App app{"Detect grokking in CSV training logs (header row; one row per logged step)", "grokscope-detect"};
+  std::vector<std::string> files;
+  std::string step_col = "step", train_col, test_col, metric = "acc";
+  std::optional<double> threshold;
+  bool relative = false, log_x = false, no_fit = false;
+  DetectOptions opt;
+  app.add_option("files", files, "CSV log files (several files = seeds of one configuration)")->required();
+  app.add_option("--step", step_col, "column holding the step or epoch")->capture_default_str();
+  app.add_option("--train", train_col, "train column (default train_acc, or train_loss with --metric loss)");
+  app.add_option("--test", test_col, "test column (default test_acc, or test_loss with --metric loss)");
+  app.add_option("--metric", metric, "acc: reached when >= threshold; loss: reached when <= threshold")
+      ->check(CLI::IsMember({"acc", "loss"}))
+      ->capture_default_str();
+  app.add_option("--threshold", threshold,
+                 "acc: default 0.9; loss: an absolute loss (default: 0.1 of each curve's first loss)");
+  app.add_flag("--relative", relative, "loss: the threshold is a fraction of each curve's first loss");
+  app.add_option("--patience", opt.patience, "consecutive records that must reach the threshold")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--min-delay-ratio", opt.min_delay_ratio, "grokked needs t_grok >= ratio * t_mem")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--min-delay-steps", opt.min_delay_steps, "grokked needs t_grok - t_mem >= this")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--partial-fraction", opt.partial_fraction,
+                 "partial: share of the way from the first test value to the threshold")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--log-x", log_x, "fit the sigmoid and slopes against log10(step)");
+  app.add_flag("--no-fit", no_fit, "skip the sigmoid fit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fail(e.what());
+  }
+
+  opt.metric = metric == "loss" ? GrokMetric::Loss : GrokMetric::Accuracy;
+  opt.log_x = log_x;
+  opt.fit_sigmoid = !no_fit;
+  if (opt.metric == GrokMetric::Loss) {
+    opt.loss_relative = relative || !threshold;
+    opt.threshold = threshold.value_or(0.1);
+  } else {
+    if (relative) fail("--relative applies to --metric loss only");
+    opt.threshold = threshold.value_or(0.9);
+  }
+  if (train_col.empty()) train_col = opt.metric == GrokMetric::Loss ? "train_loss" : "train_acc";
+  if (test_col.empty()) test_col = opt.metric == GrokMetric::Loss ? "test_loss" : "test_acc";
+
+  std::vector<GrokReport> reports;
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (const std::string& f : files) {
+    GrokReport rep;
+    try {
+      const CsvTable t = read_csv(f);
+      std::vector<double> s = t.numeric(step_col), tr = t.numeric(train_col), te = t.numeric(test_col);
+      std::size_t numeric_rows = 0;
+      for (std::size_t i = 0; i < s.size(); ++i)
+        if (std::isfinite(s[i]) && (std::isfinite(tr[i]) || std::isfinite(te[i]))) ++numeric_rows;
+      if (numeric_rows == 0)
+        fail(f + ": no numeric rows in columns '" + step_col + "', '" + train_col + "', '" + test_col + "'");
+      rep = detect_grokking(s, tr, te, opt);
+    } catch (const std::runtime_error& e) {
+      std::string msg = e.what();
+      const std::string prefix = "grokscope::";
+      if (msg.rfind(prefix, 0) == 0) msg = msg.substr(msg.find(": ") + 2);
+      fail(msg);
+    } catch (const std::invalid_argument& e) {
+      fail(e.what());
+    }
+    nlohmann::ordered_json j = to_json(rep);
+    if (files.size() > 1) j["file"] = f;
+    runs.push_back(j);
+    reports.push_back(rep);
+  }
+  nlohmann::ordered_json out;
+  if (files.size() == 1) {
+    out = runs[0];
+  } else {
+    out["runs"] = runs;
+    out["aggregate"] = to_json(aggregate_reports(reports));
+  }
+  out["options"] = {{"metric", metric},
+                    {"threshold", opt.threshold},
+                    {"relative", opt.loss_relative},
+                    {"patience", opt.patience},
+                    {"min_delay_ratio", opt.min_delay_ratio},
+                    {"min_delay_steps", opt.min_delay_steps},
+                    {"log_x", opt.log_x},
+                    {"columns", {step_col, train_col, test_col}}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
