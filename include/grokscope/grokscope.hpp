@@ -6,6 +6,7 @@
 #include <grokscope/version.hpp>
 
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/reference_rng.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/core/xtensor.hpp>
@@ -19,3 +20,10 @@
 
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/detect/smooth.hpp>
+
+#include <grokscope/data/dataset.hpp>
+#include <grokscope/data/groups.hpp>
+#include <grokscope/data/idx.hpp>
+#include <grokscope/data/modular.hpp>
+#include <grokscope/data/parity.hpp>
+#include <grokscope/data/regression.hpp>

@@ -334,11 +334,63 @@ TEST_CASE("attention: fused multi-head causal core") {
   T t;
   P q("q", M::Ones(6, 4)), k("k", M::Ones(6, 4)), k2("k", M::Ones(6, 3));
   CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k2), t.param(q), 3, 2),
-                       "grokscope::attention: q is 6x4 but k is 6x3 (expected equal shapes)", std::invalid_argument);
+                       "grokscope::attention: k is 6x3 but v is 6x4 (expected equal shapes)", std::invalid_argument);
   CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k), t.param(q), 4, 2),
-                       "grokscope::attention: q has 6 rows, not a multiple of T = 4", std::invalid_argument);
+                       "grokscope::attention: k has 6 rows, not a multiple of T = 4", std::invalid_argument);
+  P q5("q", M::Ones(5, 4));
+  CHECK_THROWS_WITH_AS(attention(t.param(q5), t.param(k), t.param(k), 3, 2),
+                       "grokscope::attention: q has 5 rows; expected 6 (every position) or 2 (last position) for 2 "
+                       "examples of T = 3",
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(attention(t.param(q), t.param(k), t.param(q), 3, 3),
                        "grokscope::attention: q has 4 columns, not a multiple of heads = 3", std::invalid_argument);
+}
+
+TEST_CASE("attention with last-position queries equals the last rows of full attention") {
+  for (std::uint64_t seed : {31, 32}) {
+    Rng rng(seed);
+    const Index nb = 3, Tn = 4, H = 2, dh = 3;
+    P q = rand_param(rng, "q", nb * Tn, H * dh), k = rand_param(rng, "k", nb * Tn, H * dh),
+      v = rand_param(rng, "v", nb * Tn, H * dh);
+    T t;
+    const M full = attention(t.param(q), t.param(k), t.param(v), Tn, H).value();
+    const V qlast = last_position(t.param(q), Tn);
+    const M last = attention(qlast, t.param(k), t.param(v), Tn, H).value();
+    for (Index b = 0; b < nb; ++b) CHECK((last.row(b) - full.row(b * Tn + Tn - 1)).norm() < 1e-12);
+    expect_grad(
+        [&](T& tp) { return project(tp, attention(last_position(tp.param(q), Tn), tp.param(k), tp.param(v), Tn, H)); },
+        {&q, &k, &v});
+  }
+}
+
+TEST_CASE("onehot_matmul is a linear layer on concatenated one-hots") {
+  Rng rng(33);
+  const Index p = 5, N = 4;
+  P W = rand_param(rng, "layers.0.weight", N, 2 * p);
+  const IndexList ids{1, p + 3, 4, p + 0, 1, p + 1};  // three examples (x, p + y)
+  expect_grad([&](T& t) { return project(t, onehot_matmul(t.param(W), ids, 2)); }, {&W});
+  M X = M::Zero(3, 2 * p);
+  for (Index r = 0; r < 3; ++r)
+    X(r, ids[static_cast<std::size_t>(2 * r)]) = X(r, ids[static_cast<std::size_t>(2 * r + 1)]) = 1.0;
+  T t;
+  const V a = onehot_matmul(t.param(W), ids, 2);
+  const V b = linear(t.constant(X), t.param(W));
+  CHECK((a.value() - b.value()).norm() < 1e-12);
+  // gradients agree too
+  P W2("w", W.value);
+  T t1, t2;
+  const M seed = rng.normal_matrix(3, N);
+  W.zero_grad();
+  W2.zero_grad();
+  t1.backward(onehot_matmul(t1.param(W), ids, 2), seed);
+  t2.backward(linear(t2.constant(X), t2.param(W2)), seed);
+  CHECK((W.grad - W2.grad).norm() < 1e-12);
+  // k = 1 gathers columns: an embedding stored as (d_model, vocab)
+  CHECK(onehot_matmul(t.param(W), IndexList{7}).value().row(0) == W.value.col(7).transpose());
+  CHECK_THROWS_WITH_AS(onehot_matmul(t.param(W), IndexList{1, 2, 3}, 2),
+                       "grokscope::onehot_matmul: 3 ids do not split into rows of k = 2", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(onehot_matmul(t.param(W), IndexList{10}),
+                       "grokscope::onehot_matmul: id 10 at position 0 is out of range [0, 10)", std::invalid_argument);
 }
 
 TEST_CASE("composite: two-layer MLP with cross-entropy") {

@@ -22,9 +22,12 @@ Log tutorial_log() {
     l.step.push_back(s);
     l.train.push_back(s >= 7000 ? 1.0 : 0.1 * s / 1000.0);
     double te = 0.01;
-    if (s == 101000) te = 0.57;
-    else if (s == 102000) te = 0.98;
-    else if (s >= 103000) te = 1.0;
+    if (s == 101000)
+      te = 0.57;
+    else if (s == 102000)
+      te = 0.98;
+    else if (s >= 103000)
+      te = 1.0;
     l.test.push_back(te);
   }
   return l;
@@ -88,7 +91,8 @@ TEST_CASE("sigmoid fit on a log-step axis") {
   std::vector<double> s, y, train;
   for (int i = 0; i < 300; ++i) s.push_back(std::pow(10.0, 1.0 + 5.0 * rng.uniform()));
   std::sort(s.begin(), s.end());
-  for (double t : s) y.push_back(logistic(std::log10(t), 0.0, 1.0, k, std::log10(t0)) + rng.normal(0, 0.01)), train.push_back(1);
+  for (double t : s)
+    y.push_back(logistic(std::log10(t), 0.0, 1.0, k, std::log10(t0)) + rng.normal(0, 0.01)), train.push_back(1);
   DetectOptions opt;
   opt.log_x = true;
   const GrokReport r = detect_grokking(s, train, y, opt);
@@ -125,11 +129,14 @@ TEST_CASE("one constructed curve per verdict") {
   // min_delay_steps turns a short delay into no_delay
   DetectOptions strict;
   strict.min_delay_steps = 10000;
-  CHECK(run(fits_at(500), [](double t) { return t >= 6000 ? 0.99 : 0.02; }, strict).verdict == GrokVerdict::NoDelay);
+  CHECK(run(
+            fits_at(500), [](double t) { return t >= 6000 ? 0.99 : 0.02; }, strict)
+            .verdict == GrokVerdict::NoDelay);
   // patience: a one-record spike does not count
   DetectOptions patient;
   patient.patience = 3;
-  const GrokReport p = run(fits_at(500), [](double t) { return (t == 2000 || t >= 8000) ? 0.99 : 0.02; }, patient);
+  const GrokReport p = run(
+      fits_at(500), [](double t) { return (t == 2000 || t >= 8000) ? 0.99 : 0.02; }, patient);
   CHECK(*p.t_grok == 8000);
 }
 
@@ -138,8 +145,8 @@ TEST_CASE("loss metric with absolute and relative thresholds") {
   for (int i = 0; i <= 200; ++i) {
     const double t = 50.0 * i;
     s.push_back(t);
-    tr.push_back(2.0 * std::exp(-t / 300.0));               // train loss falls fast
-    te.push_back(logistic(t, 2.5, 0.01, 2e-3, 6000.0));     // test loss falls late
+    tr.push_back(2.0 * std::exp(-t / 300.0));            // train loss falls fast
+    te.push_back(logistic(t, 2.5, 0.01, 2e-3, 6000.0));  // test loss falls late
   }
   DetectOptions opt;
   opt.metric = GrokMetric::Loss;

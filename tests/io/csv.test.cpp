@@ -46,7 +46,8 @@ TEST_CASE("bad CSV gives runtime_error naming the file and the problem") {
   const CsvTable t = parse_csv("a,b\n1,2\n", "c.csv");
   CHECK_THROWS_WITH_AS(t.column("c"), "grokscope::CsvTable: c.csv: no column 'c' (columns: a, b)", std::runtime_error);
   const std::string missing = test::tmp_path("missing.csv");
-  CHECK_THROWS_WITH_AS(read_csv(missing), ("grokscope::read_csv: " + missing + ": cannot open file for reading").c_str(),
+  CHECK_THROWS_WITH_AS(read_csv(missing),
+                       ("grokscope::read_csv: " + missing + ": cannot open file for reading").c_str(),
                        std::runtime_error);
 }
 
@@ -58,7 +59,8 @@ TEST_CASE("read_csv reads a file; format_number round-trips; csv_field quotes") 
   }
   const CsvTable t = read_csv(p);
   CHECK(t.numeric("test_acc")[1] == 0.99);
-  for (double v : {0.1, 1.0 / 3.0, 1e-300, 123456789.0, -2.5, 6.02e23}) CHECK(std::strtod(format_number(v).c_str(), nullptr) == v);
+  for (double v : {0.1, 1.0 / 3.0, 1e-300, 123456789.0, -2.5, 6.02e23})
+    CHECK(std::strtod(format_number(v).c_str(), nullptr) == v);
   CHECK(format_number(3.0) == "3");
   CHECK(format_number(0.1) == "0.1");
   CHECK(format_number(std::nan("")) == "nan");

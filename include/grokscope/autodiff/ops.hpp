@@ -718,6 +718,44 @@ Var<S> embedding(const Var<S>& W, const IndexList& ids, Index rows_per_example =
   return t.var(n);
 }
 
+/// A linear map applied to one-hot inputs without forming them: output row r is
+/// Σ_{t<k} W[:, ids[r·k + t]]ᵀ, i.e. concat(onehot(ids of row r)) multiplied by Wᵀ when the k
+/// blocks share the columns of W. W: (out, V) in PyTorch layout -> (len(ids)/k, out).
+/// k = 1 gathers embedding columns (Nanda et al.'s W_E is d_model × vocab); k = 2 with ids
+/// (x, p + y) is a Linear(2p, N) layer on [onehot(x), onehot(y)]. `rows_per_example` as usual.
+template <typename S>
+Var<S> onehot_matmul(const Var<S>& W, const IndexList& ids, Index k = 1, Index rows_per_example = 1) {
+  Tape<S>& t = detail::tape_of("onehot_matmul", {&W});
+  const Matrix<S>& Wv = W.value();
+  require(k >= 1 && static_cast<Index>(ids.size()) % k == 0, "onehot_matmul",
+          std::to_string(ids.size()) + " ids do not split into rows of k = " + std::to_string(k));
+  detail::check_ids<S>("onehot_matmul", ids, Wv.cols(), "id");
+  require(rows_per_example >= 1, "onehot_matmul", "rows_per_example must be >= 1");
+  Node<S>& n = t.make_node(OpKind::OneHotMatmul, {W.id});
+  n.ids = ids;
+  n.iattr[0] = k;
+  n.rows_per_example = rows_per_example;
+  const Index rows = static_cast<Index>(ids.size()) / k;
+  // Gather from Wᵀ (V, out) so that every read is a contiguous row.
+  n.cache0 = Wv.transpose();
+  n.own_value.resize(rows, Wv.rows());
+  for (Index r = 0; r < rows; ++r) {
+    n.own_value.row(r) = n.cache0.row(ids[static_cast<std::size_t>(r * k)]);
+    for (Index j = 1; j < k; ++j) n.own_value.row(r) += n.cache0.row(ids[static_cast<std::size_t>(r * k + j)]);
+  }
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {
+    const int iw = nd.inputs[0];
+    if (!tp.needs_grad(iw)) return;
+    const Index kk = nd.iattr[0];
+    Matrix<S>& dWt = nd.cache0;  // reuse as the (V, out) scatter buffer
+    dWt.setZero();
+    for (Index r = 0; r < nd.own_grad.rows(); ++r)
+      for (Index j = 0; j < kk; ++j) dWt.row(nd.ids[static_cast<std::size_t>(r * kk + j)]) += nd.own_grad.row(r);
+    tp.grad_acc(iw) += dWt.transpose();  // dW[:, id] += dy_rᵀ for every id of row r
+  };
+  return t.var(n);
+}
+
 /// Rows `ids` of x, in that order. The result has `rows_per_example` rows per example
 /// (1 when one row per sequence is selected).
 template <typename S>
@@ -806,70 +844,78 @@ Var<S> slice_cols(const Var<S>& x, Index start, Index count) {
 // Fused multi-head self-attention core
 
 /// softmax(Q Kᵀ/√d_h + causal mask) V for every example and head, in one op.
-/// q, k, v: (n·T, H·d_h), head h in columns [h·d_h, (h+1)·d_h) -> (n·T, H·d_h).
-/// Saves the attention probabilities (n·H·T, T) for backward.
+/// k, v: (n·T, H·d_h), head h in columns [h·d_h, (h+1)·d_h). q is either (n·T, H·d_h), one query
+/// per position, or (n, H·d_h), the query of the last position only (which sees every key): the
+/// output has q's shape. Saves the attention probabilities (n·H·Tq, T) for backward.
 template <typename S>
 Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Index heads, bool causal = true) {
   Tape<S>& t = detail::tape_of("attention", {&q, &k, &v});
   const Matrix<S>& Q = q.value();
-  require_same_shape("attention", "q", Q, "k", k.value());
-  require_same_shape("attention", "q", Q, "v", v.value());
-  require(T >= 1 && Q.rows() % T == 0, "attention",
-          "q has " + std::to_string(Q.rows()) + " rows, not a multiple of T = " + std::to_string(T));
+  require_same_shape("attention", "k", k.value(), "v", v.value());
+  require(Q.cols() == k.cols(), "attention",
+          "q is " + shape_string(Q) + " but k is " + shape_string(k.value()) + " (expected equal column counts)");
+  require(T >= 1 && k.rows() % T == 0, "attention",
+          "k has " + std::to_string(k.rows()) + " rows, not a multiple of T = " + std::to_string(T));
+  const Index nb = k.rows() / T;
+  require(Q.rows() == nb * T || Q.rows() == nb, "attention",
+          "q has " + std::to_string(Q.rows()) + " rows; expected " + std::to_string(nb * T) + " (every position) or " +
+              std::to_string(nb) + " (last position) for " + std::to_string(nb) +
+              " examples of T = " + std::to_string(T));
   require(heads >= 1 && Q.cols() % heads == 0, "attention",
           "q has " + std::to_string(Q.cols()) + " columns, not a multiple of heads = " + std::to_string(heads));
   Node<S>& n = t.make_node(OpKind::Attention, {q.id, k.id, v.id});
-  const Index nb = Q.rows() / T, dh = Q.cols() / heads;
+  const Index dh = Q.cols() / heads, Tq = Q.rows() / nb;
   n.iattr[0] = T;
   n.iattr[1] = heads;
   n.iattr[2] = causal;
-  n.rows_per_example = T;
+  n.iattr[3] = Tq;
+  n.rows_per_example = Tq;
   n.attr[0] = 1.0 / std::sqrt(static_cast<double>(dh));
   const S sc = static_cast<S>(n.attr[0]);
   const Matrix<S>& K = k.value();
   const Matrix<S>& V = v.value();
-  n.cache0.resize(nb * heads * T, T);  // P (n·H·T, T)
+  n.cache0.resize(nb * heads * Tq, T);  // P (n·H·Tq, T)
   n.own_value.resize(Q.rows(), Q.cols());
   for (Index b = 0; b < nb; ++b)
     for (Index h = 0; h < heads; ++h) {
-      auto P = n.cache0.middleRows((b * heads + h) * T, T);
-      P.noalias() = sc * Q.block(b * T, h * dh, T, dh) * K.block(b * T, h * dh, T, dh).transpose();  // S = QKᵀ/√d
-      for (Index i = 0; i < T; ++i) {
-        const Index last = causal ? i : T - 1;  // mask j > i
+      auto P = n.cache0.middleRows((b * heads + h) * Tq, Tq);
+      P.noalias() = sc * Q.block(b * Tq, h * dh, Tq, dh) * K.block(b * T, h * dh, T, dh).transpose();  // S = QKᵀ/√d
+      for (Index i = 0; i < Tq; ++i) {
+        const Index last = causal ? i + (T - Tq) : T - 1;  // query i sits at position i + T − Tq: mask later keys
         auto row = P.row(i);
         const S mx = row.head(last + 1).maxCoeff();
         row.head(last + 1) = (row.head(last + 1).array() - mx).exp().matrix();
         row.head(last + 1) /= row.head(last + 1).sum();
         if (last + 1 < T) row.tail(T - last - 1).setZero();
       }
-      n.own_value.block(b * T, h * dh, T, dh).noalias() = P * V.block(b * T, h * dh, T, dh);  // O = P V
+      n.own_value.block(b * Tq, h * dh, Tq, dh).noalias() = P * V.block(b * T, h * dh, T, dh);  // O = P V
     }
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iq = nd.inputs[0], ik = nd.inputs[1], iv = nd.inputs[2];
-    const Index T = nd.iattr[0], H = nd.iattr[1];
+    const Index T = nd.iattr[0], H = nd.iattr[1], Tq = nd.iattr[3];
     const Matrix<S>& Q = tp.in_value(iq);
     const Matrix<S>& K = tp.in_value(ik);
     const Matrix<S>& V = tp.in_value(iv);
-    const Index nb = Q.rows() / T, dh = Q.cols() / H;
+    const Index nb = K.rows() / T, dh = Q.cols() / H;
     const S sc = static_cast<S>(nd.attr[0]);
     const bool gq = tp.needs_grad(iq), gk = tp.needs_grad(ik), gv = tp.needs_grad(iv);
     Matrix<S>* dQ = gq ? &tp.grad_acc(iq) : nullptr;
     Matrix<S>* dK = gk ? &tp.grad_acc(ik) : nullptr;
     Matrix<S>* dV = gv ? &tp.grad_acc(iv) : nullptr;
-    Matrix<S> dP(T, T);
+    Matrix<S> dP(Tq, T);
     for (Index b = 0; b < nb; ++b)
       for (Index h = 0; h < H; ++h) {
-        const auto P = nd.cache0.middleRows((b * H + h) * T, T);
-        const auto dO = nd.own_grad.block(b * T, h * dh, T, dh);
+        const auto P = nd.cache0.middleRows((b * H + h) * Tq, Tq);
+        const auto dO = nd.own_grad.block(b * Tq, h * dh, Tq, dh);
         if (gv) dV->block(b * T, h * dh, T, dh).noalias() += P.transpose() * dO;  // O = P V -> dV = Pᵀ dO
         if (!gq && !gk) continue;
         dP.noalias() = dO * V.block(b * T, h * dh, T, dh).transpose();  // dP = dO Vᵀ
         const Vector<S> dot = dP.cwiseProduct(P).rowwise().sum();
         dP = P.cwiseProduct(dP.colwise() - dot);  // P = softmax(S) -> dS = P ∘ (dP − Σ dP∘P)
-        if (gq) dQ->block(b * T, h * dh, T, dh).noalias() += sc * dP * K.block(b * T, h * dh, T, dh);  // dQ = dS K/√d
+        if (gq) dQ->block(b * Tq, h * dh, Tq, dh).noalias() += sc * dP * K.block(b * T, h * dh, T, dh);  // dQ = dS K/√d
         if (gk)
           dK->block(b * T, h * dh, T, dh).noalias() +=
-              sc * dP.transpose() * Q.block(b * T, h * dh, T, dh);  // dK = dSᵀ Q/√d
+              sc * dP.transpose() * Q.block(b * Tq, h * dh, Tq, dh);  // dK = dSᵀ Q/√d
       }
   };
   return t.var(n);

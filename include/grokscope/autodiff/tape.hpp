@@ -76,6 +76,7 @@ enum class OpKind {
   Mse,
   LayerNorm,
   Embedding,
+  OneHotMatmul,
   ConcatCols,
   SliceCols,
   SelectRows,

@@ -58,13 +58,20 @@ enum class DetectStatus { Ok, MismatchedLengths, TooFewPoints };
 /// Name of a verdict as written in reports ("grokked", "no_delay", ...).
 inline const char* verdict_name(GrokVerdict v) {
   switch (v) {
-    case GrokVerdict::Grokked: return "grokked";
-    case GrokVerdict::NoDelay: return "no_delay";
-    case GrokVerdict::MemorizedOnly: return "memorized_only";
-    case GrokVerdict::Partial: return "partial";
-    case GrokVerdict::Ungrokked: return "ungrokked";
-    case GrokVerdict::NotFit: return "not_fit";
-    case GrokVerdict::Undetermined: return "undetermined";
+    case GrokVerdict::Grokked:
+      return "grokked";
+    case GrokVerdict::NoDelay:
+      return "no_delay";
+    case GrokVerdict::MemorizedOnly:
+      return "memorized_only";
+    case GrokVerdict::Partial:
+      return "partial";
+    case GrokVerdict::Ungrokked:
+      return "ungrokked";
+    case GrokVerdict::NotFit:
+      return "not_fit";
+    case GrokVerdict::Undetermined:
+      return "undetermined";
   }
   return "?";
 }
@@ -72,9 +79,12 @@ inline const char* verdict_name(GrokVerdict v) {
 /// Name of a status as written in reports.
 inline const char* status_name(DetectStatus s) {
   switch (s) {
-    case DetectStatus::Ok: return "ok";
-    case DetectStatus::MismatchedLengths: return "mismatched_lengths";
-    case DetectStatus::TooFewPoints: return "too_few_points";
+    case DetectStatus::Ok:
+      return "ok";
+    case DetectStatus::MismatchedLengths:
+      return "mismatched_lengths";
+    case DetectStatus::TooFewPoints:
+      return "too_few_points";
   }
   return "?";
 }
@@ -111,11 +121,11 @@ struct GrokReport {
   GrokVerdict verdict = GrokVerdict::Undetermined;
   std::optional<double> t_mem, t_grok, gap, ratio;
   std::optional<SigmoidFit> sigmoid;
-  std::optional<double> gap_over_t_grok;   ///< (t_grok − t_mem) / t_grok
-  std::optional<double> rise_time;         ///< steps for the test curve to go from 10 % to 90 % of its rise
-  std::optional<double> rise_over_t_grok;  ///< rise_time / t_grok (the tutorial's sharpness)
-  std::optional<double> max_slope;         ///< largest improving slope of the smoothed test curve (per x unit)
-  std::optional<double> max_slope_step;    ///< where it occurs (in steps)
+  std::optional<double> gap_over_t_grok;           ///< (t_grok − t_mem) / t_grok
+  std::optional<double> rise_time;                 ///< steps for the test curve to go from 10 % to 90 % of its rise
+  std::optional<double> rise_over_t_grok;          ///< rise_time / t_grok (the tutorial's sharpness)
+  std::optional<double> max_slope;                 ///< largest improving slope of the smoothed test curve (per x unit)
+  std::optional<double> max_slope_step;            ///< where it occurs (in steps)
   double train_threshold = 0, test_threshold = 0;  ///< thresholds actually used
   double test_initial = 0, test_best = 0, test_final = 0;
   Index n_train = 0, n_test = 0;  ///< valid records after cleaning
@@ -134,8 +144,10 @@ inline Curve clean_curve(const std::vector<double>& steps, const std::vector<dou
   std::vector<std::pair<double, double>> pts;
   Index dropped = 0;
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (std::isfinite(steps[i]) && std::isfinite(values[i])) pts.emplace_back(steps[i], values[i]);
-    else ++dropped;
+    if (std::isfinite(steps[i]) && std::isfinite(values[i]))
+      pts.emplace_back(steps[i], values[i]);
+    else
+      ++dropped;
   }
   if (dropped > 0)
     notes.push_back(std::to_string(dropped) + " " + name + " record(s) with a NaN or Inf step or value were skipped");
@@ -191,10 +203,10 @@ struct LogisticFunctor : Eigen::DenseFunctor<double> {
       const Index r = static_cast<Index>(i);
       const double s = 1.0 / (1.0 + std::exp(-p(2) * (u[i] - p(3))));
       const double ds = (p(1) - p(0)) * s * (1 - s);
-      J(r, 0) = 1 - s;                // ∂/∂lower
-      J(r, 1) = s;                    // ∂/∂upper
-      J(r, 2) = ds * (u[i] - p(3));   // ∂/∂k
-      J(r, 3) = -ds * p(2);           // ∂/∂t0
+      J(r, 0) = 1 - s;               // ∂/∂lower
+      J(r, 1) = s;                   // ∂/∂upper
+      J(r, 2) = ds * (u[i] - p(3));  // ∂/∂k
+      J(r, 3) = -ds * p(2);          // ∂/∂t0
     }
     return 0;
   }
@@ -297,8 +309,9 @@ inline GrokReport detect_grokking(const std::vector<double>& steps, const std::v
           "patience, ungrok_patience must be >= 1 and min_points >= 2");
   require(opt.min_delay_ratio >= 0 && opt.min_delay_steps >= 0 && opt.partial_fraction > 0 &&
               opt.partial_fraction <= 1 && std::isfinite(opt.threshold) && opt.smooth_fraction >= 0,
-          "detect_grokking", "options out of range (min_delay_ratio, min_delay_steps >= 0; partial_fraction in (0, 1]; "
-                             "threshold finite; smooth_fraction >= 0)");
+          "detect_grokking",
+          "options out of range (min_delay_ratio, min_delay_steps >= 0; partial_fraction in (0, 1]; "
+          "threshold finite; smooth_fraction >= 0)");
   GrokReport rep;
   if (steps.size() != train.size() || steps.size() != test.size()) {
     rep.status = DetectStatus::MismatchedLengths;
@@ -329,8 +342,10 @@ inline GrokReport detect_grokking(const std::vector<double>& steps, const std::v
   if (ig) rep.t_grok = te.x[*ig];
   if (rep.t_mem && rep.t_grok) {
     rep.gap = *rep.t_grok - *rep.t_mem;
-    if (*rep.t_mem > 0) rep.ratio = *rep.t_grok / *rep.t_mem;
-    else rep.notes.push_back("t_mem is 0: ratio undefined");
+    if (*rep.t_mem > 0)
+      rep.ratio = *rep.t_grok / *rep.t_mem;
+    else
+      rep.notes.push_back("t_mem is 0: ratio undefined");
     if (*rep.t_grok != 0) rep.gap_over_t_grok = *rep.gap / *rep.t_grok;
   }
 
@@ -391,7 +406,8 @@ inline GrokReport detect_grokking(const std::vector<double>& steps, const std::v
       } else {
         rep.sigmoid->log_x = opt.log_x;
         if (opt.log_x) rep.sigmoid->t0 = std::pow(10.0, rep.sigmoid->t0);
-        if (!rep.sigmoid->converged) rep.notes.push_back("sigmoid fit did not converge to a transition inside the data");
+        if (!rep.sigmoid->converged)
+          rep.notes.push_back("sigmoid fit did not converge to a transition inside the data");
       }
     }
   }
@@ -474,7 +490,9 @@ inline nlohmann::ordered_json number_or_null(const std::optional<double>& v) {
   if (*v == std::floor(*v) && std::abs(*v) < 9e15) return static_cast<long long>(*v);
   return *v;
 }
-inline nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); }
+inline nlohmann::ordered_json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
+}
 }  // namespace detail
 
 /// JSON of a report: t_mem, t_grok, gap, ratio, sigmoid, verdict, notes, and the other measures.
@@ -488,10 +506,14 @@ inline nlohmann::ordered_json to_json(const GrokReport& r) {
   j["ratio"] = number_or_null(r.ratio);
   if (r.sigmoid) {
     const SigmoidFit& s = *r.sigmoid;
-    j["sigmoid"] = {{"t0", detail::finite_or_null(s.t0)},       {"k", detail::finite_or_null(s.k)},
-                    {"lower", detail::finite_or_null(s.lower)}, {"upper", detail::finite_or_null(s.upper)},
-                    {"width", detail::finite_or_null(s.width)}, {"r2", detail::finite_or_null(s.r2)},
-                    {"converged", s.converged},                  {"log_x", s.log_x}};
+    j["sigmoid"] = {{"t0", detail::finite_or_null(s.t0)},
+                    {"k", detail::finite_or_null(s.k)},
+                    {"lower", detail::finite_or_null(s.lower)},
+                    {"upper", detail::finite_or_null(s.upper)},
+                    {"width", detail::finite_or_null(s.width)},
+                    {"r2", detail::finite_or_null(s.r2)},
+                    {"converged", s.converged},
+                    {"log_x", s.log_x}};
   } else {
     j["sigmoid"] = nullptr;
   }
@@ -519,7 +541,8 @@ inline nlohmann::ordered_json to_json(const GrokAggregate& a) {
     if (!v) return nullptr;
     return {{"median", v->median}, {"q1", v->q1}, {"q3", v->q3}, {"iqr", v->q3 - v->q1}, {"count", v->count}};
   };
-  return {{"runs", a.runs}, {"t_mem", q(a.t_mem)}, {"t_grok", q(a.t_grok)}, {"gap", q(a.gap)}, {"verdicts", a.verdicts}};
+  return {
+      {"runs", a.runs}, {"t_mem", q(a.t_mem)}, {"t_grok", q(a.t_grok)}, {"gap", q(a.gap)}, {"verdicts", a.verdicts}};
 }
 
 }  // namespace grokscope

@@ -52,16 +52,15 @@ inline std::vector<double> moving_average_records(const std::vector<double>& val
   for (Index i = 0; i < n; ++i) {
     const Index a = i - left < 0 ? 0 : i - left;
     const Index b = i + right >= n ? n - 1 : i + right;
-    out[static_cast<std::size_t>(i)] =
-        (prefix[static_cast<std::size_t>(b + 1)] - prefix[static_cast<std::size_t>(a)]) / static_cast<double>(b - a + 1);
+    out[static_cast<std::size_t>(i)] = (prefix[static_cast<std::size_t>(b + 1)] - prefix[static_cast<std::size_t>(a)]) /
+                                       static_cast<double>(b - a + 1);
   }
   return out;
 }
 
 /// Exponential moving average with a half-life in step units, exact for irregular spacing:
 /// s_0 = v_0, s_i = s_{i−1} + (1 − 2^{−Δt/h})(v_i − s_{i−1}) with Δt = step_i − step_{i−1}.
-inline std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values,
-                               double half_life) {
+inline std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values, double half_life) {
   detail::check_curve("ema", steps, values);
   require(half_life > 0 && std::isfinite(half_life), "ema", "half_life must be finite and > 0");
   std::vector<double> out(values.size());
@@ -80,7 +79,8 @@ inline std::vector<double> ema(const std::vector<double>& steps, const std::vect
 inline std::vector<double> ema_records(const std::vector<double>& values, double beta) {
   require(beta >= 0 && beta < 1, "ema_records", "beta must be in [0, 1), got " + std::to_string(beta));
   std::vector<double> out(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) out[i] = i == 0 ? values[0] : beta * out[i - 1] + (1 - beta) * values[i];
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out[i] = i == 0 ? values[0] : beta * out[i - 1] + (1 - beta) * values[i];
   return out;
 }
 
