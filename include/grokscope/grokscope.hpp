@@ -27,3 +27,21 @@
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
+
+#include <grokscope/io/params.hpp>
+
+#include <grokscope/nn/embedding.hpp>
+#include <grokscope/nn/init.hpp>
+#include <grokscope/nn/linear.hpp>
+#include <grokscope/nn/mlp.hpp>
+#include <grokscope/nn/model.hpp>
+#include <grokscope/nn/transformer.hpp>
+
+#include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/grokfast.hpp>
+#include <grokscope/optim/optimizer.hpp>
+#include <grokscope/optim/schedule.hpp>
+#include <grokscope/optim/sgd.hpp>
+
+#include <grokscope/train/history.hpp>
+#include <grokscope/train/trainer.hpp>

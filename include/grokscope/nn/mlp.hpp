@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Mlp: a multilayer perceptron with the controls of the lazy/rich literature: activation,
+/// biases, parameterisation, init scale (Omnigrok's α), output scale (Kumar et al.'s α) and
+/// centering. Token inputs (e.g. the pair (x, p + y) of modular arithmetic) enter through the
+/// one-hot form of the first layer, never as dense one-hot matrices.
+
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/nn/init.hpp>
+#include <grokscope/nn/linear.hpp>
+#include <grokscope/nn/model.hpp>
+
+#include <string>
+#include <vector>
+
+namespace grokscope {
+
+/// Elementwise activations of hidden layers.
+enum class Activation { Relu, Gelu, Tanh, Square, Identity };
+
+/// Name of an activation ("relu", "gelu", "tanh", "square", "identity").
+inline const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::Relu: return "relu";
+    case Activation::Gelu: return "gelu";
+    case Activation::Tanh: return "tanh";
+    case Activation::Square: return "square";
+    case Activation::Identity: return "identity";
+  }
+  return "?";
+}
+
+/// Activation by name; std::invalid_argument listing the names otherwise.
+inline Activation activation_from_name(const std::string& s) {
+  for (Activation a : {Activation::Relu, Activation::Gelu, Activation::Tanh, Activation::Square, Activation::Identity})
+    if (s == activation_name(a)) return a;
+  throw_invalid("activation_from_name", "unknown activation '" + s + "' (known: relu, gelu, tanh, square, identity)");
+}
+
+/// Applies an activation on the tape (GELU is the tanh form, as GPT-2 and Nanda et al.).
+template <typename S>
+Var<S> activate(const Var<S>& x, Activation a) {
+  switch (a) {
+    case Activation::Relu: return relu(x);
+    case Activation::Gelu: return gelu(x);
+    case Activation::Tanh: return tanh(x);
+    case Activation::Square: return square(x);
+    case Activation::Identity: return x;
+  }
+  return x;
+}
+
+/// Configuration of an Mlp.
+struct MlpConfig {
+  Index input = 0;              ///< input width D (for token inputs: the one-hot width, e.g. 2p)
+  std::vector<Index> hidden;    ///< hidden widths
+  Index output = 0;             ///< output width
+  Activation activation = Activation::Relu;
+  bool bias = true;
+  Parameterization parameterization = Parameterization::Standard;
+  double init_std = 1.0;        ///< σ of the Gaussian weights (Ntk, MeanField)
+  double init_scale = 1.0;      ///< multiplies every parameter after initialisation (Omnigrok's α)
+  double output_scale = 1.0;    ///< multiplies the output (Kumar et al.'s α)
+  bool centered = false;        ///< train f − f₀ with f₀ the frozen initial function
+  std::uint64_t seed = 0;
+
+  /// Gromov's modular-arithmetic network f(x) = (1/N) W₂ (W₁ x/√D)² on one-hot pairs: D = 2p,
+  /// one hidden layer of width N, no biases, N(0, 1) weights, mean-field scaling.
+  static MlpConfig gromov(Index p, Index width, std::uint64_t seed = 0) {
+    MlpConfig c;
+    c.input = 2 * p;
+    c.hidden = {width};
+    c.output = p;
+    c.activation = Activation::Square;
+    c.bias = false;
+    c.parameterization = Parameterization::MeanField;
+    c.seed = seed;
+    return c;
+  }
+};
+
+/// A multilayer perceptron; parameters named layers.<l>.weight / layers.<l>.bias.
+template <typename S = float>
+class Mlp : public Model<S> {
+ public:
+  explicit Mlp(const MlpConfig& c) : m_config(c) {
+    require(c.input >= 1 && c.output >= 1, "Mlp", "input and output widths must be >= 1");
+    for (Index h : c.hidden) require(h >= 1, "Mlp", "hidden widths must be >= 1");
+    require(std::isfinite(c.init_scale) && std::isfinite(c.output_scale) && c.init_std > 0, "Mlp",
+            "init_scale and output_scale must be finite and init_std > 0");
+    Rng rng(c.seed);
+    std::vector<Index> widths{c.input};
+    widths.insert(widths.end(), c.hidden.begin(), c.hidden.end());
+    widths.push_back(c.output);
+    for (std::size_t l = 0; l + 1 < widths.size(); ++l)
+      m_layers.emplace_back("layers." + std::to_string(l), widths[l], widths[l + 1], c.bias, rng, c.parameterization,
+                            l + 2 == widths.size(), c.init_std);
+    for (Parameter<S>* p : parameters()) p->value *= static_cast<S>(c.init_scale);
+    m_out.output_scale = c.output_scale;
+    m_out.centered = c.centered;
+    if (c.centered) m_out.snapshot(parameters());
+  }
+
+  Var<S> forward(Tape<S>& t, const ModelInput<S>& in) override {
+    const Var<S> f = raw_forward(t, in);
+    return m_out.apply(t, f, in, parameters(), [this](Tape<S>& tp, const ModelInput<S>& i) { return raw_forward(tp, i); });
+  }
+
+  /// The network without output scale and centering.
+  Var<S> raw_forward(Tape<S>& t, const ModelInput<S>& in) {
+    Var<S> h;
+    if (in.is_tokens()) {
+      require(static_cast<Index>(in.tokens.size()) % in.T == 0, "Mlp::forward", "token count is not a multiple of T");
+      h = m_layers[0].forward_onehot(t, in.tokens, in.T);
+    } else {
+      require(in.x.cols() == m_config.input, "Mlp::forward",
+              "input is " + shape_string(in.x) + " but the network expects " + std::to_string(m_config.input) + " columns");
+      h = m_layers[0].forward(t, t.constant(in.x));
+    }
+    for (std::size_t l = 1; l < m_layers.size(); ++l) h = m_layers[l].forward(t, activate(h, m_config.activation));
+    return h;
+  }
+
+  std::vector<Parameter<S>*> parameters() override {
+    std::vector<Parameter<S>*> ps;
+    for (auto& l : m_layers) l.append_parameters(ps);
+    return ps;
+  }
+
+  nlohmann::ordered_json config() const override {
+    return {{"model", "mlp"},
+            {"input", m_config.input},
+            {"hidden", m_config.hidden},
+            {"output", m_config.output},
+            {"activation", activation_name(m_config.activation)},
+            {"bias", m_config.bias},
+            {"parameterization", parameterization_name(m_config.parameterization)},
+            {"init_std", m_config.init_std},
+            {"init_scale", m_config.init_scale},
+            {"output_scale", m_config.output_scale},
+            {"centered", m_config.centered},
+            {"seed", m_config.seed}};
+  }
+
+  const MlpConfig& mlp_config() const { return m_config; }
+  /// Re-takes θ₀ for centering (after loading or editing parameters).
+  void recenter() { m_out.snapshot(parameters()); }
+
+ private:
+  MlpConfig m_config;
+  std::vector<Linear<S>> m_layers;
+  OutputTransform<S> m_out;
+};
+
+}  // namespace grokscope

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Model: the interface every grokscope network implements (forward on a tape, named
+/// parameters), the model input (token ids or dense rows), and the shared output transform of
+/// the lazy/rich controls: f̃ = α (f − f₀) with α the output scale and f₀ the frozen initial
+/// function when `centered` (Kumar et al. 2024, App. 8.1; Chizat & Bach 2019).
+
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/autodiff/tape.hpp>
+#include <grokscope/core/check.hpp>
+#include <grokscope/data/dataset.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace grokscope {
+
+/// A batch of model inputs: token ids (T per example, flattened) or dense rows.
+template <typename S>
+struct ModelInput {
+  IndexList tokens;  ///< n·T token ids, example after example
+  Index T = 0;       ///< tokens per example (0 for dense inputs)
+  Matrix<S> x;       ///< (n, d) dense inputs when T == 0
+
+  Index examples() const { return T > 0 ? static_cast<Index>(tokens.size()) / T : x.rows(); }
+  bool is_tokens() const { return T > 0; }
+
+  /// The inputs of `rows` of a dataset.
+  static ModelInput from_dataset(const Dataset& ds, const IndexList& rows) {
+    ModelInput in;
+    if (ds.has_tokens()) {
+      in.tokens = ds.token_ids(rows);
+      in.T = ds.context();
+    } else {
+      in.x = ds.features_of(rows).template cast<S>();
+    }
+    return in;
+  }
+
+  /// A 64-bit fingerprint of the contents (FNV-1a), used to cache f₀ per input.
+  std::uint64_t fingerprint() const {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&h](const void* p, std::size_t n) {
+      const unsigned char* b = static_cast<const unsigned char*>(p);
+      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+    };
+    mix(&T, sizeof T);
+    if (T > 0) mix(tokens.data(), tokens.size() * sizeof(Index));
+    else {
+      const Index r = x.rows(), c = x.cols();
+      mix(&r, sizeof r);
+      mix(&c, sizeof c);
+      mix(x.data(), static_cast<std::size_t>(x.size()) * sizeof(S));
+    }
+    return h;
+  }
+};
+
+/// Every network: records its forward pass on a tape and exposes its parameters by name.
+template <typename S>
+class Model {
+ public:
+  virtual ~Model() = default;
+  /// Outputs (n, k) for a batch: logits for classification, predictions for regression.
+  /// Includes the output scale and centering.
+  virtual Var<S> forward(Tape<S>& tape, const ModelInput<S>& in) = 0;
+  /// Parameters in a stable order with PyTorch-style dotted names.
+  virtual std::vector<Parameter<S>*> parameters() = 0;
+  /// The configuration as JSON (written to summary.json).
+  virtual nlohmann::ordered_json config() const = 0;
+
+  /// Parameter by name; std::invalid_argument listing the names if absent.
+  Parameter<S>& parameter(const std::string& name) {
+    std::string all;
+    for (Parameter<S>* p : parameters()) {
+      if (p->name == name) return *p;
+      all += (all.empty() ? "" : ", ") + p->name;
+    }
+    throw_invalid("Model::parameter", "no parameter '" + name + "' (have: " + all + ")");
+  }
+
+  /// Total number of scalars in the parameters.
+  Index num_parameters() {
+    Index n = 0;
+    for (Parameter<S>* p : parameters()) n += p->size();
+    return n;
+  }
+
+  /// Sets every parameter's gradient to zero.
+  void zero_grad() {
+    for (Parameter<S>* p : parameters()) p->zero_grad();
+  }
+};
+
+/// Output scale and centering (f̃ = α (f − f₀)), shared by the models. `snapshot()` freezes the
+/// current parameters as θ₀; f₀ is then computed on a private tape and cached per input.
+template <typename S>
+class OutputTransform {
+ public:
+  double output_scale = 1.0;
+  bool centered = false;
+
+  /// Records θ₀ (a copy of the parameters' values) for centering.
+  void snapshot(const std::vector<Parameter<S>*>& params) {
+    m_initial.clear();
+    for (const Parameter<S>* p : params) m_initial.push_back(p->value);
+    m_cache.clear();
+  }
+
+  /// Applies the transform to the raw output `f` of `model` on input `in`.
+  template <typename RawForward>
+  Var<S> apply(Tape<S>& tape, const Var<S>& f, const ModelInput<S>& in, const std::vector<Parameter<S>*>& params,
+               RawForward&& raw) {
+    Var<S> out = f;
+    if (centered) {
+      require(m_initial.size() == params.size(), "OutputTransform::apply",
+              "centered model has no snapshot of its initial parameters");
+      out = sub(out, tape.constant(initial_output(in, params, raw)));
+    }
+    if (output_scale != 1.0) out = scale(out, output_scale);
+    return out;
+  }
+
+ private:
+  // f₀(in): the raw forward with the parameters temporarily set to θ₀ (no gradient recorded).
+  template <typename RawForward>
+  const Matrix<S>& initial_output(const ModelInput<S>& in, const std::vector<Parameter<S>*>& params,
+                                  RawForward& raw) {
+    const std::uint64_t key = in.fingerprint();
+    for (auto& e : m_cache)
+      if (e.first == key) return e.second;
+    std::vector<Matrix<S>> current;
+    std::vector<bool> req;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      current.push_back(params[i]->value);
+      req.push_back(params[i]->requires_grad);
+      params[i]->value = m_initial[i];
+      params[i]->requires_grad = false;
+    }
+    Matrix<S> f0;
+    try {
+      Tape<S> t;
+      f0 = raw(t, in).value();
+    } catch (...) {
+      for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = current[i], params[i]->requires_grad = req[i];
+      throw;
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = current[i], params[i]->requires_grad = req[i];
+    if (m_cache.size() >= 4) m_cache.erase(m_cache.begin());
+    m_cache.emplace_back(key, std::move(f0));
+    return m_cache.back().second;
+  }
+
+  std::vector<Matrix<S>> m_initial;
+  std::vector<std::pair<std::uint64_t, Matrix<S>>> m_cache;
+};
+
+}  // namespace grokscope

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Sgd: (full-batch) gradient descent with momentum, Nesterov and coupled weight decay,
+/// step for step as torch.optim.SGD.
+
+#include <grokscope/optim/optimizer.hpp>
+
+#include <cmath>
+
+namespace grokscope {
+
+/// Hyperparameters of Sgd (PyTorch's defaults).
+struct SgdConfig {
+  double lr = 1e-2;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;  ///< coupled: g ← g + wd·θ
+  bool nesterov = false;
+};
+
+/// g ← ∇ + wd·θ; b ← g (first step) or μb + (1 − dampening)g; g ← b (or g + μb with Nesterov);
+/// θ ← θ − lr·g.
+template <typename S>
+class Sgd : public Optimizer<S> {
+ public:
+  Sgd(std::vector<Parameter<S>*> params, const SgdConfig& c) : Optimizer<S>(std::move(params)), m_c(c) {
+    require(c.lr >= 0 && c.momentum >= 0 && c.weight_decay >= 0 && std::isfinite(c.lr), "Sgd",
+            "lr, momentum and weight_decay must be finite and >= 0");
+    require(!c.nesterov || (c.momentum > 0 && c.dampening == 0), "Sgd", "Nesterov needs momentum > 0 and dampening 0");
+    m_buf.resize(this->m_params.size());
+  }
+
+  void step(double lr) override {
+    for (std::size_t i = 0; i < this->m_params.size(); ++i) {
+      Parameter<S>& p = *this->m_params[i];
+      if (!p.requires_grad) continue;
+      Matrix<S> g = p.grad;
+      if (m_c.weight_decay != 0) g += static_cast<S>(m_c.weight_decay) * p.value;
+      if (m_c.momentum != 0) {
+        if (m_buf[i].size() == 0) m_buf[i] = g;
+        else m_buf[i] = static_cast<S>(m_c.momentum) * m_buf[i] + static_cast<S>(1 - m_c.dampening) * g;
+        if (m_c.nesterov) g += static_cast<S>(m_c.momentum) * m_buf[i];
+        else g = m_buf[i];
+      }
+      p.value -= static_cast<S>(lr) * g;
+    }
+  }
+
+  double lr() const override { return m_c.lr; }
+  nlohmann::ordered_json config() const override {
+    return {{"optimizer", "sgd"}, {"lr", m_c.lr}, {"momentum", m_c.momentum}, {"dampening", m_c.dampening},
+            {"weight_decay", m_c.weight_decay}, {"nesterov", m_c.nesterov}};
+  }
+
+ private:
+  SgdConfig m_c;
+  std::vector<Matrix<S>> m_buf;
+};
+
+}  // namespace grokscope

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Trainer: the training loop of a grokking experiment. Full-batch or seeded mini-batch
+/// steps; evaluation on the whole train and test sets every `eval_every` steps and/or on a
+/// log-spaced grid; probes adding their own columns; checkpoints; stop rules; divergence
+/// detection; history.csv, history.jsonl, summary.json and the split written to a run folder.
+///
+/// A record holds: step, train_loss, test_loss, train_acc, test_acc, weight_norm (‖θ‖₂),
+/// grad_norm (‖∇L‖₂ of the last step, before any gradient filter), update_norm (‖Δθ‖₂ of the
+/// last step), lr (of the last step), then every probe's columns. Accuracy is the argmax match
+/// for classification, and for regression the fraction of examples whose mean squared error over
+/// the outputs is below `regression_threshold` (Omnigrok's criterion).
+
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/data/dataset.hpp>
+#include <grokscope/detect/grokking.hpp>
+#include <grokscope/io/params.hpp>
+#include <grokscope/nn/model.hpp>
+#include <grokscope/optim/optimizer.hpp>
+#include <grokscope/optim/schedule.hpp>
+#include <grokscope/train/history.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
+namespace grokscope {
+
+/// The training objective.
+enum class LossKind {
+  CrossEntropy,  ///< softmax cross-entropy on class labels (accumulated in double)
+  Mse            ///< mean squared error against dense targets, or against one-hot labels
+};
+
+/// How a run ended.
+enum class TrainStatus { Completed, Stopped, Diverged };
+
+/// Name of a status ("completed", "stopped", "diverged").
+inline const char* train_status_name(TrainStatus s) {
+  switch (s) {
+    case TrainStatus::Completed: return "completed";
+    case TrainStatus::Stopped: return "stopped";
+    case TrainStatus::Diverged: return "diverged";
+  }
+  return "?";
+}
+
+/// Settings of a run.
+struct TrainConfig {
+  Index steps = 1000;                 ///< optimiser steps
+  Index batch_size = 0;               ///< 0: full batch
+  Index eval_every = 100;             ///< evaluate when step % eval_every == 0 (0: never on this grid)
+  Index log_points = 0;               ///< also evaluate on this many log-spaced steps in [1, steps]
+  LossKind loss = LossKind::CrossEntropy;
+  double regression_threshold = 1e-3; ///< regression accuracy: per-example MSE below this
+  double stop_test_acc = -1;          ///< stop once test accuracy ≥ this ...
+  Index stop_patience = 1;            ///< ... for this many consecutive evaluations (≤ 0 disables)
+  std::vector<Index> checkpoint_steps;///< save parameters at these steps (needs out_dir)
+  std::string out_dir;                ///< run folder for history, summary, split, checkpoints ("" = none)
+  std::uint64_t seed = 0;             ///< mini-batch order
+  Schedule schedule;                  ///< learning-rate factor per step
+  Index eval_chunk = 4096;            ///< evaluate in chunks of this many examples
+  bool progress = true;               ///< one-line progress on stderr when it is a terminal
+  bool detect = true;                 ///< run the grokking detectors on train_acc / test_acc at the end
+};
+
+/// What a run produced.
+struct TrainResult {
+  TrainStatus status = TrainStatus::Completed;
+  Index steps_done = 0;
+  std::optional<Index> diverged_at;
+  History history;
+  double seconds = 0;
+  std::optional<GrokReport> report;
+  nlohmann::ordered_json summary;
+};
+
+/// A probe: called at evaluation steps that are multiples of `every`; returns named values that
+/// become history columns (NaN at evaluations where it did not run).
+template <typename S>
+using ProbeFn = std::function<Record(Model<S>&, Index step)>;
+
+/// Trains a model on a dataset's training split with an optimiser and optional gradient filters.
+template <typename S>
+class Trainer {
+ public:
+  Trainer(Model<S>& model, const Dataset& data, Optimizer<S>& opt, TrainConfig cfg)
+      : m_model(model), m_data(data), m_opt(opt), m_cfg(std::move(cfg)) {
+    m_data.validate();
+    require(!m_data.train.empty() && !m_data.test.empty(), "Trainer", "dataset '" + m_data.name + "' needs a non-empty train and test split");
+    require(m_cfg.steps >= 0 && m_cfg.batch_size >= 0 && m_cfg.eval_every >= 0 && m_cfg.log_points >= 0 && m_cfg.eval_chunk >= 1,
+            "Trainer", "steps, batch_size, eval_every, log_points must be >= 0 and eval_chunk >= 1");
+    if (m_cfg.loss == LossKind::CrossEntropy)
+      require(!m_data.labels.empty(), "Trainer", "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");
+    for (Index s : m_cfg.checkpoint_steps)
+      require(!m_cfg.out_dir.empty() && s >= 0 && s <= m_cfg.steps, "Trainer",
+              "checkpoint step " + std::to_string(s) + " needs out_dir and must be in [0, steps]");
+  }
+
+  /// Adds a gradient filter (applied in the order added, after backward, before the step).
+  void add_filter(GradientFilter<S>& f) { m_filters.push_back(&f); }
+
+  /// Adds a probe run every `every` steps (at evaluation steps only).
+  void add_probe(Index every, ProbeFn<S> fn) {
+    require(every >= 1, "Trainer::add_probe", "every must be >= 1");
+    m_probes.push_back({every, std::move(fn), {}});
+  }
+
+  /// Runs the whole schedule and returns the history (also written to out_dir if set).
+  TrainResult run() {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    TrainResult res;
+    std::vector<Parameter<S>*> params = m_model.parameters();
+    const std::set<Index> evals = eval_steps();
+    std::optional<MiniBatcher> batcher;
+    const bool full = m_cfg.batch_size == 0 || m_cfg.batch_size >= static_cast<Index>(m_data.train.size());
+    if (!full) batcher.emplace(m_data.train, m_cfg.batch_size, Rng(m_cfg.seed));
+    ModelInput<S> full_in;
+    IndexList full_labels;
+    Matrix<S> full_targets;
+    if (full) prepare_batch(m_data.train, full_in, full_labels, full_targets);
+    if (!m_cfg.out_dir.empty()) prepare_out_dir();
+
+    Tape<S> tape;
+    double grad_norm = std::nan(""), update_norm = std::nan(""), last_lr = std::nan("");
+    std::vector<Matrix<S>> before;
+    Index held = 0;
+    const bool tty = m_cfg.progress && stderr_is_tty();
+    for (Index step = 0;; ++step) {
+      if (evals.count(step)) {
+        const Record r = evaluate(step, grad_norm, update_norm, last_lr);
+        res.history.add(r);
+        if (tty) progress(step, r, t0);
+        if (m_cfg.stop_test_acc > 0 && m_cfg.stop_patience > 0) {
+          held = r[4].second >= m_cfg.stop_test_acc ? held + 1 : 0;
+          if (held >= m_cfg.stop_patience) {
+            res.status = TrainStatus::Stopped;
+            res.steps_done = step;
+            break;
+          }
+        }
+      }
+      if (!m_cfg.out_dir.empty() && std::count(m_cfg.checkpoint_steps.begin(), m_cfg.checkpoint_steps.end(), step))
+        save_parameters(m_cfg.out_dir + "/checkpoints/step_" + std::to_string(step), params);
+      if (step == m_cfg.steps) {
+        res.steps_done = step;
+        break;
+      }
+      // one optimiser step
+      ModelInput<S> in_b;
+      IndexList lab_b;
+      Matrix<S> tgt_b;
+      if (!full) prepare_batch(batcher->next(), in_b, lab_b, tgt_b);
+      const ModelInput<S>& in = full ? full_in : in_b;
+      tape.reset();
+      m_model.zero_grad();
+      const Var<S> out = m_model.forward(tape, in);
+      const Var<S> loss = loss_of(tape, out, full ? full_labels : lab_b, full ? full_targets : tgt_b);
+      const double lv = m_cfg.loss == LossKind::CrossEntropy ? loss_in_double(loss) : static_cast<double>(loss.item());
+      if (!std::isfinite(lv)) {
+        diverge(res, step, "loss is " + format_number(lv));
+        break;
+      }
+      tape.backward(loss);
+      grad_norm = 0;
+      for (auto* p : params) grad_norm += p->grad.template cast<double>().squaredNorm();
+      grad_norm = std::sqrt(grad_norm);
+      for (auto* f : m_filters) f->apply(params);
+      const bool record_next = evals.count(step + 1) > 0;
+      if (record_next) {
+        before.clear();
+        for (auto* p : params) before.push_back(p->value);
+      }
+      last_lr = m_opt.lr() * m_cfg.schedule.factor(step);
+      m_opt.step(last_lr);
+      bool finite = true;
+      for (auto* p : params) finite = finite && p->value.allFinite();
+      if (!finite) {
+        diverge(res, step + 1, "a parameter became NaN or Inf");
+        break;
+      }
+      if (record_next) {
+        update_norm = 0;
+        for (std::size_t i = 0; i < params.size(); ++i)
+          update_norm += (params[i]->value - before[i]).template cast<double>().squaredNorm();
+        update_norm = std::sqrt(update_norm);
+      }
+    }
+    if (tty) std::fprintf(stderr, "\n");
+    res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    finish(res);
+    return res;
+  }
+
+  /// Loss and accuracy of the model on the examples `rows` (evaluated in chunks).
+  std::pair<double, double> loss_and_accuracy(const IndexList& rows) {
+    double loss_sum = 0, hits = 0;
+    Tape<S> t;
+    for (std::size_t a = 0; a < rows.size(); a += static_cast<std::size_t>(m_cfg.eval_chunk)) {
+      const std::size_t b = std::min(rows.size(), a + static_cast<std::size_t>(m_cfg.eval_chunk));
+      const IndexList chunk(rows.begin() + static_cast<long>(a), rows.begin() + static_cast<long>(b));
+      ModelInput<S> in;
+      IndexList lab;
+      Matrix<S> tgt;
+      prepare_batch(chunk, in, lab, tgt);
+      t.reset();
+      const Var<S> out = m_model.forward(t, in);
+      const Var<S> l = loss_of(t, out, lab, tgt);
+      const double lv = m_cfg.loss == LossKind::CrossEntropy ? loss_in_double(l) : static_cast<double>(l.item());
+      loss_sum += lv * static_cast<double>(chunk.size());
+      const Matrix<S>& o = out.value();
+      for (Index i = 0; i < o.rows(); ++i) {
+        if (!lab.empty()) {
+          Index arg = 0;
+          o.row(i).maxCoeff(&arg);
+          hits += arg == lab[static_cast<std::size_t>(i)];
+        } else {
+          hits += (o.row(i) - tgt.row(i)).template cast<double>().squaredNorm() / static_cast<double>(o.cols()) <
+                  m_cfg.regression_threshold;
+        }
+      }
+    }
+    return {loss_sum / static_cast<double>(rows.size()), hits / static_cast<double>(rows.size())};
+  }
+
+ private:
+  struct ProbeEntry {
+    Index every;
+    ProbeFn<S> fn;
+    std::vector<std::string> columns;
+  };
+
+  std::set<Index> eval_steps() const {
+    std::set<Index> s{0, m_cfg.steps};
+    if (m_cfg.eval_every > 0)
+      for (Index k = 0; k <= m_cfg.steps; k += m_cfg.eval_every) s.insert(k);
+    if (m_cfg.log_points > 0 && m_cfg.steps > 0)
+      for (Index i = 0; i < m_cfg.log_points; ++i) {
+        const double e = m_cfg.log_points == 1 ? 1.0 : static_cast<double>(i) / static_cast<double>(m_cfg.log_points - 1);
+        s.insert(static_cast<Index>(std::llround(std::pow(static_cast<double>(m_cfg.steps), e))));
+      }
+    return s;
+  }
+
+  void prepare_batch(const IndexList& rows, ModelInput<S>& in, IndexList& labels, Matrix<S>& targets) const {
+    in = ModelInput<S>::from_dataset(m_data, rows);
+    labels.clear();
+    if (m_cfg.loss == LossKind::CrossEntropy) {
+      labels = m_data.labels_of(rows);
+    } else if (m_data.targets.rows() > 0) {
+      targets = m_data.targets_of(rows).template cast<S>();
+    } else {
+      labels = m_data.labels_of(rows);
+      targets = m_data.one_hot_of(rows).template cast<S>();
+    }
+  }
+
+  Var<S> loss_of(Tape<S>& t, const Var<S>& out, const IndexList& labels, const Matrix<S>& targets) const {
+    if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels);
+    require(out.cols() == targets.cols(), "Trainer", "model outputs " + std::to_string(out.cols()) +
+                                                         " columns but the MSE targets have " + std::to_string(targets.cols()));
+    return mse(out, t.constant(targets));
+  }
+
+  Record evaluate(Index step, double grad_norm, double update_norm, double lr) {
+    const auto [trl, tra] = loss_and_accuracy(m_data.train);
+    const auto [tel, tea] = loss_and_accuracy(m_data.test);
+    double wn = 0;
+    for (auto* p : m_model.parameters()) wn += p->value.template cast<double>().squaredNorm();
+    Record r{{"step", static_cast<double>(step)}, {"train_loss", trl},     {"test_loss", tel},
+             {"train_acc", tra},                  {"test_acc", tea},       {"weight_norm", std::sqrt(wn)},
+             {"grad_norm", grad_norm},            {"update_norm", update_norm}, {"lr", lr}};
+    for (ProbeEntry& p : m_probes) {
+      const bool due = step % p.every == 0;
+      Record values;
+      if (due) {
+        values = p.fn(m_model, step);
+        if (p.columns.empty())
+          for (const auto& kv : values) p.columns.push_back(kv.first);
+        require(values.size() == p.columns.size(), "Trainer", "a probe changed its number of columns");
+      }
+      if (p.columns.empty()) {  // never run yet: learn its columns now so every record has them
+        values = p.fn(m_model, step);
+        for (const auto& kv : values) p.columns.push_back(kv.first);
+      }
+      for (std::size_t c = 0; c < p.columns.size(); ++c)
+        r.emplace_back(p.columns[c], due || values.size() == p.columns.size() ? values[c].second : std::nan(""));
+    }
+    return r;
+  }
+
+  void diverge(TrainResult& res, Index step, const std::string& why) {
+    res.status = TrainStatus::Diverged;
+    res.diverged_at = step;
+    res.steps_done = step;
+    m_divergence = why;
+  }
+
+  void prepare_out_dir() {
+    std::error_code ec;
+    std::filesystem::create_directories(m_cfg.out_dir, ec);
+    if (ec) throw std::runtime_error("grokscope::Trainer: " + m_cfg.out_dir + ": cannot create directory: " + ec.message());
+    m_data.save_split(m_cfg.out_dir);
+  }
+
+  void finish(TrainResult& res) {
+    if (m_cfg.detect && res.history.size() >= 1) {
+      DetectOptions o;
+      res.report = detect_grokking(res.history.column("step"), res.history.column("train_acc"),
+                                   res.history.column("test_acc"), o);
+    }
+    nlohmann::ordered_json s;
+    s["status"] = train_status_name(res.status);
+    s["steps_done"] = res.steps_done;
+    s["diverged_at"] = res.diverged_at ? nlohmann::ordered_json(*res.diverged_at) : nlohmann::ordered_json(nullptr);
+    if (!m_divergence.empty()) s["divergence"] = m_divergence;
+    s["seconds"] = res.seconds;
+    s["model"] = m_model.config();
+    s["num_parameters"] = m_model.num_parameters();
+    s["optimizer"] = m_opt.config();
+    nlohmann::ordered_json filters = nlohmann::ordered_json::array();
+    for (auto* f : m_filters) filters.push_back(f->config());
+    s["filters"] = filters;
+    s["schedule"] = m_cfg.schedule.to_json();
+    s["train"] = {{"steps", m_cfg.steps},
+                  {"batch_size", m_cfg.batch_size},
+                  {"eval_every", m_cfg.eval_every},
+                  {"log_points", m_cfg.log_points},
+                  {"loss", m_cfg.loss == LossKind::CrossEntropy ? "cross_entropy" : "mse"},
+                  {"regression_threshold", m_cfg.regression_threshold},
+                  {"seed", m_cfg.seed},
+                  {"scalar", std::is_same_v<S, float> ? "float32" : "float64"}};
+    s["dataset"] = m_data.meta;
+    s["dataset"]["name"] = m_data.name;
+    nlohmann::ordered_json fin = nlohmann::ordered_json::object();
+    if (!res.history.empty())
+      for (const auto& c : res.history.columns()) {
+        const double v = res.history.last(c);
+        fin[c] = std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+      }
+    s["final"] = fin;
+    s["grokking"] = res.report ? to_json(*res.report) : nlohmann::ordered_json(nullptr);
+    res.summary = s;
+    if (!m_cfg.out_dir.empty()) {
+      res.history.write_csv(m_cfg.out_dir + "/history.csv");
+      res.history.write_jsonl(m_cfg.out_dir + "/history.jsonl");
+      History::write_text(m_cfg.out_dir + "/summary.json", s.dump(2) + "\n");
+    }
+  }
+
+  static bool stderr_is_tty() {
+#if defined(__unix__) || defined(__APPLE__)
+    return isatty(fileno(stderr)) != 0;
+#else
+    return false;
+#endif
+  }
+
+  void progress(Index step, const Record& r, std::chrono::steady_clock::time_point t0) const {
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = el > 0 ? static_cast<double>(step) / el : 0;
+    const double eta = rate > 0 ? static_cast<double>(m_cfg.steps - step) / rate : 0;
+    std::fprintf(stderr, "\rstep %ld/%ld  %.0f steps/s  ETA %.0fs  train %.4g (acc %.3f)  test %.4g (acc %.3f)   ",
+                 static_cast<long>(step), static_cast<long>(m_cfg.steps), rate, eta, r[1].second, r[3].second,
+                 r[2].second, r[4].second);
+  }
+
+  Model<S>& m_model;
+  const Dataset& m_data;
+  Optimizer<S>& m_opt;
+  TrainConfig m_cfg;
+  std::vector<GradientFilter<S>*> m_filters;
+  std::vector<ProbeEntry> m_probes;
+  std::string m_divergence;
+};
+
+}  // namespace grokscope
