@@ -43,8 +43,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mlp", "transformer"}))
       ->capture_default_str();
   app.add_option("--p", p, "modulus")->check(CLI::Range(2, 100000))->capture_default_str();
-  app.add_option("--fraction", fraction, "training fraction of the p² pairs")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--weight-decay", weight_decay, "AdamW weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--fraction", fraction, "training fraction of the p² pairs")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--weight-decay", weight_decay, "AdamW weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--lr", lr, "AdamW learning rate")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--width", width, "MLP hidden width")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--steps", steps, "full-batch optimiser steps")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -53,8 +57,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "small run checked by CTest (p 23, width 200, 3 000 steps)");
   app.add_flag("--no-plot", no_plot, "do not call tools/plot_history.py");
-  auto* transformer_defaults = app.add_flag("--nanda", "with --model transformer: Nanda et al.'s p 113, fraction 0.3, "
-                                                       "lr 1e-3, wd 1 (the default for --model transformer)");
+  auto* transformer_defaults = app.add_flag("--nanda",
+                                            "with --model transformer: Nanda et al.'s p 113, fraction 0.3, "
+                                            "lr 1e-3, wd 1 (the default for --model transformer)");
   (void)transformer_defaults;
   try {
     app.parse(argc, argv);
@@ -81,8 +86,10 @@ int main(int argc, char** argv) {
       apply_split(ds, nanda_split(ds, fraction, seed), "nanda(seed " + std::to_string(seed) + ")");
     }
     std::unique_ptr<Model<float>> net;
-    if (mlp) net = std::make_unique<Mlp<float>>(MlpConfig::gromov(p, width, seed));
-    else net = std::make_unique<Transformer<float>>(TransformerConfig::nanda2023(p, seed));
+    if (mlp)
+      net = std::make_unique<Mlp<float>>(MlpConfig::gromov(p, width, seed));
+    else
+      net = std::make_unique<Transformer<float>>(TransformerConfig::nanda2023(p, seed));
     AdamConfig ac = AdamConfig::grokking(weight_decay);
     ac.lr = lr;
     Adam<float> opt(net->parameters(), ac);
@@ -100,17 +107,22 @@ int main(int argc, char** argv) {
     Trainer<float> trainer(*net, ds, opt, tc);
     const TrainResult res = trainer.run();
     const GrokReport& r = *res.report;
-    auto show = [](const std::optional<double>& v) { return v ? std::to_string(static_cast<long>(*v)) : std::string("never"); };
+    auto show = [](const std::optional<double>& v) {
+      return v ? std::to_string(static_cast<long>(*v)) : std::string("never");
+    };
     std::printf("status %s after %ld steps in %.1f s: final train acc %.3f, test acc %.3f\n",
                 train_status_name(res.status), static_cast<long>(res.steps_done), res.seconds,
                 res.history.last("train_acc"), res.history.last("test_acc"));
-    std::printf("t_mem %s, t_grok %s, verdict %s\n", show(r.t_mem).c_str(), show(r.t_grok).c_str(), verdict_name(r.verdict));
+    std::printf("t_mem %s, t_grok %s, verdict %s\n", show(r.t_mem).c_str(), show(r.t_grok).c_str(),
+                verdict_name(r.verdict));
     std::printf("wrote %s/history.csv, history.jsonl, summary.json, train_idx.npy, test_idx.npy\n", out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_history.py '" + out +
-                              "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0) std::printf("wrote %s/history.png\n", out.c_str());
-      else std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_history.py\n");
+      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_history.py '" +
+                              out + "' > /dev/null 2>&1";
+      if (std::system(cmd.c_str()) == 0)
+        std::printf("wrote %s/history.png\n", out.c_str());
+      else
+        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_history.py\n");
     }
     if (quick && r.verdict != GrokVerdict::Grokked) {
       std::fprintf(stderr, "modular_addition: --quick expected 'grokked', got '%s'\n", verdict_name(r.verdict));

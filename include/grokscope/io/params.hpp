@@ -24,8 +24,8 @@ void save_parameters(const std::string& dir, const std::vector<Parameter<S>*>& p
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("grokscope::save_parameters: " + dir + ": cannot create directory: " + ec.message());
-  nlohmann::ordered_json manifest = {{"format", "grokscope-parameters"}, {"version", 1},
-                                     {"dtype", std::is_same_v<S, float> ? "float32" : "float64"}};
+  nlohmann::ordered_json manifest = {
+      {"format", "grokscope-parameters"}, {"version", 1}, {"dtype", std::is_same_v<S, float> ? "float32" : "float64"}};
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const Parameter<S>* p : params) {
     save_npy(dir + "/" + p->name + ".npy", p->value);
@@ -58,7 +58,8 @@ void load_parameters(const std::string& dir, const std::vector<Parameter<S>*>& p
     Matrix<S> v = load_npy_as<S>(path);
     if (v.rows() == p->rows() * p->cols() && v.cols() == 1 && p->rows() == 1) v = Matrix<S>(v.transpose());  // 1-D bias
     if (v.rows() != p->rows() || v.cols() != p->cols())
-      problems.push_back(p->name + " is " + shape_string(v) + " in the file but " + shape_string(p->value) + " in the model");
+      problems.push_back(p->name + " is " + shape_string(v) + " in the file but " + shape_string(p->value) +
+                         " in the model");
     values.push_back(std::move(v));
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -23,9 +23,12 @@ enum class Parameterization { Standard, Ntk, MeanField };
 /// Name of a parameterisation ("standard", "ntk", "mean_field").
 inline const char* parameterization_name(Parameterization p) {
   switch (p) {
-    case Parameterization::Standard: return "standard";
-    case Parameterization::Ntk: return "ntk";
-    case Parameterization::MeanField: return "mean_field";
+    case Parameterization::Standard:
+      return "standard";
+    case Parameterization::Ntk:
+      return "ntk";
+    case Parameterization::MeanField:
+      return "mean_field";
   }
   return "?";
 }
@@ -49,8 +52,10 @@ Matrix<S> pytorch_linear_bias(Rng& rng, Index out, Index in) {
 /// Forward multiplier of a layer with the given fan-in under a parameterisation.
 inline double forward_multiplier(Parameterization p, Index fan_in, bool readout) {
   switch (p) {
-    case Parameterization::Standard: return 1.0;
-    case Parameterization::Ntk: return 1.0 / std::sqrt(static_cast<double>(fan_in));
+    case Parameterization::Standard:
+      return 1.0;
+    case Parameterization::Ntk:
+      return 1.0 / std::sqrt(static_cast<double>(fan_in));
     case Parameterization::MeanField:
       return readout ? 1.0 / static_cast<double>(fan_in) : 1.0 / std::sqrt(static_cast<double>(fan_in));
   }

@@ -22,11 +22,16 @@ enum class Activation { Relu, Gelu, Tanh, Square, Identity };
 /// Name of an activation ("relu", "gelu", "tanh", "square", "identity").
 inline const char* activation_name(Activation a) {
   switch (a) {
-    case Activation::Relu: return "relu";
-    case Activation::Gelu: return "gelu";
-    case Activation::Tanh: return "tanh";
-    case Activation::Square: return "square";
-    case Activation::Identity: return "identity";
+    case Activation::Relu:
+      return "relu";
+    case Activation::Gelu:
+      return "gelu";
+    case Activation::Tanh:
+      return "tanh";
+    case Activation::Square:
+      return "square";
+    case Activation::Identity:
+      return "identity";
   }
   return "?";
 }
@@ -42,27 +47,32 @@ inline Activation activation_from_name(const std::string& s) {
 template <typename S>
 Var<S> activate(const Var<S>& x, Activation a) {
   switch (a) {
-    case Activation::Relu: return relu(x);
-    case Activation::Gelu: return gelu(x);
-    case Activation::Tanh: return tanh(x);
-    case Activation::Square: return square(x);
-    case Activation::Identity: return x;
+    case Activation::Relu:
+      return relu(x);
+    case Activation::Gelu:
+      return gelu(x);
+    case Activation::Tanh:
+      return tanh(x);
+    case Activation::Square:
+      return square(x);
+    case Activation::Identity:
+      return x;
   }
   return x;
 }
 
 /// Configuration of an Mlp.
 struct MlpConfig {
-  Index input = 0;              ///< input width D (for token inputs: the one-hot width, e.g. 2p)
-  std::vector<Index> hidden;    ///< hidden widths
-  Index output = 0;             ///< output width
+  Index input = 0;            ///< input width D (for token inputs: the one-hot width, e.g. 2p)
+  std::vector<Index> hidden;  ///< hidden widths
+  Index output = 0;           ///< output width
   Activation activation = Activation::Relu;
   bool bias = true;
   Parameterization parameterization = Parameterization::Standard;
-  double init_std = 1.0;        ///< σ of the Gaussian weights (Ntk, MeanField)
-  double init_scale = 1.0;      ///< multiplies every parameter after initialisation (Omnigrok's α)
-  double output_scale = 1.0;    ///< multiplies the output (Kumar et al.'s α)
-  bool centered = false;        ///< train f − f₀ with f₀ the frozen initial function
+  double init_std = 1.0;      ///< σ of the Gaussian weights (Ntk, MeanField)
+  double init_scale = 1.0;    ///< multiplies every parameter after initialisation (Omnigrok's α)
+  double output_scale = 1.0;  ///< multiplies the output (Kumar et al.'s α)
+  bool centered = false;      ///< train f − f₀ with f₀ the frozen initial function
   std::uint64_t seed = 0;
 
   /// Gromov's modular-arithmetic network f(x) = (1/N) W₂ (W₁ x/√D)² on one-hot pairs: D = 2p,
@@ -104,7 +114,8 @@ class Mlp : public Model<S> {
 
   Var<S> forward(Tape<S>& t, const ModelInput<S>& in) override {
     const Var<S> f = raw_forward(t, in);
-    return m_out.apply(t, f, in, parameters(), [this](Tape<S>& tp, const ModelInput<S>& i) { return raw_forward(tp, i); });
+    return m_out.apply(t, f, in, parameters(),
+                       [this](Tape<S>& tp, const ModelInput<S>& i) { return raw_forward(tp, i); });
   }
 
   /// The network without output scale and centering.
@@ -114,8 +125,9 @@ class Mlp : public Model<S> {
       require(static_cast<Index>(in.tokens.size()) % in.T == 0, "Mlp::forward", "token count is not a multiple of T");
       h = m_layers[0].forward_onehot(t, in.tokens, in.T);
     } else {
-      require(in.x.cols() == m_config.input, "Mlp::forward",
-              "input is " + shape_string(in.x) + " but the network expects " + std::to_string(m_config.input) + " columns");
+      require(
+          in.x.cols() == m_config.input, "Mlp::forward",
+          "input is " + shape_string(in.x) + " but the network expects " + std::to_string(m_config.input) + " columns");
       h = m_layers[0].forward(t, t.constant(in.x));
     }
     for (std::size_t l = 1; l < m_layers.size(); ++l) h = m_layers[l].forward(t, activate(h, m_config.activation));

@@ -51,7 +51,8 @@ struct ModelInput {
       for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
     };
     mix(&T, sizeof T);
-    if (T > 0) mix(tokens.data(), tokens.size() * sizeof(Index));
+    if (T > 0)
+      mix(tokens.data(), tokens.size() * sizeof(Index));
     else {
       const Index r = x.rows(), c = x.cols();
       mix(&r, sizeof r);
@@ -130,8 +131,7 @@ class OutputTransform {
  private:
   // f₀(in): the raw forward with the parameters temporarily set to θ₀ (no gradient recorded).
   template <typename RawForward>
-  const Matrix<S>& initial_output(const ModelInput<S>& in, const std::vector<Parameter<S>*>& params,
-                                  RawForward& raw) {
+  const Matrix<S>& initial_output(const ModelInput<S>& in, const std::vector<Parameter<S>*>& params, RawForward& raw) {
     const std::uint64_t key = in.fingerprint();
     for (auto& e : m_cache)
       if (e.first == key) return e.second;

@@ -109,12 +109,12 @@ class Transformer : public Model<S> {
       m_params.push_back(std::make_unique<Parameter<S>>(name, Matrix<S>::Constant(1, cols, static_cast<S>(v))));
       return m_params.back().get();
     };
-    m_params.push_back(std::make_unique<Parameter<S>>(
-        "embed.W_E", rng.normal_matrix<S>(d, c.vocab, 0.0, nanda ? sd : 1.0)));
+    m_params.push_back(
+        std::make_unique<Parameter<S>>("embed.W_E", rng.normal_matrix<S>(d, c.vocab, 0.0, nanda ? sd : 1.0)));
     W_E = m_params.back().get();
     if (c.positions == PositionEncoding::Learned) {
-      m_params.push_back(std::make_unique<Parameter<S>>("pos_embed.W_pos",
-                                                        rng.normal_matrix<S>(c.context, d, 0.0, nanda ? sd : 1.0)));
+      m_params.push_back(
+          std::make_unique<Parameter<S>>("pos_embed.W_pos", rng.normal_matrix<S>(c.context, d, 0.0, nanda ? sd : 1.0)));
       W_pos = m_params.back().get();
     } else {
       m_sinusoid = sinusoidal_positions(c.context, d);
@@ -161,7 +161,8 @@ class Transformer : public Model<S> {
 
   Var<S> forward(Tape<S>& t, const ModelInput<S>& in) override {
     const Var<S> f = raw_forward(t, in);
-    return m_out.apply(t, f, in, parameters(), [this](Tape<S>& tp, const ModelInput<S>& i) { return raw_forward(tp, i); });
+    return m_out.apply(t, f, in, parameters(),
+                       [this](Tape<S>& tp, const ModelInput<S>& i) { return raw_forward(tp, i); });
   }
 
   /// Logits without output scale and centering.

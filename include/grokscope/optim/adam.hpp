@@ -68,7 +68,7 @@ class Adam : public Optimizer<S> {
         m = b1 * m + (S(1) - b1) * p.grad.array();
         v = b2 * v + (S(1) - b2) * p.grad.array().square();
       } else {
-        const auto g = (p.grad.array() + wd * p.value.array());                            // g ← g + wd·θ
+        const auto g = (p.grad.array() + wd * p.value.array());  // g ← g + wd·θ
         m = b1 * m + (S(1) - b1) * g;
         v = b2 * v + (S(1) - b2) * g.square();
       }
@@ -81,7 +81,10 @@ class Adam : public Optimizer<S> {
   Index steps() const { return m_t; }
   nlohmann::ordered_json config() const override {
     return {{"optimizer", m_c.decay == WeightDecayMode::Decoupled ? "adamw" : "adam_l2"},
-            {"lr", m_c.lr}, {"beta1", m_c.beta1}, {"beta2", m_c.beta2}, {"eps", m_c.eps},
+            {"lr", m_c.lr},
+            {"beta1", m_c.beta1},
+            {"beta2", m_c.beta2},
+            {"eps", m_c.eps},
             {"weight_decay", m_c.weight_decay}};
   }
 

@@ -31,7 +31,9 @@ class GrokfastEma : public GradientFilter<S> {
       params[i]->grad += static_cast<S>(m_lamb) * m_mu[i];
     }
   }
-  nlohmann::ordered_json config() const override { return {{"filter", "grokfast_ema"}, {"alpha", m_alpha}, {"lamb", m_lamb}}; }
+  nlohmann::ordered_json config() const override {
+    return {{"filter", "grokfast_ema"}, {"alpha", m_alpha}, {"lamb", m_lamb}};
+  }
 
  private:
   double m_alpha, m_lamb;
@@ -63,7 +65,10 @@ class GrokfastMa : public GradientFilter<S> {
     }
   }
   nlohmann::ordered_json config() const override {
-    return {{"filter", "grokfast_ma"}, {"window", m_window}, {"lamb", m_lamb}, {"warmup", m_warmup},
+    return {{"filter", "grokfast_ma"},
+            {"window", m_window},
+            {"lamb", m_lamb},
+            {"warmup", m_warmup},
             {"type", m_sum ? "sum" : "mean"}};
   }
 

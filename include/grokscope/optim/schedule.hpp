@@ -18,9 +18,9 @@ namespace grokscope {
 struct Schedule {
   enum class Kind { Constant, Warmup, Cosine };
   Kind kind = Kind::Constant;
-  Index warmup = 0;        ///< W: linear ramp from 0 over steps 0..W (Warmup, Cosine)
-  Index total = 0;         ///< Cosine: the step at which the factor reaches min_factor
-  double min_factor = 0.0; ///< Cosine: final factor
+  Index warmup = 0;         ///< W: linear ramp from 0 over steps 0..W (Warmup, Cosine)
+  Index total = 0;          ///< Cosine: the step at which the factor reaches min_factor
+  double min_factor = 0.0;  ///< Cosine: final factor
 
   static Schedule constant() { return {}; }
   /// min(k/W, 1): the references' LambdaLR(min(step/10, 1)) with W = 10.
@@ -46,7 +46,8 @@ struct Schedule {
 
   nlohmann::ordered_json to_json() const {
     const char* names[] = {"constant", "warmup", "cosine"};
-    return {{"schedule", names[static_cast<int>(kind)]}, {"warmup", warmup}, {"total", total}, {"min_factor", min_factor}};
+    return {
+        {"schedule", names[static_cast<int>(kind)]}, {"warmup", warmup}, {"total", total}, {"min_factor", min_factor}};
   }
 };
 

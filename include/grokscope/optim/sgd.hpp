@@ -38,10 +38,14 @@ class Sgd : public Optimizer<S> {
       Matrix<S> g = p.grad;
       if (m_c.weight_decay != 0) g += static_cast<S>(m_c.weight_decay) * p.value;
       if (m_c.momentum != 0) {
-        if (m_buf[i].size() == 0) m_buf[i] = g;
-        else m_buf[i] = static_cast<S>(m_c.momentum) * m_buf[i] + static_cast<S>(1 - m_c.dampening) * g;
-        if (m_c.nesterov) g += static_cast<S>(m_c.momentum) * m_buf[i];
-        else g = m_buf[i];
+        if (m_buf[i].size() == 0)
+          m_buf[i] = g;
+        else
+          m_buf[i] = static_cast<S>(m_c.momentum) * m_buf[i] + static_cast<S>(1 - m_c.dampening) * g;
+        if (m_c.nesterov)
+          g += static_cast<S>(m_c.momentum) * m_buf[i];
+        else
+          g = m_buf[i];
       }
       p.value -= static_cast<S>(lr) * g;
     }
@@ -49,8 +53,12 @@ class Sgd : public Optimizer<S> {
 
   double lr() const override { return m_c.lr; }
   nlohmann::ordered_json config() const override {
-    return {{"optimizer", "sgd"}, {"lr", m_c.lr}, {"momentum", m_c.momentum}, {"dampening", m_c.dampening},
-            {"weight_decay", m_c.weight_decay}, {"nesterov", m_c.nesterov}};
+    return {{"optimizer", "sgd"},
+            {"lr", m_c.lr},
+            {"momentum", m_c.momentum},
+            {"dampening", m_c.dampening},
+            {"weight_decay", m_c.weight_decay},
+            {"nesterov", m_c.nesterov}};
   }
 
  private:

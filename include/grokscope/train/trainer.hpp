@@ -51,30 +51,33 @@ enum class TrainStatus { Completed, Stopped, Diverged };
 /// Name of a status ("completed", "stopped", "diverged").
 inline const char* train_status_name(TrainStatus s) {
   switch (s) {
-    case TrainStatus::Completed: return "completed";
-    case TrainStatus::Stopped: return "stopped";
-    case TrainStatus::Diverged: return "diverged";
+    case TrainStatus::Completed:
+      return "completed";
+    case TrainStatus::Stopped:
+      return "stopped";
+    case TrainStatus::Diverged:
+      return "diverged";
   }
   return "?";
 }
 
 /// Settings of a run.
 struct TrainConfig {
-  Index steps = 1000;                 ///< optimiser steps
-  Index batch_size = 0;               ///< 0: full batch
-  Index eval_every = 100;             ///< evaluate when step % eval_every == 0 (0: never on this grid)
-  Index log_points = 0;               ///< also evaluate on this many log-spaced steps in [1, steps]
+  Index steps = 1000;      ///< optimiser steps
+  Index batch_size = 0;    ///< 0: full batch
+  Index eval_every = 100;  ///< evaluate when step % eval_every == 0 (0: never on this grid)
+  Index log_points = 0;    ///< also evaluate on this many log-spaced steps in [1, steps]
   LossKind loss = LossKind::CrossEntropy;
-  double regression_threshold = 1e-3; ///< regression accuracy: per-example MSE below this
-  double stop_test_acc = -1;          ///< stop once test accuracy ≥ this ...
-  Index stop_patience = 1;            ///< ... for this many consecutive evaluations (≤ 0 disables)
-  std::vector<Index> checkpoint_steps;///< save parameters at these steps (needs out_dir)
-  std::string out_dir;                ///< run folder for history, summary, split, checkpoints ("" = none)
-  std::uint64_t seed = 0;             ///< mini-batch order
-  Schedule schedule;                  ///< learning-rate factor per step
-  Index eval_chunk = 4096;            ///< evaluate in chunks of this many examples
-  bool progress = true;               ///< one-line progress on stderr when it is a terminal
-  bool detect = true;                 ///< run the grokking detectors on train_acc / test_acc at the end
+  double regression_threshold = 1e-3;   ///< regression accuracy: per-example MSE below this
+  double stop_test_acc = -1;            ///< stop once test accuracy ≥ this ...
+  Index stop_patience = 1;              ///< ... for this many consecutive evaluations (≤ 0 disables)
+  std::vector<Index> checkpoint_steps;  ///< save parameters at these steps (needs out_dir)
+  std::string out_dir;                  ///< run folder for history, summary, split, checkpoints ("" = none)
+  std::uint64_t seed = 0;               ///< mini-batch order
+  Schedule schedule;                    ///< learning-rate factor per step
+  Index eval_chunk = 4096;              ///< evaluate in chunks of this many examples
+  bool progress = true;                 ///< one-line progress on stderr when it is a terminal
+  bool detect = true;                   ///< run the grokking detectors on train_acc / test_acc at the end
 };
 
 /// What a run produced.
@@ -100,11 +103,14 @@ class Trainer {
   Trainer(Model<S>& model, const Dataset& data, Optimizer<S>& opt, TrainConfig cfg)
       : m_model(model), m_data(data), m_opt(opt), m_cfg(std::move(cfg)) {
     m_data.validate();
-    require(!m_data.train.empty() && !m_data.test.empty(), "Trainer", "dataset '" + m_data.name + "' needs a non-empty train and test split");
-    require(m_cfg.steps >= 0 && m_cfg.batch_size >= 0 && m_cfg.eval_every >= 0 && m_cfg.log_points >= 0 && m_cfg.eval_chunk >= 1,
+    require(!m_data.train.empty() && !m_data.test.empty(), "Trainer",
+            "dataset '" + m_data.name + "' needs a non-empty train and test split");
+    require(m_cfg.steps >= 0 && m_cfg.batch_size >= 0 && m_cfg.eval_every >= 0 && m_cfg.log_points >= 0 &&
+                m_cfg.eval_chunk >= 1,
             "Trainer", "steps, batch_size, eval_every, log_points must be >= 0 and eval_chunk >= 1");
     if (m_cfg.loss == LossKind::CrossEntropy)
-      require(!m_data.labels.empty(), "Trainer", "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");
+      require(!m_data.labels.empty(), "Trainer",
+              "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");
     for (Index s : m_cfg.checkpoint_steps)
       require(!m_cfg.out_dir.empty() && s >= 0 && s <= m_cfg.steps, "Trainer",
               "checkpoint step " + std::to_string(s) + " needs out_dir and must be in [0, steps]");
@@ -250,7 +256,8 @@ class Trainer {
       for (Index k = 0; k <= m_cfg.steps; k += m_cfg.eval_every) s.insert(k);
     if (m_cfg.log_points > 0 && m_cfg.steps > 0)
       for (Index i = 0; i < m_cfg.log_points; ++i) {
-        const double e = m_cfg.log_points == 1 ? 1.0 : static_cast<double>(i) / static_cast<double>(m_cfg.log_points - 1);
+        const double e =
+            m_cfg.log_points == 1 ? 1.0 : static_cast<double>(i) / static_cast<double>(m_cfg.log_points - 1);
         s.insert(static_cast<Index>(std::llround(std::pow(static_cast<double>(m_cfg.steps), e))));
       }
     return s;
@@ -271,8 +278,9 @@ class Trainer {
 
   Var<S> loss_of(Tape<S>& t, const Var<S>& out, const IndexList& labels, const Matrix<S>& targets) const {
     if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels);
-    require(out.cols() == targets.cols(), "Trainer", "model outputs " + std::to_string(out.cols()) +
-                                                         " columns but the MSE targets have " + std::to_string(targets.cols()));
+    require(out.cols() == targets.cols(), "Trainer",
+            "model outputs " + std::to_string(out.cols()) + " columns but the MSE targets have " +
+                std::to_string(targets.cols()));
     return mse(out, t.constant(targets));
   }
 
@@ -281,9 +289,15 @@ class Trainer {
     const auto [tel, tea] = loss_and_accuracy(m_data.test);
     double wn = 0;
     for (auto* p : m_model.parameters()) wn += p->value.template cast<double>().squaredNorm();
-    Record r{{"step", static_cast<double>(step)}, {"train_loss", trl},     {"test_loss", tel},
-             {"train_acc", tra},                  {"test_acc", tea},       {"weight_norm", std::sqrt(wn)},
-             {"grad_norm", grad_norm},            {"update_norm", update_norm}, {"lr", lr}};
+    Record r{{"step", static_cast<double>(step)},
+             {"train_loss", trl},
+             {"test_loss", tel},
+             {"train_acc", tra},
+             {"test_acc", tea},
+             {"weight_norm", std::sqrt(wn)},
+             {"grad_norm", grad_norm},
+             {"update_norm", update_norm},
+             {"lr", lr}};
     for (ProbeEntry& p : m_probes) {
       const bool due = step % p.every == 0;
       Record values;
@@ -313,7 +327,8 @@ class Trainer {
   void prepare_out_dir() {
     std::error_code ec;
     std::filesystem::create_directories(m_cfg.out_dir, ec);
-    if (ec) throw std::runtime_error("grokscope::Trainer: " + m_cfg.out_dir + ": cannot create directory: " + ec.message());
+    if (ec)
+      throw std::runtime_error("grokscope::Trainer: " + m_cfg.out_dir + ": cannot create directory: " + ec.message());
     m_data.save_split(m_cfg.out_dir);
   }
 

@@ -1,0 +1,2 @@
+#pragma once
+#include "../nn/fixture_util.hpp"

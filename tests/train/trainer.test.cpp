@@ -1,0 +1,194 @@
+#include <grokscope/data/modular.hpp>
+#include <grokscope/data/regression.hpp>
+#include <grokscope/nn/mlp.hpp>
+#include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/grokfast.hpp>
+#include <grokscope/optim/sgd.hpp>
+#include <grokscope/train/trainer.hpp>
+
+#include "../test_util.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+using namespace grokscope;
+
+namespace {
+// Gromov's MLP on (a + b) mod 23, AdamW: the CI-scale grokking setting of REFERENCES §4.1.
+struct Setup {
+  Dataset ds;
+  Mlp<float> model;
+  Adam<float> opt;
+  explicit Setup(double wd, std::uint64_t seed = 1, double lr = 5e-3)
+      : ds(modular_dataset({ModOp::Add, 23, ModEncoding::PairIndices})),
+        model(MlpConfig::gromov(23, 200, seed)),
+        opt(model.parameters(), [&] {
+          AdamConfig c = AdamConfig::grokking(wd);
+          c.lr = lr;
+          return c;
+        }()) {
+    Rng r = Rng(seed).fork(1);
+    apply_split(ds, split_by_fraction(ds.size(), 0.6, r), "random");
+  }
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+TEST_CASE("Gromov's MLP groks (a + b) mod 23 with weight decay, and the run folder is complete") {
+  Setup s(0.1);
+  TrainConfig tc;
+  tc.steps = 3000;
+  tc.eval_every = 100;
+  tc.loss = LossKind::Mse;
+  tc.out_dir = test::tmp_path("run_grok");
+  std::filesystem::remove_all(tc.out_dir);
+  Trainer<float> tr(s.model, s.ds, s.opt, tc);
+  const TrainResult r = tr.run();
+  CHECK(r.status == TrainStatus::Completed);
+  REQUIRE(r.report);
+  CHECK(r.report->verdict == GrokVerdict::Grokked);
+  CHECK(*r.report->t_grok >= 3 * *r.report->t_mem);  // REFERENCES §4.1: test ≥ 3× later than train
+  CHECK(r.history.last("test_acc") >= 0.99);
+  CHECK(r.history.columns() == std::vector<std::string>{"step", "train_loss", "test_loss", "train_acc", "test_acc",
+                                                       "weight_norm", "grad_norm", "update_norm", "lr"});
+  for (const char* f : {"history.csv", "history.jsonl", "summary.json", "train_idx.npy", "test_idx.npy"})
+    CHECK_MESSAGE(std::filesystem::exists(tc.out_dir + "/" + f), f);
+  const nlohmann::json sum = nlohmann::json::parse(slurp(tc.out_dir + "/summary.json"));
+  CHECK(sum["status"] == "completed");
+  CHECK(sum["optimizer"]["optimizer"] == "adamw");
+  CHECK(sum["model"]["activation"] == "square");
+  CHECK(sum["grokking"]["verdict"] == "grokked");
+  CHECK(sum["dataset"]["n_train"] == s.ds.train.size());
+}
+
+TEST_CASE("without weight decay the same run does not grok within the budget") {
+  Setup s(0.0);
+  TrainConfig tc;
+  tc.steps = 2500;
+  tc.eval_every = 250;
+  tc.loss = LossKind::Mse;
+  const TrainResult r = Trainer<float>(s.model, s.ds, s.opt, tc).run();
+  CHECK(r.history.last("train_acc") == 1.0);
+  CHECK(r.history.last("test_acc") < 0.9);  // REFERENCES §4.1: wd = 0 plateaus
+}
+
+TEST_CASE("same seed, same thread count: byte-identical history.csv") {
+  std::string csv[2];
+  for (int k = 0; k < 2; ++k) {
+    Setup s(0.1, 4);
+    TrainConfig tc;
+    tc.steps = 200;
+    tc.eval_every = 20;
+    tc.batch_size = 64;
+    tc.seed = 9;
+    tc.loss = LossKind::Mse;
+    tc.out_dir = test::tmp_path("run_repro_" + std::to_string(k));
+    Trainer<float>(s.model, s.ds, s.opt, tc).run();
+    csv[k] = slurp(tc.out_dir + "/history.csv");
+  }
+  CHECK(csv[0].size() > 100);
+  CHECK(csv[0] == csv[1]);
+}
+
+TEST_CASE("divergence ends the run with its status and step, keeping the history") {
+  Setup s(0.0, 1, 1e6);  // absurd learning rate
+  s.model.parameters()[0]->value *= 1e18f;
+  TrainConfig tc;
+  tc.steps = 50;
+  tc.eval_every = 5;
+  tc.loss = LossKind::Mse;
+  tc.out_dir = test::tmp_path("run_diverge");
+  const TrainResult r = Trainer<float>(s.model, s.ds, s.opt, tc).run();
+  CHECK(r.status == TrainStatus::Diverged);
+  REQUIRE(r.diverged_at);
+  CHECK(*r.diverged_at < 50);
+  CHECK(r.history.size() >= 1);
+  CHECK(r.summary["status"] == "diverged");
+  CHECK(std::filesystem::exists(tc.out_dir + "/history.csv"));
+}
+
+TEST_CASE("probes add columns; checkpoints; log-spaced evaluation; stop rule; schedule lr") {
+  Setup s(0.1);
+  TrainConfig tc;
+  tc.steps = 3000;
+  tc.eval_every = 0;
+  tc.log_points = 12;
+  tc.loss = LossKind::Mse;
+  tc.stop_test_acc = 0.95;
+  tc.stop_patience = 1;
+  tc.schedule = Schedule::linear_warmup(10);
+  tc.checkpoint_steps = {0, 100};
+  tc.out_dir = test::tmp_path("run_probe");
+  std::filesystem::remove_all(tc.out_dir);
+  Trainer<float> tr(s.model, s.ds, s.opt, tc);
+  int calls = 0;
+  tr.add_probe(2, [&](Model<float>& m, Index step) {
+    ++calls;
+    return Record{{"first_weight", static_cast<double>(m.parameters()[0]->value(0, 0))}, {"probe_step", double(step)}};
+  });
+  const TrainResult r = tr.run();
+  CHECK(r.status == TrainStatus::Stopped);
+  CHECK(r.history.last("test_acc") >= 0.95);
+  CHECK(r.history.columns().back() == "probe_step");
+  const auto steps = r.history.column("step");
+  CHECK(steps[0] == 0);
+  CHECK(steps[1] == 1);
+  CHECK(steps.size() < 13);
+  const auto ps = r.history.column("probe_step");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (static_cast<Index>(steps[i]) % 2 == 0) CHECK(ps[i] == steps[i]);
+    else CHECK(std::isnan(ps[i]));
+  }
+  CHECK(calls >= 1);
+  CHECK(r.history.column("lr")[1] == 0.0);  // step 0 of the warm-up has lr 0
+  CHECK(std::filesystem::exists(tc.out_dir + "/checkpoints/step_100/layers.0.weight.npy"));
+  Mlp<float> back(MlpConfig::gromov(23, 200, 99));
+  load_parameters(tc.out_dir + "/checkpoints/step_0", back.parameters());
+  Setup fresh(0.1);
+  CHECK(back.parameters()[0]->value == fresh.model.parameters()[0]->value);
+}
+
+TEST_CASE("regression accuracy uses the per-example MSE threshold; cross-entropy needs labels") {
+  KumarOptions ko;
+  ko.D = 5, ko.n_train = 40, ko.n_test = 40;
+  const Dataset ds = kumar_polynomial(ko);
+  MlpConfig c;
+  c.input = 5, c.hidden = {16}, c.output = 1;
+  Mlp<double> m(c);
+  Sgd<double> opt(m.parameters(), SgdConfig{});
+  TrainConfig tc;
+  tc.steps = 10;
+  tc.eval_every = 5;
+  tc.loss = LossKind::Mse;
+  tc.regression_threshold = 1e9;  // every example counts as correct
+  const TrainResult r = Trainer<double>(m, ds, opt, tc).run();
+  CHECK(r.history.last("train_acc") == 1.0);
+  tc.loss = LossKind::CrossEntropy;
+  CHECK_THROWS_WITH_AS(Trainer<double>(m, ds, opt, tc),
+                       "grokscope::Trainer: cross-entropy needs class labels; dataset 'kumar_polynomial' has none",
+                       std::invalid_argument);
+  TrainConfig bad;
+  bad.checkpoint_steps = {5};
+  CHECK_THROWS_AS(Trainer<double>(m, ds, opt, bad), std::invalid_argument);
+}
+
+TEST_CASE("gradient filters run between backward and the step") {
+  Setup s(0.1);
+  GrokfastEma<float> f(0.98, 2.0);
+  TrainConfig tc;
+  tc.steps = 20;
+  tc.eval_every = 10;
+  tc.loss = LossKind::Mse;
+  Trainer<float> tr(s.model, s.ds, s.opt, tc);
+  tr.add_filter(f);
+  const TrainResult r = tr.run();
+  CHECK(r.summary["filters"][0]["filter"] == "grokfast_ema");
+  CHECK(std::isfinite(r.history.last("update_norm")));
+}
