@@ -26,7 +26,9 @@ TEST_CASE("Linear: PyTorch layout, NTK multiplier, one-hot form") {
   want.rowwise() += ntk.bias.value.row(0);
   CHECK((y - want).cwiseAbs().maxCoeff() < 1e-14);
   const Matrix<double> oh = ntk.forward_onehot(t, IndexList{0, 3}, 2).value();
-  CHECK((oh.row(0).transpose() - (0.5 * (ntk.weight.value.col(0) + ntk.weight.value.col(3)) + ntk.bias.value.row(0).transpose())).norm() < 1e-14);
+  CHECK((oh.row(0).transpose() -
+         (0.5 * (ntk.weight.value.col(0) + ntk.weight.value.col(3)) + ntk.bias.value.row(0).transpose()))
+            .norm() < 1e-14);
   CHECK_THROWS_WITH_AS(Linear<double>("fc", 0, 3, true, rng), "grokscope::Linear: in and out must be >= 1, got 0 and 3",
                        std::invalid_argument);
 }

@@ -114,7 +114,8 @@ TEST_CASE("initialisation: PyTorch bounds, init_scale multiplies every parameter
   MlpConfig c8 = c;
   c8.init_scale = 8.0;
   Mlp<double> m8(c8);
-  for (std::size_t i = 0; i < 4; ++i) CHECK((m8.parameters()[i]->value - 8.0 * m.parameters()[i]->value).norm() < 1e-12);
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK((m8.parameters()[i]->value - 8.0 * m.parameters()[i]->value).norm() < 1e-12);
   CHECK_THROWS_WITH_AS(m.parameter("nope"), doctest::Contains("no parameter 'nope' (have: layers.0.weight"),
                        std::invalid_argument);
   CHECK(m.config()["parameterization"] == "standard");
@@ -144,5 +145,25 @@ TEST_CASE("bad configurations and inputs are rejected") {
   Tape<double> t;
   CHECK_THROWS_WITH_AS(m.forward(t, in), "grokscope::Mlp::forward: input is 2x5 but the network expects 3 columns",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(activation_from_name("swish"), doctest::Contains("unknown activation 'swish'"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(activation_from_name("swish"), doctest::Contains("unknown activation 'swish'"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("Kumar et al.'s committee machine: f = (α/N) Σ φ(w·x/√D), φ(h) = h + (ε/2)h², frozen readout") {
+  Mlp<double> m(MlpConfig::kumar(5, 7, 0.3, 2.0, false, 1));
+  const Parameter<double>& W = m.parameter("layers.0.weight");
+  CHECK(m.parameter("layers.1.weight").value == Matrix<double>::Ones(1, 7));
+  CHECK_FALSE(m.parameter("layers.1.weight").requires_grad);
+  ModelInput<double> in;
+  in.x = Rng(2).normal_matrix(3, 5);
+  Tape<double> t;
+  const Matrix<double> y = m.forward(t, in).value();
+  for (Index i = 0; i < 3; ++i) {
+    const Vector<double> h = W.value * in.x.row(i).transpose() / std::sqrt(5.0);
+    const double f = 2.0 / 7.0 * (h.array() + 0.15 * h.array().square()).sum();
+    CHECK(y(i, 0) == doctest::Approx(f).epsilon(1e-12));
+  }
+  const GradcheckResult r =
+      gradcheck([&](Tape<double>& tp) { return mean(square(m.forward(tp, in))); }, {&m.parameter("layers.0.weight")});
+  CHECK(r.max_error < 1e-6);
 }

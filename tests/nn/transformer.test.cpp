@@ -86,8 +86,11 @@ TEST_CASE("finite differences through a small transformer (subsampled entries)")
   GradcheckOptions o;
   o.max_entries_per_param = 6;
   o.step = 1e-5;  // a deeper graph: a larger step keeps rounding error below the tolerance
-  const GradcheckResult r = gradcheck([&](Tape<double>& t) { return cross_entropy(m.forward(t, in), IndexList{3, 8}); },
-                                      m.parameters(), o);
+  const GradcheckResult r = gradcheck(
+      [&](Tape<double>& t) {
+        return cross_entropy(m.forward(t, in), IndexList{3, 8});
+      },
+      m.parameters(), o);
   CHECK(r.max_error < 1e-6);
 }
 

@@ -10,5 +10,6 @@ TEST_CASE("the Optimizer interface holds its parameters and rejects null ones") 
   Sgd<float> s({&a}, SgdConfig{});
   CHECK(s.params().size() == 1);
   CHECK(s.lr() == doctest::Approx(1e-2));
-  CHECK_THROWS_WITH_AS(Sgd<float>({nullptr}, SgdConfig{}), "grokscope::Optimizer: null parameter", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Sgd<float>({nullptr}, SgdConfig{}), "grokscope::Optimizer: null parameter",
+                       std::invalid_argument);
 }

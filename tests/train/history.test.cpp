@@ -18,7 +18,8 @@ TEST_CASE("History: fixed columns, CSV with round-trip numbers, JSON Lines with 
   CHECK(h.column("loss")[1] == 1.0 / 3.0);
   CHECK(h.last("probe") == 2.5);
   CHECK(h.to_csv() == "step,loss,probe\n0,0.1,nan\n10,0.3333333333333333,2.5\n");
-  CHECK(h.to_jsonl() == "{\"step\":0,\"loss\":0.1,\"probe\":null}\n{\"step\":10,\"loss\":0.3333333333333333,\"probe\":2.5}\n");
+  CHECK(h.to_jsonl() ==
+        "{\"step\":0,\"loss\":0.1,\"probe\":null}\n{\"step\":10,\"loss\":0.3333333333333333,\"probe\":2.5}\n");
   const std::string p = test::tmp_path("h.csv");
   h.write_csv(p);
   std::ifstream in(p);

@@ -57,7 +57,7 @@ TEST_CASE("Gromov's MLP groks (a + b) mod 23 with weight decay, and the run fold
   CHECK(*r.report->t_grok >= 3 * *r.report->t_mem);  // REFERENCES §4.1: test ≥ 3× later than train
   CHECK(r.history.last("test_acc") >= 0.99);
   CHECK(r.history.columns() == std::vector<std::string>{"step", "train_loss", "test_loss", "train_acc", "test_acc",
-                                                       "weight_norm", "grad_norm", "update_norm", "lr"});
+                                                        "weight_norm", "grad_norm", "update_norm", "lr"});
   for (const char* f : {"history.csv", "history.jsonl", "summary.json", "train_idx.npy", "test_idx.npy"})
     CHECK_MESSAGE(std::filesystem::exists(tc.out_dir + "/" + f), f);
   const nlohmann::json sum = nlohmann::json::parse(slurp(tc.out_dir + "/summary.json"));
@@ -143,8 +143,10 @@ TEST_CASE("probes add columns; checkpoints; log-spaced evaluation; stop rule; sc
   CHECK(steps.size() < 13);
   const auto ps = r.history.column("probe_step");
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    if (static_cast<Index>(steps[i]) % 2 == 0) CHECK(ps[i] == steps[i]);
-    else CHECK(std::isnan(ps[i]));
+    if (static_cast<Index>(steps[i]) % 2 == 0)
+      CHECK(ps[i] == steps[i]);
+    else
+      CHECK(std::isnan(ps[i]));
   }
   CHECK(calls >= 1);
   CHECK(r.history.column("lr")[1] == 0.0);  // step 0 of the warm-up has lr 0

@@ -16,8 +16,9 @@
 
 namespace grokscope {
 
-/// Elementwise activations of hidden layers.
-enum class Activation { Relu, Gelu, Tanh, Square, Identity };
+/// Elementwise activations of hidden layers. LinearQuadratic is Kumar et al.'s
+/// φ(h) = h + (ε/2) h², with ε the `epsilon` of MlpConfig (the alignment knob).
+enum class Activation { Relu, Gelu, Tanh, Square, Identity, LinearQuadratic };
 
 /// Name of an activation ("relu", "gelu", "tanh", "square", "identity").
 inline const char* activation_name(Activation a) {
@@ -38,15 +39,20 @@ inline const char* activation_name(Activation a) {
 
 /// Activation by name; std::invalid_argument listing the names otherwise.
 inline Activation activation_from_name(const std::string& s) {
-  for (Activation a : {Activation::Relu, Activation::Gelu, Activation::Tanh, Activation::Square, Activation::Identity})
+  for (Activation a : {Activation::Relu, Activation::Gelu, Activation::Tanh, Activation::Square, Activation::Identity,
+                       Activation::LinearQuadratic})
     if (s == activation_name(a)) return a;
-  throw_invalid("activation_from_name", "unknown activation '" + s + "' (known: relu, gelu, tanh, square, identity)");
+  throw_invalid("activation_from_name",
+                "unknown activation '" + s + "' (known: relu, gelu, tanh, square, identity, linear_quadratic)");
 }
 
-/// Applies an activation on the tape (GELU is the tanh form, as GPT-2 and Nanda et al.).
+/// Applies an activation on the tape (GELU is the tanh form, as GPT-2 and Nanda et al.;
+/// `epsilon` is used by LinearQuadratic only).
 template <typename S>
-Var<S> activate(const Var<S>& x, Activation a) {
+Var<S> activate(const Var<S>& x, Activation a, double epsilon = 0.0) {
   switch (a) {
+    case Activation::LinearQuadratic:
+      return add(x, scale(square(x), 0.5 * epsilon));
     case Activation::Relu:
       return relu(x);
     case Activation::Gelu:
@@ -69,10 +75,12 @@ struct MlpConfig {
   Activation activation = Activation::Relu;
   bool bias = true;
   Parameterization parameterization = Parameterization::Standard;
-  double init_std = 1.0;      ///< σ of the Gaussian weights (Ntk, MeanField)
-  double init_scale = 1.0;    ///< multiplies every parameter after initialisation (Omnigrok's α)
-  double output_scale = 1.0;  ///< multiplies the output (Kumar et al.'s α)
-  bool centered = false;      ///< train f − f₀ with f₀ the frozen initial function
+  double init_std = 1.0;       ///< σ of the Gaussian weights (Ntk, MeanField)
+  double init_scale = 1.0;     ///< multiplies every parameter after initialisation (Omnigrok's α)
+  double output_scale = 1.0;   ///< multiplies the output (Kumar et al.'s α)
+  bool centered = false;       ///< train f − f₀ with f₀ the frozen initial function
+  double epsilon = 0.0;        ///< ε of the LinearQuadratic activation
+  bool fixed_readout = false;  ///< readout weights set to ones and frozen (Kumar et al.'s committee machine)
   std::uint64_t seed = 0;
 
   /// Gromov's modular-arithmetic network f(x) = (1/N) W₂ (W₁ x/√D)² on one-hot pairs: D = 2p,
@@ -86,6 +94,26 @@ struct MlpConfig {
     c.bias = false;
     c.parameterization = Parameterization::MeanField;
     c.seed = seed;
+    return c;
+  }
+
+  /// Kumar et al.'s committee machine f(x) = (α/N) Σᵢ φ(wᵢ·x/√D), φ(h) = h + (ε/2) h², in their
+  /// convention B (inputs x ~ N(0, I)): one hidden layer of N units, no biases, mean-field
+  /// scaling. The readout (layers.1.weight) is set to ones and frozen, as in their code.
+  static MlpConfig kumar(Index D, Index N, double epsilon, double alpha = 1.0, bool centered = true,
+                         std::uint64_t seed = 0) {
+    MlpConfig c;
+    c.input = D;
+    c.hidden = {N};
+    c.output = 1;
+    c.activation = Activation::LinearQuadratic;
+    c.epsilon = epsilon;
+    c.bias = false;
+    c.parameterization = Parameterization::MeanField;
+    c.output_scale = alpha;
+    c.centered = centered;
+    c.seed = seed;
+    c.fixed_readout = true;
     return c;
   }
 };
@@ -106,6 +134,10 @@ class Mlp : public Model<S> {
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       m_layers.emplace_back("layers." + std::to_string(l), widths[l], widths[l + 1], c.bias, rng, c.parameterization,
                             l + 2 == widths.size(), c.init_std);
+    if (c.fixed_readout) {
+      m_layers.back().weight.value.setOnes();
+      m_layers.back().weight.requires_grad = false;
+    }
     for (Parameter<S>* p : parameters()) p->value *= static_cast<S>(c.init_scale);
     m_out.output_scale = c.output_scale;
     m_out.centered = c.centered;
@@ -130,7 +162,8 @@ class Mlp : public Model<S> {
           "input is " + shape_string(in.x) + " but the network expects " + std::to_string(m_config.input) + " columns");
       h = m_layers[0].forward(t, t.constant(in.x));
     }
-    for (std::size_t l = 1; l < m_layers.size(); ++l) h = m_layers[l].forward(t, activate(h, m_config.activation));
+    for (std::size_t l = 1; l < m_layers.size(); ++l)
+      h = m_layers[l].forward(t, activate(h, m_config.activation, m_config.epsilon));
     return h;
   }
 
@@ -152,6 +185,8 @@ class Mlp : public Model<S> {
             {"init_scale", m_config.init_scale},
             {"output_scale", m_config.output_scale},
             {"centered", m_config.centered},
+            {"epsilon", m_config.epsilon},
+            {"fixed_readout", m_config.fixed_readout},
             {"seed", m_config.seed}};
   }
 
