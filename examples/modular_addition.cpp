@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   Index p = 59, width = 512, steps = 8000, eval_every = 50;
   double fraction = 0.4, weight_decay = 0.03, lr = 3e-3;
   std::uint64_t seed = 0;
-  bool quick = false, no_plot = false;
+  bool quick = false, no_plot = false, stop_at_grok = false;
   app.add_option("--model", model, "mlp (Gromov) or transformer (Nanda et al.)")
       ->check(CLI::IsMember({"mlp", "transformer"}))
       ->capture_default_str();
@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "small run checked by CTest (p 23, width 200, 3 000 steps)");
   app.add_flag("--no-plot", no_plot, "do not call tools/plot_history.py");
+  app.add_flag("--stop-at-grok", stop_at_grok,
+               "stop at the first evaluation with test accuracy >= 0.9 (timing t_grok)");
   auto* transformer_defaults = app.add_flag("--nanda",
                                             "with --model transformer: Nanda et al.'s p 113, fraction 0.3, "
                                             "lr 1e-3, wd 1 (the default for --model transformer)");
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
     tc.schedule = mlp ? Schedule::constant() : Schedule::linear_warmup(10);
     tc.out_dir = out;
     tc.seed = seed;
+    if (stop_at_grok) tc.stop_test_acc = 0.9, tc.log_points = 0;
     std::printf("modular_addition: %s, p = %ld, %zu train / %zu test pairs, %ld parameters, %ld steps\n", model.c_str(),
                 static_cast<long>(p), ds.train.size(), ds.test.size(), static_cast<long>(net->num_parameters()),
                 static_cast<long>(steps));

@@ -154,6 +154,8 @@ TEST_CASE("Kumar et al.'s committee machine: f = (α/N) Σ φ(w·x/√D), φ(h) 
   const Parameter<double>& W = m.parameter("layers.0.weight");
   CHECK(m.parameter("layers.1.weight").value == Matrix<double>::Ones(1, 7));
   CHECK_FALSE(m.parameter("layers.1.weight").requires_grad);
+  CHECK(m.config()["activation"] == "linear_quadratic");
+  CHECK(activation_from_name("linear_quadratic") == Activation::LinearQuadratic);
   ModelInput<double> in;
   in.x = Rng(2).normal_matrix(3, 5);
   Tape<double> t;

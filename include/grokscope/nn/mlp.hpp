@@ -20,7 +20,7 @@ namespace grokscope {
 /// φ(h) = h + (ε/2) h², with ε the `epsilon` of MlpConfig (the alignment knob).
 enum class Activation { Relu, Gelu, Tanh, Square, Identity, LinearQuadratic };
 
-/// Name of an activation ("relu", "gelu", "tanh", "square", "identity").
+/// Name of an activation ("relu", "gelu", "tanh", "square", "identity", "linear_quadratic").
 inline const char* activation_name(Activation a) {
   switch (a) {
     case Activation::Relu:
@@ -33,6 +33,8 @@ inline const char* activation_name(Activation a) {
       return "square";
     case Activation::Identity:
       return "identity";
+    case Activation::LinearQuadratic:
+      return "linear_quadratic";
   }
   return "?";
 }
