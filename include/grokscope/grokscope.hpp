@@ -3,7 +3,7 @@
 #pragma once
 /// \file Umbrella header: includes every public grokscope header.
 
-#include <grokscope/version.hpp>
+#include <grokscope/core/version.hpp>
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/reference_rng.hpp>
