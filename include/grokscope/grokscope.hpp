@@ -45,3 +45,5 @@
 
 #include <grokscope/train/history.hpp>
 #include <grokscope/train/trainer.hpp>
+
+#include <grokscope/measure/cka.hpp>

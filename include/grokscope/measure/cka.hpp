@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Centered kernel alignment (Kornblith, Norouzi, Lee & Hinton 2019): linear CKA in
+/// feature space and in Gram form, RBF CKA with the median heuristic, debiased CKA from the
+/// unbiased HSIC estimator (Song et al. 2012, U-centering as in Kornblith et al.'s code),
+/// minibatch CKA (Nguyen, Raghu & Kornblith 2021), and CKA matrices between lists of
+/// representations.
+///
+///   HSIC(K, L) = tr(K H L H)/(n − 1)²,  CKA(K, L) = HSIC(K, L) / √(HSIC(K, K) HSIC(L, L))
+///   linear, feature form (column-centred X, Y): ‖YᵀX‖²_F / (‖XᵀX‖_F ‖YᵀY‖_F)
+///   RBF: K_ij = exp(−‖x_i − x_j‖² / (2σ²)), σ² = threshold² · median of all n² squared distances
+///
+/// Inputs are rows = examples and are centred (in double) before any product, so float data with
+/// a large mean offset stays accurate. A constant representation has zero HSIC with itself: the
+/// result is then `defined = false` with value 0 and a note, never NaN. Debiased CKA can be
+/// negative.
+
+#include <grokscope/core/check.hpp>
+#include <grokscope/core/types.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace grokscope {
+
+/// Kernel and estimator.
+enum class CkaKind { Linear, Rbf, DebiasedLinear };
+
+/// How the value was computed.
+enum class CkaMethod { Feature, Gram };
+
+/// Value of a CKA computation and how it was obtained.
+struct CkaResult {
+  double value = 0;
+  CkaKind kind = CkaKind::Linear;
+  CkaMethod method = CkaMethod::Feature;
+  Index n = 0;
+  bool defined = true;  ///< false when a representation is constant (value reported as 0)
+  std::string note;
+};
+
+/// Name of a kind ("linear", "rbf", "debiased").
+inline const char* cka_kind_name(CkaKind k) {
+  switch (k) {
+    case CkaKind::Linear:
+      return "linear";
+    case CkaKind::Rbf:
+      return "rbf";
+    case CkaKind::DebiasedLinear:
+      return "debiased";
+  }
+  return "?";
+}
+
+namespace detail {
+
+template <typename D>
+Eigen::MatrixXd centered_columns(const Eigen::MatrixBase<D>& X) {
+  Eigen::MatrixXd Xc = X.template cast<double>();
+  Xc.rowwise() -= Xc.colwise().mean();
+  return Xc;
+}
+
+inline void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y) {
+  require(nx == ny, where,
+          "X has " + std::to_string(nx) + " rows but Y has " + std::to_string(ny) + " (rows are examples)");
+  require(nx >= 2, where, "need at least 2 examples, got " + std::to_string(nx));
+  require(cols_x >= 1 && cols_y >= 1, where, "representations must have at least one feature");
+}
+
+inline CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n) {
+  CkaResult r;
+  r.kind = kind, r.method = method, r.n = n;
+  const double tiny = 1e-300;
+  if (!(xx > tiny) || !(yy > tiny)) {
+    r.defined = false;
+    r.value = 0;
+    r.note = std::string(!(xx > tiny) ? "X" : "Y") + " is constant across examples: CKA is undefined (reported as 0)";
+    return r;
+  }
+  r.value = xy / std::sqrt(xx * yy);
+  return r;
+}
+
+// Unbiased HSIC through U-centering (the 1/(n(n−3)) factor cancels in CKA and is left out).
+inline Eigen::MatrixXd u_center(Eigen::MatrixXd G) {
+  const Index n = G.rows();
+  G.diagonal().setZero();
+  Eigen::VectorXd means = G.colwise().sum().transpose() / static_cast<double>(n - 2);
+  means.array() -= means.sum() / (2.0 * static_cast<double>(n - 1));
+  G.colwise() -= means;
+  G.rowwise() -= means.transpose();
+  G.diagonal().setZero();
+  return G;
+}
+
+inline Eigen::MatrixXd double_center(Eigen::MatrixXd G) {
+  Eigen::VectorXd means = G.colwise().mean().transpose();
+  means.array() -= means.mean() / 2;
+  G.colwise() -= means;
+  G.rowwise() -= means.transpose();
+  return G;
+}
+
+}  // namespace detail
+
+/// Centered Gram matrix HKH (without forming H).
+inline Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K) {
+  require(K.rows() == K.cols(), "center_gram", "K is " + shape_string(K) + ", not square");
+  return detail::double_center(K);
+}
+
+/// Linear Gram matrix X Xᵀ of column-centred X (double).
+template <typename D>
+Eigen::MatrixXd gram_linear(const Eigen::MatrixBase<D>& X) {
+  const Eigen::MatrixXd Xc = detail::centered_columns(X);
+  Eigen::MatrixXd K = Eigen::MatrixXd::Zero(Xc.rows(), Xc.rows());
+  K.selfadjointView<Eigen::Lower>().rankUpdate(Xc);
+  return K.selfadjointView<Eigen::Lower>();
+}
+
+/// RBF Gram matrix with σ² = threshold² · median(‖x_i − x_j‖² over all i, j, zeros included).
+template <typename D>
+Eigen::MatrixXd gram_rbf(const Eigen::MatrixBase<D>& X, double threshold) {
+  require(threshold > 0 && std::isfinite(threshold), "gram_rbf", "threshold must be positive");
+  const Eigen::MatrixXd Xc = detail::centered_columns(X);
+  const Eigen::VectorXd sq = Xc.rowwise().squaredNorm();
+  Eigen::MatrixXd D2 = -2.0 * Xc * Xc.transpose();
+  D2.colwise() += sq;
+  D2.rowwise() += sq.transpose();
+  D2 = D2.cwiseMax(0.0);
+  D2.diagonal().setZero();
+  std::vector<double> v(D2.data(), D2.data() + D2.size());
+  const std::size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(m), v.end());
+  double med = v[m];
+  if (v.size() % 2 == 0) med = 0.5 * (med + *std::max_element(v.begin(), v.begin() + static_cast<long>(m)));
+  if (!(med > 0)) return Eigen::MatrixXd::Ones(D2.rows(), D2.cols());  // all points equal: constant kernel
+  return (-D2 / (2.0 * threshold * threshold * med)).array().exp().matrix();
+}
+
+/// CKA between two Gram matrices (biased HSIC with HKH, or debiased with U-centering).
+inline CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased = false,
+                                CkaKind kind = CkaKind::Linear) {
+  require(K.rows() == K.cols() && L.rows() == L.cols() && K.rows() == L.rows(), "cka_from_grams",
+          "K is " + shape_string(K) + " and L is " + shape_string(L) + " (expected equal square matrices)");
+  require(K.rows() >= (debiased ? 4 : 2), "cka_from_grams",
+          std::string("need at least ") + (debiased ? "4" : "2") + " examples, got " + std::to_string(K.rows()));
+  const Eigen::MatrixXd Kc = debiased ? detail::u_center(K) : detail::double_center(K);
+  const Eigen::MatrixXd Lc = debiased ? detail::u_center(L) : detail::double_center(L);
+  return detail::cka_from(Kc.cwiseProduct(Lc).sum(), Kc.squaredNorm(), Lc.squaredNorm(),
+                          debiased && kind == CkaKind::Linear ? CkaKind::DebiasedLinear : kind, CkaMethod::Gram,
+                          K.rows());
+}
+
+/// Linear CKA; in feature space when both representations have fewer features than examples,
+/// otherwise through the Gram matrices (the same value either way).
+template <typename DX, typename DY>
+CkaResult linear_cka(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& Y) {
+  detail::check_pair("linear_cka", X.rows(), Y.rows(), X.cols(), Y.cols());
+  const Index n = X.rows();
+  if (X.cols() < n && Y.cols() < n) {
+    const Eigen::MatrixXd Xc = detail::centered_columns(X), Yc = detail::centered_columns(Y);
+    const double xy = (Yc.transpose() * Xc).squaredNorm();
+    return detail::cka_from(xy, (Xc.transpose() * Xc).squaredNorm(), (Yc.transpose() * Yc).squaredNorm(),
+                            CkaKind::Linear, CkaMethod::Feature, n);
+  }
+  return cka_from_grams(gram_linear(X), gram_linear(Y), false, CkaKind::Linear);
+}
+
+/// Debiased linear CKA (unbiased HSIC); in feature space when both have fewer features than
+/// examples (Kornblith et al.'s feature-space formula), otherwise with U-centred Gram matrices.
+template <typename DX, typename DY>
+CkaResult debiased_linear_cka(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& Y) {
+  detail::check_pair("debiased_linear_cka", X.rows(), Y.rows(), X.cols(), Y.cols());
+  const Index n = X.rows();
+  require(n >= 4, "debiased_linear_cka", "need at least 4 examples, got " + std::to_string(n));
+  if (X.cols() < n && Y.cols() < n) {
+    const Eigen::MatrixXd Xc = detail::centered_columns(X), Yc = detail::centered_columns(Y);
+    const double nn = static_cast<double>(n);
+    auto dot = [nn](const Eigen::MatrixXd& A, const Eigen::MatrixXd& B) {
+      // ‖BᵀA‖² − n/(n−2) (r_A·r_B) + s_A s_B/((n−1)(n−2)), r = row squared norms, s = ‖·‖²_F
+      const Eigen::VectorXd ra = A.rowwise().squaredNorm(), rb = B.rowwise().squaredNorm();
+      return (B.transpose() * A).squaredNorm() - nn / (nn - 2) * ra.dot(rb) +
+             A.squaredNorm() * B.squaredNorm() / ((nn - 1) * (nn - 2));
+    };
+    return detail::cka_from(dot(Xc, Yc), dot(Xc, Xc), dot(Yc, Yc), CkaKind::DebiasedLinear, CkaMethod::Feature, n);
+  }
+  return cka_from_grams(gram_linear(X), gram_linear(Y), true, CkaKind::DebiasedLinear);
+}
+
+/// RBF CKA with bandwidth threshold × √(median squared distance) (Kornblith et al. use 0.5).
+template <typename DX, typename DY>
+CkaResult rbf_cka(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& Y, double threshold = 0.5,
+                  bool debiased = false) {
+  detail::check_pair("rbf_cka", X.rows(), Y.rows(), X.cols(), Y.cols());
+  return cka_from_grams(gram_rbf(X, threshold), gram_rbf(Y, threshold), debiased, CkaKind::Rbf);
+}
+
+/// CKA of a given kind (threshold used by Rbf only).
+template <typename DX, typename DY>
+CkaResult cka(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& Y, CkaKind kind, double threshold = 0.5) {
+  switch (kind) {
+    case CkaKind::Linear:
+      return linear_cka(X, Y);
+    case CkaKind::Rbf:
+      return rbf_cka(X, Y, threshold);
+    case CkaKind::DebiasedLinear:
+      return debiased_linear_cka(X, Y);
+  }
+  return {};
+}
+
+/// Minibatch linear CKA (Nguyen et al. 2021): unbiased HSIC summed over batches, so the estimate
+/// does not depend on how examples are grouped beyond the batch composition.
+class MinibatchCka {
+ public:
+  /// Adds one batch (rows = the same examples in X and Y; at least 4).
+  template <typename DX, typename DY>
+  void update(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& Y) {
+    detail::check_pair("MinibatchCka::update", X.rows(), Y.rows(), X.cols(), Y.cols());
+    require(X.rows() >= 4, "MinibatchCka::update", "batches need at least 4 examples, got " + std::to_string(X.rows()));
+    const Eigen::MatrixXd K = detail::u_center(gram_linear(X)), L = detail::u_center(gram_linear(Y));
+    const double n = static_cast<double>(X.rows()), norm = 1.0 / (n * (n - 3));
+    m_xy += norm * K.cwiseProduct(L).sum();
+    m_xx += norm * K.squaredNorm();
+    m_yy += norm * L.squaredNorm();
+    m_n += X.rows();
+    ++m_batches;
+  }
+  /// The CKA of everything added so far.
+  CkaResult value() const {
+    require(m_batches > 0, "MinibatchCka::value", "no batches were added");
+    return detail::cka_from(m_xy, m_xx, m_yy, CkaKind::DebiasedLinear, CkaMethod::Gram, m_n);
+  }
+
+ private:
+  double m_xy = 0, m_xx = 0, m_yy = 0;
+  Index m_n = 0, m_batches = 0;
+};
+
+/// CKA between every pair of two lists of representations (layer × layer, checkpoint ×
+/// checkpoint): entry (i, j) compares As[i] with Bs[j]; undefined pairs are 0.
+inline Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As, const std::vector<Eigen::MatrixXd>& Bs,
+                                  CkaKind kind = CkaKind::Linear, double threshold = 0.5) {
+  require(!As.empty() && !Bs.empty(), "cka_matrix", "empty list of representations");
+  Eigen::MatrixXd M(static_cast<Index>(As.size()), static_cast<Index>(Bs.size()));
+  for (std::size_t i = 0; i < As.size(); ++i)
+    for (std::size_t j = 0; j < Bs.size(); ++j)
+      M(static_cast<Index>(i), static_cast<Index>(j)) = cka(As[i], Bs[j], kind, threshold).value;
+  return M;
+}
+
+}  // namespace grokscope
