@@ -47,3 +47,4 @@
 #include <grokscope/train/trainer.hpp>
 
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/kernel.hpp>
