@@ -48,3 +48,4 @@
 
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/weights.hpp>
