@@ -47,5 +47,6 @@
 #include <grokscope/train/trainer.hpp>
 
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/weights.hpp>
