@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Empirical neural tangent kernel of any model built on the tape:
+/// K[(i,a),(j,b)] = ⟨∂f_a(x_i)/∂θ, ∂f_b(x'_j)/∂θ⟩ over the chosen parameters θ.
+///
+/// Two methods compute it:
+/// - `Structured` (default) never forms a per-example gradient. Every use of a parameter in the
+///   recorded graph gives the per-example gradient the form G(i) = Σ_{t ∈ rows of i} L_t R_tᵀ
+///   (a linear layer y = x Wᵀ has L = δ, the cotangent of its output, and R = x; an embedding has
+///   L = onehot(id), R = δ; a bias has L = 1, R = δ; LayerNorm's gain has R = x̂ ∘ δ). Then
+///   ⟨G_u(i), G_v(j)⟩ = Σ_{t,s} (L_u,t·L_v,s)(R_u,t·R_v,s): a Hadamard product of two Gram
+///   matrices, block-summed over the positions of a sequence. One backward pass per output gives
+///   every δ for all examples at once, because the models keep examples independent. Memory is
+///   O(n² + P + n·width); the symmetric case (one input set) computes only half of the blocks.
+/// - `JacobianContraction` is the reference: explicit per-example gradients (one backward pass
+///   per example and output) contracted as J Jᵀ by a symmetric rank update.
+/// Both accumulate in double and agree to 1e-10 relative in double (tests/measure/ntk.test.cpp),
+/// and both agree with functorch's Jacobian contraction on committed fixtures.
+///
+/// Output modes: the trace over outputs (n1 × n2, Σ_a K[(i,a),(j,a)]), one output (n1 × n2), the
+/// full kernel ((n1·k) × (n2·k), index i·k + a, i.e. functorch's (n1, k, n2, k) reshaped), or
+/// only the diagonal of any of them (n × 1 or n·k × 1). The default parameter set is every
+/// parameter with requires_grad (Kumar et al.'s committee machine then uses only the hidden
+/// weights); `parameters` names a subset.
+
+#include <grokscope/autodiff/tape.hpp>
+#include <grokscope/core/check.hpp>
+#include <grokscope/core/types.hpp>
+#include <grokscope/nn/model.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
+namespace grokscope {
+
+/// How empirical_ntk computes the kernel.
+enum class NtkMethod { Structured, JacobianContraction };
+
+/// Which kernel over the k outputs.
+enum class NtkOutput {
+  Trace,   ///< Σ_a K[(i,a),(j,a)] (n1 × n2)
+  Single,  ///< K[(i,a),(j,a)] for a = NtkOptions::output_index (n1 × n2)
+  Full     ///< every output pair ((n1·k) × (n2·k), row i·k + a)
+};
+
+/// Options of empirical_ntk.
+struct NtkOptions {
+  NtkMethod method = NtkMethod::Structured;
+  NtkOutput output = NtkOutput::Trace;
+  Index output_index = 0;               ///< the output of NtkOutput::Single
+  bool diagonal = false;                ///< only K(i,i) (one input set only): n × 1, or n·k × 1 for Full
+  std::vector<std::string> parameters;  ///< names of the parameters θ; empty = all with requires_grad
+  Index block_examples = 256;           ///< examples per row block of the Gram products
+  std::size_t max_bytes = 0;            ///< refuse above this estimated peak; 0 = half the physical memory
+  std::size_t gram_cache_bytes = std::size_t(1) << 30;  ///< cache of output-independent Gram blocks
+};
+
+/// Estimated peak memory of one empirical_ntk call, in bytes.
+struct NtkMemoryEstimate {
+  std::size_t kernel = 0;     ///< the result
+  std::size_t gradients = 0;  ///< factors (Structured) or per-example Jacobian rows (JacobianContraction)
+  std::size_t workspace = 0;  ///< Gram blocks and the recorded forward passes
+  std::size_t total() const { return kernel + gradients + workspace; }
+};
+
+namespace detail {
+
+inline std::size_t ntk_default_max_bytes() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2;
+#endif
+  return std::size_t(8) << 30;
+}
+
+inline std::string gib(std::size_t b) {
+  std::string s = std::to_string(static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0));
+  return s.substr(0, s.find('.') + 4) + " GiB";
+}
+
+// One factor of a parameter use, rows = examples·T: dense rows, or sums of k one-hot vectors of
+// dimension `dim` (ids k per row). A bias's L = 1 is the one-hot case with dim 1. The data are
+// shared between copies, so keeping every output's factors stores the shared ones once.
+struct NtkFactor {
+  std::shared_ptr<const Eigen::MatrixXd> dense;
+  std::shared_ptr<const IndexList> ids;
+  Index k = 0;
+  Index dim = 0;
+  bool sparse() const { return k > 0; }
+  bool ones() const { return k == 1 && dim == 1; }
+  const Eigen::MatrixXd& D() const { return *dense; }
+  Index id(Index row, Index x) const { return (*ids)[static_cast<std::size_t>(row * k + x)]; }
+  void set(Eigen::MatrixXd m) { dense = std::make_shared<const Eigen::MatrixXd>(std::move(m)); }
+  static NtkFactor make_ones(Index rows) {
+    NtkFactor f;
+    f.ids = std::make_shared<const IndexList>(static_cast<std::size_t>(rows), Index(0));
+    f.k = 1;
+    f.dim = 1;
+    return f;
+  }
+  static NtkFactor make_onehot(const IndexList& ids, Index k, Index dim) {
+    NtkFactor f;
+    f.ids = std::make_shared<const IndexList>(ids);
+    f.k = k;
+    f.dim = dim;
+    return f;
+  }
+};
+
+// K = its lower triangle mirrored (no aliasing through Eigen expressions).
+inline void mirror_lower(Eigen::MatrixXd& K) {
+  for (Index j = 1; j < K.cols(); ++j)
+    for (Index i = 0; i < j; ++i) K(i, j) = K(j, i);
+}
+
+// Gram block F_a[rows a0 .. a0+na) · F_b[rows b0 .. b0+nb)ᵀ.
+inline void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
+                     Eigen::MatrixXd& G) {
+  if (!A.sparse() && !B.sparse()) {
+    G.noalias() = A.D().middleRows(a0, na) * B.D().middleRows(b0, nb).transpose();
+    return;
+  }
+  G.setZero(na, nb);
+  if (A.sparse() && B.sparse()) {
+    if (A.ones() && B.ones()) {
+      G.setOnes();
+      return;
+    }
+    for (Index t = 0; t < na; ++t)
+      for (Index s = 0; s < nb; ++s) {
+        double c = 0;
+        for (Index x = 0; x < A.k; ++x)
+          for (Index y = 0; y < B.k; ++y) c += A.id(a0 + t, x) == B.id(b0 + s, y);
+        G(t, s) = c;
+      }
+    return;
+  }
+  const bool a_sparse = A.sparse();
+  const NtkFactor& S = a_sparse ? A : B;
+  const NtkFactor& D = a_sparse ? B : A;
+  const Index s0 = a_sparse ? a0 : b0, ns = a_sparse ? na : nb;
+  const Index d0 = a_sparse ? b0 : a0, nd = a_sparse ? nb : na;
+  // (onehot sum of row t) · D_s = Σ_x D(s, id_tx)
+  for (Index t = 0; t < ns; ++t)
+    for (Index x = 0; x < S.k; ++x) {
+      const Index id = S.id(s0 + t, x);
+      if (a_sparse)
+        G.row(t) += D.D().col(id).segment(d0, nd).transpose();
+      else
+        G.col(t) += D.D().col(id).segment(d0, nd);
+    }
+}
+
+// One use of a parameter in the recorded graph.
+struct NtkUse {
+  int node = -1;                            // the consuming node
+  int slot = 0;                             // which input of it is the parameter
+  int param = -1;                           // index into the selected parameters
+  double weight = 1;                        // product of scale factors between the parameter and its use
+  Index T = 1;                              // factor rows per example
+  bool L_shared = false, R_shared = false;  // output-independent factors
+  NtkFactor L, R;
+};
+
+template <typename S>
+struct NtkParamRef {
+  const Parameter<S>* p = nullptr;
+  double weight = 1;
+};
+
+// The parameter behind node `id` (through chains of scale()), or null.
+template <typename S>
+NtkParamRef<S> ntk_resolve(const Tape<S>& t, int id) {
+  NtkParamRef<S> r;
+  while (true) {
+    const Node<S>& n = t.node(id);
+    if (n.kind == OpKind::Parameter) {
+      r.p = n.param;
+      return r;
+    }
+    if (n.kind == OpKind::Scale && n.rows_per_example == 0 && n.inputs.size() == 1) {
+      r.weight *= n.attr[0];
+      id = n.inputs[0];
+      continue;
+    }
+    r.p = nullptr;
+    return r;
+  }
+}
+
+inline const char* op_name(OpKind k) {
+  switch (k) {
+    case OpKind::MatMul:
+      return "matmul";
+    case OpKind::Linear:
+      return "linear";
+    case OpKind::Add:
+      return "add";
+    case OpKind::Sub:
+      return "sub";
+    case OpKind::Mul:
+      return "mul";
+    case OpKind::LayerNorm:
+      return "layer_norm";
+    case OpKind::Embedding:
+      return "embedding";
+    case OpKind::OneHotMatmul:
+      return "onehot_matmul";
+    case OpKind::Attention:
+      return "attention";
+    case OpKind::Custom:
+      return "a custom op";
+    default:
+      return "an op";
+  }
+}
+
+template <typename S>
+Eigen::MatrixXd ntk_delta(const Node<S>& n) {
+  if (!n.grad_live) return Eigen::MatrixXd::Zero(n.own_value.rows(), n.own_value.cols());
+  return n.own_grad.template cast<double>();
+}
+
+// Finds every use of a selected parameter on the tape and fills the output-independent factors.
+// A use the structured method has no formula for is an error naming the op and the parameter.
+template <typename S>
+std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter<S>*>& sel, Index n_examples) {
+  std::vector<NtkUse> uses;
+  auto index_of = [&](const Parameter<S>* p) {
+    for (std::size_t i = 0; i < sel.size(); ++i)
+      if (sel[i] == p) return static_cast<int>(i);
+    return -1;
+  };
+  for (int id = 0; id < t.size(); ++id) {
+    const Node<S>& n = t.node(id);
+    if (n.kind == OpKind::Parameter) continue;
+    if (n.kind == OpKind::Scale && n.rows_per_example == 0) continue;  // a link of a parameter chain
+    for (std::size_t slot = 0; slot < n.inputs.size(); ++slot) {
+      const NtkParamRef<S> ref = ntk_resolve(t, n.inputs[slot]);
+      if (ref.p == nullptr) continue;
+      const int pi = index_of(ref.p);
+      if (pi < 0) continue;
+      const std::string who = "parameter '" + ref.p->name + "' is used by " + op_name(n.kind);
+      auto unsupported = [&](const std::string& why) {
+        throw std::invalid_argument("empirical_ntk: " + who + " " + why +
+                                    "; the Structured method has no per-example formula for it (use "
+                                    "NtkMethod::JacobianContraction)");
+      };
+      NtkUse u;
+      u.node = id;
+      u.slot = static_cast<int>(slot);
+      u.param = pi;
+      u.weight = ref.weight;
+      u.T = n.rows_per_example;
+      if (u.T < 1 || n.own_value.rows() != n_examples * u.T)
+        unsupported("on a value of " + std::to_string(n.own_value.rows()) + " rows that are not " +
+                    std::to_string(n_examples) + " examples");
+      auto per_example = [&](int in) {
+        const Node<S>& x = t.node(in);
+        return x.rows_per_example == n.rows_per_example && x.value().rows() == n.own_value.rows();
+      };
+      switch (n.kind) {
+        case OpKind::Linear:
+          if (slot == 1 && per_example(n.inputs[0])) {  // y = x Wᵀ: G = Σ δ xᵀ
+            u.R.set(t.node(n.inputs[0]).value().template cast<double>());
+            u.R_shared = true;
+          } else if (slot == 2) {  // y += b: G = Σ 1·δᵀ
+            u.L = NtkFactor::make_ones(n.own_value.rows());
+            u.L_shared = true;
+          } else {
+            unsupported("as its input");
+          }
+          break;
+        case OpKind::MatMul:
+          if (slot == 1 && n.iattr[0] == 0 && per_example(n.inputs[0])) {
+            // C = A B: G = Σ a δᵀ;  C = A Bᵀ: G = Σ δ aᵀ
+            NtkFactor& f = n.iattr[1] == 0 ? u.L : u.R;
+            f.set(t.node(n.inputs[0]).value().template cast<double>());
+            (n.iattr[1] == 0 ? u.L_shared : u.R_shared) = true;
+          } else {
+            unsupported("as its left operand or with a transposed left operand");
+          }
+          break;
+        case OpKind::Add:
+        case OpKind::Sub:
+        case OpKind::Mul: {
+          const Matrix<S>& b = t.node(n.inputs[1]).value();
+          const bool row = b.rows() == 1 && b.cols() == n.own_value.cols();
+          const bool scalar = b.rows() == 1 && b.cols() == 1;
+          if (slot != 1 || !(row || scalar) || !per_example(n.inputs[0]))
+            unsupported("other than as a row (bias-like) or scalar second operand");
+          u.L = NtkFactor::make_ones(n.own_value.rows());
+          u.L_shared = true;
+          if (n.kind == OpKind::Sub) u.weight = -u.weight;
+          break;
+        }
+        case OpKind::LayerNorm:
+          if (slot == 0) unsupported("as its input");
+          u.L = NtkFactor::make_ones(n.own_value.rows());
+          u.L_shared = true;
+          break;
+        case OpKind::Embedding:  // G = Σ onehot(id) δᵀ
+          u.L = NtkFactor::make_onehot(n.ids, 1, t.node(n.inputs[0]).value().rows());
+          u.L_shared = true;
+          break;
+        case OpKind::OneHotMatmul:  // G = Σ δ (Σ_x onehot(id_x))ᵀ
+          u.R = NtkFactor::make_onehot(n.ids, n.iattr[0], t.node(n.inputs[0]).value().cols());
+          u.R_shared = true;
+          break;
+        default:
+          unsupported("");
+      }
+      uses.push_back(std::move(u));
+    }
+  }
+  return uses;
+}
+
+// Fills the cotangent-dependent factors of every use after a backward pass.
+template <typename S>
+void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses) {
+  for (NtkUse& u : uses) {
+    const Node<S>& n = t.node(u.node);
+    Eigen::MatrixXd d = ntk_delta(n);
+    switch (n.kind) {
+      case OpKind::Linear:
+        (u.slot == 1 ? u.L : u.R).set(std::move(d));
+        break;
+      case OpKind::MatMul:
+        (n.iattr[1] == 0 ? u.R : u.L).set(std::move(d));
+        break;
+      case OpKind::Add:
+      case OpKind::Sub:
+      case OpKind::Mul: {
+        if (n.kind == OpKind::Mul) d.array() *= t.node(n.inputs[0]).value().template cast<double>().array();
+        const Matrix<S>& b = t.node(n.inputs[1]).value();
+        if (b.cols() == 1 && n.own_value.cols() != 1)
+          u.R.set(d.rowwise().sum());
+        else
+          u.R.set(std::move(d));
+        break;
+      }
+      case OpKind::LayerNorm:
+        if (u.slot == 1) d.array() *= n.cache0.template cast<double>().array();  // x̂ ∘ δ
+        u.R.set(std::move(d));
+        break;
+      case OpKind::Embedding:
+        u.R.set(std::move(d));
+        break;
+      case OpKind::OneHotMatmul:
+        u.L.set(std::move(d));
+        break;
+      default:
+        GROKSCOPE_ASSERT(false);
+    }
+  }
+}
+
+// K(i,j) += Σ_{t,s} H(i·Ta + t, j·Tb + s) over a block.
+inline void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w, Eigen::Ref<Eigen::MatrixXd> K) {
+  if (Ta == 1 && Tb == 1) {
+    K += w * H;
+    return;
+  }
+  for (Index j = 0; j < K.cols(); ++j)
+    for (Index i = 0; i < K.rows(); ++i) K(i, j) += w * H.block(i * Ta, j * Tb, Ta, Tb).sum();
+}
+
+// Selected parameters (requires_grad ones, or the named ones) with their flags to restore.
+template <typename S>
+struct NtkSelection {
+  std::vector<Parameter<S>*> all;
+  std::vector<const Parameter<S>*> sel;
+  std::vector<Matrix<S>> saved_grads;
+  std::vector<bool> saved_req;
+
+  NtkSelection(Model<S>& model, const std::vector<std::string>& names) : all(model.parameters()) {
+    for (Parameter<S>* p : all) {
+      saved_grads.push_back(p->grad);
+      saved_req.push_back(p->requires_grad);
+    }
+    if (names.empty()) {
+      for (Parameter<S>* p : all)
+        if (p->requires_grad) sel.push_back(p);
+    } else {
+      for (const std::string& nm : names) {
+        Parameter<S>& p = model.parameter(nm);  // throws listing the names
+        if (std::find(sel.begin(), sel.end(), &p) != sel.end())
+          throw_invalid("empirical_ntk", "parameter '" + nm + "' is named twice");
+        p.requires_grad = true;
+        sel.push_back(&p);
+      }
+    }
+    require(!sel.empty(), "empirical_ntk", "no parameter to differentiate (none requires grad)");
+  }
+  ~NtkSelection() {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      all[i]->grad = std::move(saved_grads[i]);
+      all[i]->requires_grad = saved_req[i];
+    }
+  }
+  NtkSelection(const NtkSelection&) = delete;
+  NtkSelection& operator=(const NtkSelection&) = delete;
+
+  Index size() const {
+    Index s = 0;
+    for (const Parameter<S>* p : sel) s += p->size();
+    return s;
+  }
+};
+
+template <typename S>
+void ntk_check_input(const char* where, const ModelInput<S>& in, const char* name) {
+  require(in.examples() > 0, where, std::string(name) + " has no examples");
+  if (!in.is_tokens()) require_finite(where, name, in.x);
+}
+
+template <typename S>
+Var<S> ntk_forward(Model<S>& model, Tape<S>& tape, const ModelInput<S>& in, const char* name) {
+  const Var<S> out = model.forward(tape, in);
+  require(out.rows() == in.examples(), "empirical_ntk",
+          std::string("the model's output on ") + name + " has " + std::to_string(out.rows()) + " rows for " +
+              std::to_string(in.examples()) + " examples (one row per example is needed)");
+  require(out.cols() >= 1, "empirical_ntk", "the model has no outputs");
+  return out;
+}
+
+struct NtkPlan {
+  Index n1 = 0, n2 = 0, k = 0;
+  bool symmetric = true;
+  std::vector<Index> outputs;  // outputs to differentiate
+  Index rows() const { return n1; }
+};
+
+inline NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
+  require(o.block_examples >= 1, "empirical_ntk", "block_examples must be >= 1");
+  require(!o.diagonal || symmetric, "empirical_ntk", "the diagonal needs a single input set (no X2)");
+  NtkPlan p;
+  p.n1 = n1, p.n2 = n2, p.k = k, p.symmetric = symmetric;
+  if (o.output == NtkOutput::Single) {
+    require(
+        o.output_index >= 0 && o.output_index < k, "empirical_ntk",
+        "output_index " + std::to_string(o.output_index) + " is out of range for " + std::to_string(k) + " outputs");
+    p.outputs = {o.output_index};
+  } else {
+    for (Index a = 0; a < k; ++a) p.outputs.push_back(a);
+  }
+  return p;
+}
+
+inline std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p) {
+  const std::size_t kk = o.output == NtkOutput::Full ? static_cast<std::size_t>(p.k) : 1;
+  if (o.diagonal) return static_cast<std::size_t>(p.n1) * kk * sizeof(double);
+  return static_cast<std::size_t>(p.n1) * static_cast<std::size_t>(p.n2) * kk * kk * sizeof(double);
+}
+
+template <typename S>
+std::size_t tape_bytes(const Tape<S>& t) {
+  std::size_t b = 0;
+  for (int i = 0; i < t.size(); ++i) {
+    const Node<S>& n = t.node(i);
+    b += static_cast<std::size_t>(n.own_value.size() + n.own_grad.size() + n.cache0.size() + n.cache1.size()) *
+         sizeof(S);
+    b += static_cast<std::size_t>(n.dcache.size()) * sizeof(double);
+  }
+  return b;
+}
+
+// Estimate by recording the forward pass on one example of each input and scaling per example.
+template <typename S>
+NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,
+                               const ModelInput<S>* X2, const NtkOptions& o, Index k, Index P) {
+  NtkMemoryEstimate e;
+  const Index n1 = X1.examples(), n2 = X2 ? X2->examples() : n1;
+  const NtkPlan plan = ntk_plan(o, n1, n2, X2 == nullptr, k);
+  e.kernel = ntk_kernel_bytes(o, plan);
+  ModelInput<S> one;
+  one.T = X1.T;
+  if (X1.is_tokens())
+    one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
+  else
+    one.x = X1.x.topRows(1);
+  Tape<S> t;
+  model.forward(t, one);
+  const std::size_t nsum = static_cast<std::size_t>(n1 + (X2 ? n2 : 0));
+  const std::size_t tb = tape_bytes(t);
+  e.workspace = tb * nsum;
+  const std::size_t kk = o.output == NtkOutput::Full ? static_cast<std::size_t>(plan.outputs.size()) : 1;
+  if (o.method == NtkMethod::Structured) {
+    std::vector<NtkUse> uses = ntk_uses(t, sel, 1);
+    std::size_t shared = 0, per_output = 0;
+    Index Tmax = 1;
+    for (const NtkUse& u : uses) {
+      Tmax = std::max(Tmax, u.T);
+      // shared factors as recorded on one example; cotangents have the consumer's width
+      const std::size_t out_w = static_cast<std::size_t>(t.node(u.node).own_value.cols());
+      const std::size_t rows = static_cast<std::size_t>(u.T);
+      if (u.L_shared)
+        shared += rows * (u.L.sparse() ? static_cast<std::size_t>(u.L.k) * sizeof(Index)
+                                       : static_cast<std::size_t>(u.L.D().cols()) * sizeof(double));
+      else
+        per_output += rows * out_w * sizeof(double);
+      if (u.R_shared)
+        shared += rows * (u.R.sparse() ? static_cast<std::size_t>(u.R.k) * sizeof(Index)
+                                       : static_cast<std::size_t>(u.R.D().cols()) * sizeof(double));
+      else
+        per_output += rows * out_w * sizeof(double);
+    }
+    e.gradients = (shared + per_output * kk) * nsum;
+    const std::size_t b = static_cast<std::size_t>(std::min<Index>(o.block_examples, std::max(n1, n2)) * Tmax);
+    e.workspace += 4 * b * b * sizeof(double);
+    if (!o.diagonal && plan.outputs.size() > 1) {
+      const std::size_t n1r = static_cast<std::size_t>(n1 * Tmax), n2r = static_cast<std::size_t>(n2 * Tmax);
+      e.workspace += std::min(o.gram_cache_bytes, uses.size() * n1r * n2r * sizeof(double));
+    }
+  } else {
+    e.gradients =
+        static_cast<std::size_t>(P) * sizeof(double) * nsum * kk + 2 * static_cast<std::size_t>(P) * sizeof(S);
+  }
+  return e;
+}
+
+inline void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
+  const std::size_t cap = o.max_bytes ? o.max_bytes : ntk_default_max_bytes();
+  if (e.total() > cap)
+    throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(e.total()) + " (kernel " + gib(e.kernel) +
+                             ", gradients " + gib(e.gradients) + ", workspace " + gib(e.workspace) +
+                             "), more than the limit of " + gib(cap) +
+                             " (NtkOptions::max_bytes); ask for fewer examples, the trace or one output, or the "
+                             "diagonal");
+}
+
+template <typename S>
+Matrix<S> ntk_seed(Index rows, Index cols, Index a) {
+  Matrix<S> seed = Matrix<S>::Zero(rows, cols);
+  seed.col(a).setOnes();
+  return seed;
+}
+
+// ----- Structured ------------------------------------------------------------------------------
+
+struct NtkGramCache {
+  std::map<std::tuple<int, int, Index, Index>, Eigen::MatrixXd> map;
+  std::size_t bytes = 0, budget = 0;
+};
+
+// K_block += Σ_{u,v same parameter} blocksum(GL ∘ GR) for examples [i0, i0+ni) × [j0, j0+nj).
+inline void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0, Index ni,
+                                 Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K, NtkGramCache* cache,
+                                 Eigen::MatrixXd& GL, Eigen::MatrixXd& GR) {
+  for (std::size_t u = 0; u < U1.size(); ++u)
+    for (std::size_t v = 0; v < U2.size(); ++v) {
+      const NtkUse& a = U1[u];
+      const NtkUse& b = U2[v];
+      if (a.param != b.param) continue;
+      const Index ra = i0 * a.T, na = ni * a.T, rb = j0 * b.T, nb = nj * b.T;
+      const double w = a.weight * b.weight;
+      auto shared_gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared, int which,
+                             Eigen::MatrixXd& G) -> const Eigen::MatrixXd& {
+        if (!both_shared || cache == nullptr) {
+          ntk_gram(fa, ra, na, fb, rb, nb, G);
+          return G;
+        }
+        const auto key =
+            std::make_tuple(static_cast<int>(u * 2 + static_cast<std::size_t>(which)), static_cast<int>(v), i0, j0);
+        auto it = cache->map.find(key);
+        if (it != cache->map.end()) return it->second;
+        ntk_gram(fa, ra, na, fb, rb, nb, G);
+        const std::size_t bytes = static_cast<std::size_t>(G.size()) * sizeof(double);
+        if (cache->bytes + bytes > cache->budget) return G;
+        cache->bytes += bytes;
+        return cache->map.emplace(key, G).first->second;
+      };
+      const bool l_ones = a.L.ones() && b.L.ones();
+      const bool r_ones = a.R.ones() && b.R.ones();
+      if (l_ones && r_ones) {
+        ntk_block_sum(Eigen::MatrixXd::Ones(na, nb), a.T, b.T, w, K);
+        continue;
+      }
+      if (l_ones) {
+        ntk_block_sum(shared_gram(a.R, b.R, a.R_shared && b.R_shared, 1, GR), a.T, b.T, w, K);
+        continue;
+      }
+      if (r_ones) {
+        ntk_block_sum(shared_gram(a.L, b.L, a.L_shared && b.L_shared, 0, GL), a.T, b.T, w, K);
+        continue;
+      }
+      const Eigen::MatrixXd& gl = shared_gram(a.L, b.L, a.L_shared && b.L_shared, 0, GL);
+      const Eigen::MatrixXd& gr = shared_gram(a.R, b.R, a.R_shared && b.R_shared, 1, GR);
+      if (a.T == 1 && b.T == 1)
+        K.noalias() += w * gl.cwiseProduct(gr);
+      else
+        ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
+    }
+}
+
+// Σ_{u,v} Σ_{t,s} for one example's own rows: the diagonal entry K(i,i).
+inline double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL, Eigen::MatrixXd& GR) {
+  double s = 0;
+  for (const NtkUse& a : U)
+    for (const NtkUse& b : U) {
+      if (a.param != b.param) continue;
+      ntk_gram(a.L, i * a.T, a.T, b.L, i * b.T, b.T, GL);
+      ntk_gram(a.R, i * a.T, a.T, b.R, i * b.T, b.T, GR);
+      s += a.weight * b.weight * GL.cwiseProduct(GR).sum();
+    }
+  return s;
+}
+
+template <typename S>
+Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,
+                               const ModelInput<S>* X2, const NtkOptions& o) {
+  Tape<S> t1, t2;
+  const Var<S> f1 = ntk_forward(model, t1, X1, "X1");
+  const Index n1 = X1.examples(), k = f1.cols();
+  std::vector<NtkUse> U1 = ntk_uses(t1, sel, n1), U2;
+  Var<S> f2;
+  Index n2 = n1;
+  if (X2) {
+    f2 = ntk_forward(model, t2, *X2, "X2");
+    n2 = X2->examples();
+    require(f2.cols() == k, "empirical_ntk", "the model gives different output widths on X1 and X2");
+    U2 = ntk_uses(t2, sel, n2);
+    require(U2.size() == U1.size(), "empirical_ntk", "the model records different graphs for X1 and X2");
+  }
+  const NtkPlan plan = ntk_plan(o, n1, n2, X2 == nullptr, k);
+  const bool full = o.output == NtkOutput::Full;
+  const Index kk = full ? k : 1;
+  const std::vector<NtkUse>& V2 = X2 ? U2 : U1;
+  Eigen::MatrixXd GL, GR;
+
+  // Per-output factors: one backward pass per output and input set (the parameters' gradients
+  // it accumulates are not read, and are restored by NtkSelection).
+  auto pass = [&](Tape<S>& t, const Var<S>& f, std::vector<NtkUse>& U, Index a) {
+    t.backward(f, ntk_seed<S>(f.rows(), f.cols(), a));
+    ntk_fill(t, U);
+  };
+
+  if (o.diagonal) {
+    Eigen::MatrixXd K = Eigen::MatrixXd::Zero(n1 * kk, 1);
+    for (std::size_t ai = 0; ai < plan.outputs.size(); ++ai) {
+      const Index a = plan.outputs[ai];
+      pass(t1, f1, U1, a);
+      for (Index i = 0; i < n1; ++i) K(full ? i * k + a : i, 0) += ntk_self(U1, i, GL, GR);
+    }
+    return K;
+  }
+
+  const Index B = o.block_examples;
+  auto for_blocks = [&](auto&& fn) {
+    for (Index i0 = 0; i0 < n1; i0 += B)
+      for (Index j0 = 0; j0 < n2; j0 += B) {
+        if (plan.symmetric && j0 > i0) continue;
+        fn(i0, std::min(B, n1 - i0), j0, std::min(B, n2 - j0));
+      }
+  };
+
+  Eigen::MatrixXd K;
+  if (!full) {
+    K.setZero(n1, n2);
+    NtkGramCache cache;
+    cache.budget = plan.outputs.size() > 1 ? o.gram_cache_bytes : 0;
+    for (const Index a : plan.outputs) {
+      pass(t1, f1, U1, a);
+      if (X2) pass(t2, f2, U2, a);
+      for_blocks([&](Index i0, Index ni, Index j0, Index nj) {
+        ntk_accumulate_block(U1, V2, i0, ni, j0, nj, K.block(i0, j0, ni, nj), &cache, GL, GR);
+      });
+    }
+  } else {
+    // Every output's cotangent factors are kept; the shared factors are stored once.
+    std::vector<std::vector<NtkUse>> F1(static_cast<std::size_t>(k)), F2(X2 ? static_cast<std::size_t>(k) : 0);
+    for (Index a = 0; a < k; ++a) {
+      pass(t1, f1, U1, a);
+      F1[static_cast<std::size_t>(a)] = U1;
+      if (X2) {
+        pass(t2, f2, U2, a);
+        F2[static_cast<std::size_t>(a)] = U2;
+      }
+    }
+    K.setZero(n1 * k, n2 * k);
+    Eigen::MatrixXd Kab;
+    NtkGramCache cache;
+    cache.budget = k > 1 ? o.gram_cache_bytes : 0;
+    for (Index a = 0; a < k; ++a)
+      for (Index b = 0; b < k; ++b) {
+        if (plan.symmetric && b > a) continue;
+        const auto& A = F1[static_cast<std::size_t>(a)];
+        const auto& Bf = X2 ? F2[static_cast<std::size_t>(b)] : F1[static_cast<std::size_t>(b)];
+        Kab.setZero(n1, n2);
+        const bool same = plan.symmetric && a == b;
+        for (Index i0 = 0; i0 < n1; i0 += B)
+          for (Index j0 = 0; j0 < n2; j0 += B) {
+            if (same && j0 > i0) continue;
+            const Index ni = std::min(B, n1 - i0), nj = std::min(B, n2 - j0);
+            ntk_accumulate_block(A, Bf, i0, ni, j0, nj, Kab.block(i0, j0, ni, nj), &cache, GL, GR);
+          }
+        if (same) mirror_lower(Kab);
+        for (Index i = 0; i < n1; ++i)
+          for (Index j = 0; j < n2; ++j) {
+            K(i * k + a, j * k + b) = Kab(i, j);
+            if (plan.symmetric && a != b) K(j * k + b, i * k + a) = Kab(i, j);
+          }
+      }
+    return K;
+  }
+  if (plan.symmetric) mirror_lower(K);
+  return K;
+}
+
+// ----- Jacobian contraction (reference) ---------------------------------------------------------
+
+// Per-example gradients of output a: row i = ∂f_a(x_i)/∂θ over the selected parameters.
+template <typename S>
+Eigen::MatrixXd ntk_jacobian(Model<S>& model, const std::vector<const Parameter<S>*>& sel, Tape<S>& t, const Var<S>& f,
+                             Index a) {
+  Index P = 0;
+  for (const Parameter<S>* p : sel) P += p->size();
+  const Index n = f.rows();
+  Eigen::MatrixXd J(n, P);
+  Matrix<S> seed = Matrix<S>::Zero(n, f.cols());
+  for (Index i = 0; i < n; ++i) {
+    for (Parameter<S>* p : model.parameters()) p->zero_grad();
+    seed(i, a) = S(1);
+    t.backward(f, seed);
+    seed(i, a) = S(0);
+    Index off = 0;
+    for (const Parameter<S>* p : sel) {
+      J.row(i).segment(off, p->size()) =
+          Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(p->grad.data(), p->size()).template cast<double>();
+      off += p->size();
+    }
+  }
+  return J;
+}
+
+template <typename S>
+Eigen::MatrixXd ntk_jacobian_contraction(Model<S>& model, const std::vector<const Parameter<S>*>& sel,
+                                         const ModelInput<S>& X1, const ModelInput<S>* X2, const NtkOptions& o) {
+  Tape<S> t1, t2;
+  const Var<S> f1 = ntk_forward(model, t1, X1, "X1");
+  const Index n1 = X1.examples(), k = f1.cols();
+  Var<S> f2;
+  Index n2 = n1;
+  if (X2) {
+    f2 = ntk_forward(model, t2, *X2, "X2");
+    n2 = X2->examples();
+    require(f2.cols() == k, "empirical_ntk", "the model gives different output widths on X1 and X2");
+  }
+  const NtkPlan plan = ntk_plan(o, n1, n2, X2 == nullptr, k);
+  const bool full = o.output == NtkOutput::Full;
+  if (full) {
+    // Rows i·k + a of the stacked Jacobians.
+    Index P = 0;
+    for (const Parameter<S>* p : sel) P += p->size();
+    auto stacked = [&](Tape<S>& t, const Var<S>& f, Index n) {
+      Eigen::MatrixXd J(n * k, P);
+      for (Index a = 0; a < k; ++a) {
+        const Eigen::MatrixXd Ja = ntk_jacobian(model, sel, t, f, a);
+        for (Index i = 0; i < n; ++i) J.row(i * k + a) = Ja.row(i);
+      }
+      return J;
+    };
+    const Eigen::MatrixXd J1 = stacked(t1, f1, n1);
+    if (o.diagonal) return J1.rowwise().squaredNorm();
+    if (X2) return J1 * stacked(t2, f2, n2).transpose();
+    Eigen::MatrixXd K = Eigen::MatrixXd::Zero(n1 * k, n1 * k);
+    K.selfadjointView<Eigen::Lower>().rankUpdate(J1);
+    mirror_lower(K);
+    return K;
+  }
+  Eigen::MatrixXd K = Eigen::MatrixXd::Zero(n1, o.diagonal ? 1 : n2);
+  for (const Index a : plan.outputs) {
+    const Eigen::MatrixXd J1 = ntk_jacobian(model, sel, t1, f1, a);
+    if (o.diagonal)
+      K.col(0) += J1.rowwise().squaredNorm();
+    else if (X2)
+      K.noalias() += J1 * ntk_jacobian(model, sel, t2, f2, a).transpose();
+    else
+      K.selfadjointView<Eigen::Lower>().rankUpdate(J1);
+  }
+  if (!o.diagonal && !X2) mirror_lower(K);
+  return K;
+}
+
+template <typename S>
+Eigen::MatrixXd ntk_dispatch(Model<S>& model, const ModelInput<S>& X1, const ModelInput<S>* X2, const NtkOptions& o) {
+  ntk_check_input("empirical_ntk", X1, "X1");
+  if (X2) {
+    ntk_check_input("empirical_ntk", *X2, "X2");
+    require(X1.T == X2->T, "empirical_ntk", "X1 and X2 have different input kinds (tokens per example differ)");
+    if (!X1.is_tokens())
+      require(X1.x.cols() == X2->x.cols(), "empirical_ntk",
+              "X1 has " + std::to_string(X1.x.cols()) + " features but X2 has " + std::to_string(X2->x.cols()));
+  }
+  NtkSelection<S> selection(model, o.parameters);
+  Index k = 0;
+  {
+    Tape<S> probe;
+    ModelInput<S> one;
+    one.T = X1.T;
+    if (X1.is_tokens())
+      one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
+    else
+      one.x = X1.x.topRows(1);
+    k = model.forward(probe, one).cols();
+  }
+  ntk_require_memory(o, ntk_estimate(model, selection.sel, X1, X2, o, k, selection.size()));
+  if (o.method == NtkMethod::Structured) return ntk_structured(model, selection.sel, X1, X2, o);
+  return ntk_jacobian_contraction(model, selection.sel, X1, X2, o);
+}
+
+}  // namespace detail
+
+/// Empirical NTK of `model` between the examples of X1 and X2 (see the file comment for modes).
+/// Parameter gradients and requires_grad flags are restored afterwards.
+template <typename S>
+Eigen::MatrixXd empirical_ntk(Model<S>& model, const ModelInput<S>& X1, const ModelInput<S>& X2,
+                              const NtkOptions& options = {}) {
+  return detail::ntk_dispatch(model, X1, &X2, options);
+}
+
+/// Empirical NTK of `model` on one input set (symmetric: half of the Gram blocks are computed).
+template <typename S>
+Eigen::MatrixXd empirical_ntk(Model<S>& model, const ModelInput<S>& X, const NtkOptions& options = {}) {
+  return detail::ntk_dispatch(model, X, static_cast<const ModelInput<S>*>(nullptr), options);
+}
+
+namespace detail {
+template <typename S>
+NtkMemoryEstimate ntk_memory_estimate(Model<S>& model, const ModelInput<S>& X1, const ModelInput<S>* X2,
+                                      const NtkOptions& options) {
+  ntk_check_input("ntk_memory_estimate", X1, "X1");
+  NtkSelection<S> selection(model, options.parameters);
+  ModelInput<S> one;
+  one.T = X1.T;
+  if (X1.is_tokens())
+    one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
+  else
+    one.x = X1.x.topRows(1);
+  Tape<S> probe;
+  const Index k = model.forward(probe, one).cols();
+  return ntk_estimate(model, selection.sel, X1, X2, options, k, selection.size());
+}
+}  // namespace detail
+
+/// Peak memory that empirical_ntk(model, X, options) would need, before running it.
+template <typename S>
+NtkMemoryEstimate ntk_memory_estimate(Model<S>& model, const ModelInput<S>& X, const NtkOptions& options = {}) {
+  return detail::ntk_memory_estimate(model, X, static_cast<const ModelInput<S>*>(nullptr), options);
+}
+
+/// Peak memory that empirical_ntk(model, X1, X2, options) would need, before running it.
+template <typename S>
+NtkMemoryEstimate ntk_memory_estimate(Model<S>& model, const ModelInput<S>& X1, const ModelInput<S>& X2,
+                                      const NtkOptions& options = {}) {
+  return detail::ntk_memory_estimate(model, X1, &X2, options);
+}
+
+}  // namespace grokscope
