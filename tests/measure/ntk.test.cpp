@@ -367,3 +367,15 @@ TEST_CASE("ntk_memory_estimate predicts the kernel size and the full mode refuse
   j.method = NtkMethod::JacobianContraction;
   CHECK(ntk_memory_estimate(m, X, j).gradients >= std::size_t(50) * m.num_parameters() * sizeof(double));
 }
+
+TEST_CASE("the per-thread workspace gives identical kernels on repeated calls and can be released") {
+  MlpConfig c;
+  c.input = 4, c.hidden = {7}, c.output = 2;
+  Mlp<double> m(c);
+  const ModelInput<double> X = dense(9, 4, 3), Y = dense(5, 4, 4);
+  const Eigen::MatrixXd K1 = empirical_ntk(m, X);
+  CHECK(empirical_ntk(m, Y).rows() == 5);  // a different size in between
+  CHECK((empirical_ntk(m, X) - K1).cwiseAbs().maxCoeff() == 0.0);
+  ntk_release_workspace<double>();
+  CHECK((empirical_ntk(m, X) - K1).cwiseAbs().maxCoeff() == 0.0);
+}

@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -61,7 +62,7 @@ struct NtkOptions {
   Index output_index = 0;               ///< the output of NtkOutput::Single
   bool diagonal = false;                ///< only K(i,i) (one input set only): n × 1, or n·k × 1 for Full
   std::vector<std::string> parameters;  ///< names of the parameters θ; empty = all with requires_grad
-  Index block_examples = 256;           ///< examples per row block of the Gram products
+  Index block_examples = 1024;          ///< examples per row block of the Gram products
   std::size_t max_bytes = 0;            ///< refuse above this estimated peak; 0 = half the physical memory
   std::size_t gram_cache_bytes = std::size_t(1) << 30;  ///< cache of output-independent Gram blocks
 };
@@ -119,15 +120,46 @@ struct NtkFactor {
 };
 
 // K = its lower triangle mirrored (no aliasing through Eigen expressions).
-inline void mirror_lower(Eigen::MatrixXd& K) {
-  for (Index j = 1; j < K.cols(); ++j)
-    for (Index i = 0; i < j; ++i) K(i, j) = K(j, i);
+// Tiled, so that the transposed reads stay in cache.
+inline void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) {
+  constexpr Index tile = 64;
+  const Index n = K.rows();
+  for (Index j0 = 0; j0 < n; j0 += tile)
+    for (Index i0 = 0; i0 <= j0; i0 += tile) {
+      const Index nj = std::min(tile, n - j0), ni = std::min(tile, n - i0);
+      if (i0 == j0) {
+        for (Index j = 1; j < nj; ++j)
+          for (Index i = 0; i < j; ++i) K(i0 + i, j0 + j) = K(j0 + j, i0 + i);
+      } else {
+        K.block(i0, j0, ni, nj) = K.block(j0, i0, nj, ni).transpose();
+      }
+    }
+}
+
+// Lower triangle of A Aᵀ by recursive halving: the off-diagonal halves are (parallel) GEMMs, so
+// about half the flops of A Aᵀ at GEMM speed (Eigen's rank-k update runs on one thread).
+inline void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
+  const Index n = A.rows();
+  if (n <= 192) {
+    G.noalias() = A * A.transpose();
+    return;
+  }
+  const Index h = n / 2;
+  G.bottomLeftCorner(n - h, h).noalias() = A.bottomRows(n - h) * A.topRows(h).transpose();
+  ntk_sym_gram(A.topRows(h), G.topLeftCorner(h, h));
+  ntk_sym_gram(A.bottomRows(n - h), G.bottomRightCorner(n - h, n - h));
 }
 
 // Gram block F_a[rows a0 .. a0+na) · F_b[rows b0 .. b0+nb)ᵀ.
 inline void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
                      Eigen::MatrixXd& G) {
   if (!A.sparse() && !B.sparse()) {
+    if (A.dense == B.dense && a0 == b0 && na == nb) {  // symmetric: half the work
+      G.resize(na, na);
+      ntk_sym_gram(A.D().middleRows(a0, na), G);
+      mirror_lower(G);
+      return;
+    }
     G.noalias() = A.D().middleRows(a0, na) * B.D().middleRows(b0, nb).transpose();
     return;
   }
@@ -330,13 +362,18 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
 // Fills the cotangent-dependent factors of every use after a backward pass.
 template <typename S>
 void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses) {
+  // A linear layer's weight and bias share one cotangent buffer, so their Gram is computed once.
+  std::map<int, std::shared_ptr<const Eigen::MatrixXd>> raw;
   for (NtkUse& u : uses) {
     const Node<S>& n = t.node(u.node);
+    if (n.kind == OpKind::Linear) {
+      auto& r = raw[u.node];
+      if (!r) r = std::make_shared<const Eigen::MatrixXd>(ntk_delta(n));
+      (u.slot == 1 ? u.L : u.R).dense = r;
+      continue;
+    }
     Eigen::MatrixXd d = ntk_delta(n);
     switch (n.kind) {
-      case OpKind::Linear:
-        (u.slot == 1 ? u.L : u.R).set(std::move(d));
-        break;
       case OpKind::MatMul:
         (n.iattr[1] == 0 ? u.R : u.L).set(std::move(d));
         break;
@@ -519,7 +556,7 @@ NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Paramete
     }
     e.gradients = (shared + per_output * kk) * nsum;
     const std::size_t b = static_cast<std::size_t>(std::min<Index>(o.block_examples, std::max(n1, n2)) * Tmax);
-    e.workspace += 4 * b * b * sizeof(double);
+    e.workspace += 8 * b * b * sizeof(double);  // Gram blocks held at once
     if (!o.diagonal && plan.outputs.size() > 1) {
       const std::size_t n1r = static_cast<std::size_t>(n1 * Tmax), n2r = static_cast<std::size_t>(n2 * Tmax);
       e.workspace += std::min(o.gram_cache_bytes, uses.size() * n1r * n2r * sizeof(double));
@@ -550,58 +587,103 @@ Matrix<S> ntk_seed(Index rows, Index cols, Index a) {
 
 // ----- Structured ------------------------------------------------------------------------------
 
+// Gram blocks keyed by the identity of the factor data and the row ranges. One cache lives across
+// the outputs for output-independent factors (within its byte budget); a second one lives for one
+// block and output, so that a Gram shared by two uses (a layer's δ for its weight and its bias)
+// is computed once.
 struct NtkGramCache {
-  std::map<std::tuple<int, int, Index, Index>, Eigen::MatrixXd> map;
+  using Key = std::tuple<const void*, const void*, Index, Index, Index, Index>;
+  std::map<Key, Eigen::MatrixXd> map;
   std::size_t bytes = 0, budget = 0;
+  std::vector<Eigen::MatrixXd>* pool = nullptr;  // storage recycled between blocks
+  void clear() {
+    if (pool)
+      for (auto& e : map) pool->push_back(std::move(e.second));
+    if (pool && pool->size() > 16) pool->erase(pool->begin(), pool->end() - 16);
+    map.clear();
+    bytes = 0;
+  }
+  ~NtkGramCache() { clear(); }
+  Eigen::MatrixXd take(Index rows, Index cols) {
+    if (pool)
+      for (std::size_t i = 0; i < pool->size(); ++i)
+        if ((*pool)[i].rows() == rows && (*pool)[i].cols() == cols) {
+          Eigen::MatrixXd m = std::move((*pool)[i]);
+          pool->erase(pool->begin() + static_cast<std::ptrdiff_t>(i));
+          return m;
+        }
+    return Eigen::MatrixXd(rows, cols);
+  }
 };
+
+// Buffers kept per thread between calls: large short-lived allocations would otherwise be
+// returned to the system and faulted in again on every call, which costs as much as the Grams.
+template <typename S>
+struct NtkWorkspace {
+  Tape<S> t1, t2;
+  std::vector<Eigen::MatrixXd> pool;
+  bool busy = false;
+};
+
+template <typename S>
+NtkWorkspace<S>& ntk_workspace() {
+  thread_local NtkWorkspace<S> w;
+  return w;
+}
+
+inline const void* ntk_data_id(const NtkFactor& f) {
+  return f.sparse() ? static_cast<const void*>(f.ids.get()) : static_cast<const void*>(f.dense.get());
+}
+
+inline const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb, Index rb,
+                                              Index nb, NtkGramCache& cache) {
+  const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
+  auto it = cache.map.find(key);
+  if (it != cache.map.end()) return it->second;
+  Eigen::MatrixXd G = cache.take(na, nb);
+  ntk_gram(fa, ra, na, fb, rb, nb, G);
+  cache.bytes += static_cast<std::size_t>(G.size()) * sizeof(double);
+  return cache.map.emplace(key, std::move(G)).first->second;
+}
 
 // K_block += Σ_{u,v same parameter} blocksum(GL ∘ GR) for examples [i0, i0+ni) × [j0, j0+nj).
 inline void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0, Index ni,
-                                 Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K, NtkGramCache* cache,
-                                 Eigen::MatrixXd& GL, Eigen::MatrixXd& GR) {
+                                 Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K, NtkGramCache& persistent) {
+  NtkGramCache local;
+  local.pool = persistent.pool;
   for (std::size_t u = 0; u < U1.size(); ++u)
     for (std::size_t v = 0; v < U2.size(); ++v) {
       const NtkUse& a = U1[u];
       const NtkUse& b = U2[v];
       if (a.param != b.param) continue;
+      if (local.map.size() > 4) local.clear();  // reuse is between neighbouring uses only
       const Index ra = i0 * a.T, na = ni * a.T, rb = j0 * b.T, nb = nj * b.T;
       const double w = a.weight * b.weight;
-      auto shared_gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared, int which,
-                             Eigen::MatrixXd& G) -> const Eigen::MatrixXd& {
-        if (!both_shared || cache == nullptr) {
-          ntk_gram(fa, ra, na, fb, rb, nb, G);
-          return G;
+      auto gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared) -> const Eigen::MatrixXd& {
+        if (both_shared && persistent.budget > 0) {
+          const std::size_t need = static_cast<std::size_t>(na * nb) * sizeof(double);
+          const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
+          if (persistent.map.count(key) || persistent.bytes + need <= persistent.budget)
+            return ntk_cached_gram(fa, ra, na, fb, rb, nb, persistent);
         }
-        const auto key =
-            std::make_tuple(static_cast<int>(u * 2 + static_cast<std::size_t>(which)), static_cast<int>(v), i0, j0);
-        auto it = cache->map.find(key);
-        if (it != cache->map.end()) return it->second;
-        ntk_gram(fa, ra, na, fb, rb, nb, G);
-        const std::size_t bytes = static_cast<std::size_t>(G.size()) * sizeof(double);
-        if (cache->bytes + bytes > cache->budget) return G;
-        cache->bytes += bytes;
-        return cache->map.emplace(key, G).first->second;
+        return ntk_cached_gram(fa, ra, na, fb, rb, nb, local);
       };
       const bool l_ones = a.L.ones() && b.L.ones();
       const bool r_ones = a.R.ones() && b.R.ones();
       if (l_ones && r_ones) {
         ntk_block_sum(Eigen::MatrixXd::Ones(na, nb), a.T, b.T, w, K);
-        continue;
+      } else if (l_ones) {
+        ntk_block_sum(gram(a.R, b.R, a.R_shared && b.R_shared), a.T, b.T, w, K);
+      } else if (r_ones) {
+        ntk_block_sum(gram(a.L, b.L, a.L_shared && b.L_shared), a.T, b.T, w, K);
+      } else {
+        const Eigen::MatrixXd& gl = gram(a.L, b.L, a.L_shared && b.L_shared);
+        const Eigen::MatrixXd& gr = gram(a.R, b.R, a.R_shared && b.R_shared);
+        if (a.T == 1 && b.T == 1)
+          K.noalias() += w * gl.cwiseProduct(gr);
+        else
+          ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
       }
-      if (l_ones) {
-        ntk_block_sum(shared_gram(a.R, b.R, a.R_shared && b.R_shared, 1, GR), a.T, b.T, w, K);
-        continue;
-      }
-      if (r_ones) {
-        ntk_block_sum(shared_gram(a.L, b.L, a.L_shared && b.L_shared, 0, GL), a.T, b.T, w, K);
-        continue;
-      }
-      const Eigen::MatrixXd& gl = shared_gram(a.L, b.L, a.L_shared && b.L_shared, 0, GL);
-      const Eigen::MatrixXd& gr = shared_gram(a.R, b.R, a.R_shared && b.R_shared, 1, GR);
-      if (a.T == 1 && b.T == 1)
-        K.noalias() += w * gl.cwiseProduct(gr);
-      else
-        ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
     }
 }
 
@@ -621,7 +703,23 @@ inline double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& G
 template <typename S>
 Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,
                                const ModelInput<S>* X2, const NtkOptions& o) {
-  Tape<S> t1, t2;
+  NtkWorkspace<S>& ws = ntk_workspace<S>();
+  Tape<S> own1, own2;  // a nested call (a model whose forward computes an NTK) uses its own tapes
+  const bool reuse = !ws.busy;
+  ws.busy = true;
+  struct Release {
+    NtkWorkspace<S>& w;
+    bool on;
+    ~Release() {
+      if (on) w.busy = false;
+    }
+  } release{ws, reuse};
+  Tape<S>& t1 = reuse ? ws.t1 : own1;
+  Tape<S>& t2 = reuse ? ws.t2 : own2;
+  std::vector<Eigen::MatrixXd> own_pool;
+  std::vector<Eigen::MatrixXd>* pool = reuse ? &ws.pool : &own_pool;
+  t1.reset();
+  t2.reset();
   const Var<S> f1 = ntk_forward(model, t1, X1, "X1");
   const Index n1 = X1.examples(), k = f1.cols();
   std::vector<NtkUse> U1 = ntk_uses(t1, sel, n1), U2;
@@ -670,12 +768,13 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
   if (!full) {
     K.setZero(n1, n2);
     NtkGramCache cache;
+    cache.pool = pool;
     cache.budget = plan.outputs.size() > 1 ? o.gram_cache_bytes : 0;
     for (const Index a : plan.outputs) {
       pass(t1, f1, U1, a);
       if (X2) pass(t2, f2, U2, a);
       for_blocks([&](Index i0, Index ni, Index j0, Index nj) {
-        ntk_accumulate_block(U1, V2, i0, ni, j0, nj, K.block(i0, j0, ni, nj), &cache, GL, GR);
+        ntk_accumulate_block(U1, V2, i0, ni, j0, nj, K.block(i0, j0, ni, nj), cache);
       });
     }
   } else {
@@ -692,6 +791,7 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
     K.setZero(n1 * k, n2 * k);
     Eigen::MatrixXd Kab;
     NtkGramCache cache;
+    cache.pool = pool;
     cache.budget = k > 1 ? o.gram_cache_bytes : 0;
     for (Index a = 0; a < k; ++a)
       for (Index b = 0; b < k; ++b) {
@@ -704,7 +804,7 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
           for (Index j0 = 0; j0 < n2; j0 += B) {
             if (same && j0 > i0) continue;
             const Index ni = std::min(B, n1 - i0), nj = std::min(B, n2 - j0);
-            ntk_accumulate_block(A, Bf, i0, ni, j0, nj, Kab.block(i0, j0, ni, nj), &cache, GL, GR);
+            ntk_accumulate_block(A, Bf, i0, ni, j0, nj, Kab.block(i0, j0, ni, nj), cache);
           }
         if (same) mirror_lower(Kab);
         for (Index i = 0; i < n1; ++i)
@@ -822,6 +922,18 @@ Eigen::MatrixXd ntk_dispatch(Model<S>& model, const ModelInput<S>& X1, const Mod
 }
 
 }  // namespace detail
+
+/// Frees the buffers empirical_ntk keeps on this thread between calls (tapes and Gram blocks).
+template <typename S>
+void ntk_release_workspace() {
+  detail::NtkWorkspace<S>& w = detail::ntk_workspace<S>();
+  require(!w.busy, "ntk_release_workspace", "called while an NTK is being computed");
+  w.t1.~Tape<S>();
+  new (&w.t1) Tape<S>();
+  w.t2.~Tape<S>();
+  new (&w.t2) Tape<S>();
+  std::vector<Eigen::MatrixXd>().swap(w.pool);
+}
 
 /// Empirical NTK of `model` between the examples of X1 and X2 (see the file comment for modes).
 /// Parameter gradients and requires_grad flags are restored afterwards.
