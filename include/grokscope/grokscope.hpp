@@ -49,5 +49,6 @@
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/weights.hpp>
