@@ -51,4 +51,5 @@
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
+#include <grokscope/measure/probes.hpp>
 #include <grokscope/measure/weights.hpp>

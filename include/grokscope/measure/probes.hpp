@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file The measurements as Trainer probes: each factory returns a ProbeFn that appends named
+/// columns to the history. State that a measurement needs across calls (the kernel and the
+/// representation at the first call, the previous kernel) lives inside the probe, so a probe is
+/// meant for one training run; the first call is the reference ("init").
+///
+///   ntk_probe              ntk_alignment, ntk_kumar_alignment, kernel_distance, kernel_velocity, ntk_trace
+///   cka_to_init_probe      cka_to_init
+///   weight_norm_probe      weight_norm, weight_norm_<parameter name>..., relative_movement
+///   fourier_probe          restricted_loss, excluded_loss, fourier_gini
+///
+/// Usage: `trainer.add_probe(100, ntk_probe<float>(X_test, Y_test));`
+
+#include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/ntk.hpp>
+#include <grokscope/measure/weights.hpp>
+#include <grokscope/nn/model.hpp>
+#include <grokscope/train/trainer.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace grokscope {
+
+/// Empirical NTK on X (trace over outputs unless `options` say otherwise) and its relation to the
+/// targets Y (n × k): centered kernel–target alignment, Kumar et al.'s alignment, the kernel
+/// distance from the first call's kernel, the kernel velocity since the previous call (distance
+/// per step), and the mean diagonal ntk_trace = tr K / n.
+template <typename S>
+ProbeFn<S> ntk_probe(ModelInput<S> X, Eigen::MatrixXd Y, NtkOptions options = {}) {
+  require(Y.rows() == X.examples(), "ntk_probe",
+          "Y has " + std::to_string(Y.rows()) + " rows for " + std::to_string(X.examples()) + " examples");
+  struct State {
+    Eigen::MatrixXd K0, prev;
+    Index prev_step = -1;
+  };
+  auto st = std::make_shared<State>();
+  return [X = std::move(X), Y = std::move(Y), options, st](Model<S>& m, Index step) {
+    const Eigen::MatrixXd K = empirical_ntk(m, X, options);
+    if (st->K0.size() == 0) st->K0 = K;
+    const double velocity = st->prev_step >= 0 && step > st->prev_step
+                                ? kernel_velocity(st->prev, K, static_cast<double>(step - st->prev_step))
+                                : 0.0;
+    st->prev = K;
+    st->prev_step = step;
+    return Record{{"ntk_alignment", centered_alignment(K, Y)},
+                  {"ntk_kumar_alignment", kumar_alignment(K, Y)},
+                  {"kernel_distance", kernel_distance(st->K0, K)},
+                  {"kernel_velocity", velocity},
+                  {"ntk_trace", K.trace() / static_cast<double>(K.rows())}};
+  };
+}
+
+/// A representation function: the rows that the readout parameter `readout` multiplies when the
+/// model runs on X (e.g. the last hidden layer of an Mlp, the final residual stream at the last
+/// position of a Transformer with "unembed.W_U").
+template <typename S>
+std::function<Eigen::MatrixXd(Model<S>&)> readout_input(ModelInput<S> X, std::string readout) {
+  return [X = std::move(X), readout](Model<S>& m) {
+    Parameter<S>& U = m.parameter(readout);
+    Tape<S> t;
+    m.forward(t, X);
+    for (int id = t.size() - 1; id >= 0; --id) {
+      const Node<S>& n = t.node(id);
+      if ((n.kind == OpKind::Linear || n.kind == OpKind::MatMul) && n.inputs.size() >= 2 &&
+          t.node(n.inputs[1]).kind == OpKind::Parameter && t.node(n.inputs[1]).param == &U)
+        return Eigen::MatrixXd(t.node(n.inputs[0]).value().template cast<double>());
+    }
+    throw_invalid("readout_input", "parameter '" + readout + "' is not a readout (right operand of a product)");
+  };
+}
+
+/// Linear CKA between the representation now and at the first call.
+template <typename S>
+ProbeFn<S> cka_to_init_probe(std::function<Eigen::MatrixXd(Model<S>&)> representation) {
+  auto init = std::make_shared<Eigen::MatrixXd>();
+  return [representation = std::move(representation), init](Model<S>& m, Index) {
+    const Eigen::MatrixXd R = representation(m);
+    if (init->size() == 0) *init = R;
+    return Record{{"cka_to_init", linear_cka(*init, R).value}};
+  };
+}
+
+/// ‖θ‖ over all parameters, per parameter (weight_norm_<name>), and the relative movement
+/// ‖θ − θ_first‖ / ‖θ_first‖ from the first call.
+template <typename S>
+ProbeFn<S> weight_norm_probe() {
+  auto init = std::make_shared<std::vector<Matrix<S>>>();
+  return [init](Model<S>& m, Index) {
+    const std::vector<Parameter<S>*> ps = m.parameters();
+    if (init->empty())
+      for (const Parameter<S>* p : ps) init->push_back(p->value);
+    const ParameterNorms n = parameter_norms(ps);
+    Record r{{"weight_norm", n.total}};
+    for (const auto& e : n.per_parameter) r.emplace_back("weight_norm_" + e.first, e.second);
+    r.emplace_back("relative_movement", relative_movement(ps, *init));
+    return r;
+  };
+}
+
+/// Nanda et al.'s progress measures for a model on (a ∘ b) mod p: `grid` holds all p² inputs in
+/// row-major order (row a·p + b), `labels` their answers, `train_rows` the training pairs. The
+/// key frequencies are `key_freqs` when given, else the `n_key` frequencies whose cos/sin(w_k(a+b))
+/// directions hold the most squared mass of the current logits. restricted_loss is on all rows
+/// (the key-frequency part plus the grid mean), excluded_loss on the training rows with the key
+/// frequencies removed, fourier_gini the Gini coefficient of the per-frequency mass.
+template <typename S>
+ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_rows, std::vector<Index> key_freqs = {},
+                         Index n_key = 5) {
+  const Index n = grid.examples();
+  const Index p = detail::grid_p("fourier_probe", n);
+  require(static_cast<Index>(labels.size()) == n, "fourier_probe",
+          std::to_string(labels.size()) + " labels for a grid of " + std::to_string(n));
+  require(!train_rows.empty(), "fourier_probe", "no training rows");
+  for (Index r : train_rows) require(r >= 0 && r < n, "fourier_probe", "training row out of range");
+  require(n_key >= 1 && n_key <= (p - 1) / 2, "fourier_probe", "n_key must be in [1, (p-1)/2]");
+  IndexList all(static_cast<std::size_t>(n));
+  std::iota(all.begin(), all.end(), Index(0));
+  return [grid = std::move(grid), labels = std::move(labels), train_rows = std::move(train_rows), key_freqs, n_key, p,
+          all](Model<S>& m, Index) {
+    Tape<S> t;
+    const Eigen::MatrixXd L = m.forward(t, grid).value().template cast<double>();
+    Eigen::VectorXd mass((p - 1) / 2);
+    for (Index k = 1; k <= (p - 1) / 2; ++k) mass(k - 1) = project_frequencies(L, {k}).squaredNorm();
+    std::vector<Index> keys = key_freqs;
+    if (keys.empty()) {
+      std::vector<Index> order(static_cast<std::size_t>(mass.size()));
+      std::iota(order.begin(), order.end(), Index(0));
+      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return mass(a) > mass(b); });
+      for (Index i = 0; i < n_key; ++i) keys.push_back(order[static_cast<std::size_t>(i)] + 1);
+      std::sort(keys.begin(), keys.end());
+    }
+    return Record{{"restricted_loss", restricted_loss(L, labels, keys, all)},
+                  {"excluded_loss", excluded_loss(L, labels, keys, train_rows)},
+                  {"fourier_gini", gini(mass)}};
+  };
+}
+
+}  // namespace grokscope

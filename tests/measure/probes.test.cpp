@@ -1,0 +1,94 @@
+#include <grokscope/data/modular.hpp>
+#include <grokscope/data/regression.hpp>
+#include <grokscope/measure/probes.hpp>
+#include <grokscope/nn/mlp.hpp>
+#include <grokscope/optim/sgd.hpp>
+#include <grokscope/train/trainer.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace grokscope;
+
+namespace {
+// A "model" whose logits are a fixed matrix: the progress measures of known logits.
+class FixedLogits : public Model<double> {
+ public:
+  Parameter<double> unused{"unused", Matrix<double>::Zero(1, 1)};
+  Matrix<double> L;
+  Var<double> forward(Tape<double>& t, const ModelInput<double>& in) override {
+    REQUIRE(in.examples() == L.rows());
+    return t.constant(L);
+  }
+  std::vector<Parameter<double>*> parameters() override { return {&unused}; }
+  nlohmann::ordered_json config() const override { return {{"model", "fixed"}}; }
+};
+}  // namespace
+
+TEST_CASE("NTK, CKA and weight probes add their columns to a training run of Kumar's model") {
+  KumarOptions ko;
+  ko.D = 12, ko.n_train = 40, ko.n_test = 30, ko.epsilon = 0.3, ko.convention = KumarConvention::B;
+  const Dataset ds = kumar_polynomial(ko);
+  Mlp<double> m(MlpConfig::kumar(12, 50, 0.3, 1.0, true, 1));
+  Sgd<double> opt(m.parameters(), SgdConfig{25.0});
+  TrainConfig tc;
+  tc.steps = 200;
+  tc.eval_every = 50;
+  tc.loss = LossKind::Mse;
+  tc.progress = false;
+  tc.detect = false;
+  Trainer<double> tr(m, ds, opt, tc);
+  const ModelInput<double> Xte = ModelInput<double>::from_dataset(ds, ds.test);
+  tr.add_probe(50, ntk_probe<double>(Xte, ds.targets_of(ds.test)));
+  tr.add_probe(50, cka_to_init_probe<double>(readout_input<double>(Xte, "layers.1.weight")));
+  tr.add_probe(50, weight_norm_probe<double>());
+  const TrainResult r = tr.run();
+  const History& h = r.history;
+  for (const char* c : {"ntk_alignment", "ntk_kumar_alignment", "kernel_distance", "kernel_velocity", "ntk_trace",
+                        "cka_to_init", "weight_norm_layers.0.weight", "relative_movement"})
+    CHECK_MESSAGE(std::find(h.columns().begin(), h.columns().end(), c) != h.columns().end(), c);
+  CHECK(std::abs(h.column("kernel_distance").front()) < 1e-12);
+  CHECK(h.column("kernel_distance").back() > 0.0);
+  CHECK(h.column("kernel_velocity").back() > 0.0);
+  CHECK(h.column("cka_to_init").front() == doctest::Approx(1.0));
+  CHECK(h.column("relative_movement").front() == 0.0);
+  CHECK(h.column("relative_movement").back() > 0.0);
+  CHECK(h.column("weight_norm_layers.0.weight").back() ==
+        doctest::Approx(m.parameter("layers.0.weight").value.norm()).epsilon(1e-12));
+  const auto al = h.column("ntk_alignment");
+  for (double a : al) CHECK((a >= -1.0 && a <= 1.0));
+}
+
+TEST_CASE("fourier_probe: logits built from one frequency have restricted loss = the loss and a high excluded loss") {
+  const Index p = 11, k = 3;
+  FixedLogits m;
+  m.L.resize(p * p, p);
+  IndexList labels;
+  for (Index a = 0; a < p; ++a)
+    for (Index b = 0; b < p; ++b) {
+      labels.push_back((a + b) % p);
+      for (Index c = 0; c < p; ++c) m.L(a * p + b, c) = 8.0 * std::cos(2 * M_PI * k * (a + b - c) / double(p));
+    }
+  ModelInput<double> grid;
+  grid.x = Matrix<double>::Zero(p * p, 1);
+  IndexList train;
+  for (Index i = 0; i < p * p; i += 3) train.push_back(i);
+  const Record r = fourier_probe<double>(grid, labels, train, {}, 1)(m, 0);
+  REQUIRE(r.size() == 3);
+  double ce = 0;  // the full loss of the logits
+  for (Index i = 0; i < p * p; ++i) {
+    const double mx = m.L.row(i).maxCoeff();
+    ce += std::log((m.L.row(i).array() - mx).exp().sum()) + mx - m.L(i, labels[static_cast<std::size_t>(i)]);
+  }
+  ce /= double(p * p);
+  CHECK(r[0].first == "restricted_loss");
+  CHECK(r[0].second == doctest::Approx(ce).epsilon(1e-9));
+  CHECK(r[1].second == doctest::Approx(std::log(double(p))).epsilon(1e-9));        // nothing left: uniform
+  CHECK(r[2].second == doctest::Approx(1.0 - 1.0 / ((p - 1) / 2)).epsilon(1e-9));  // one frequency of (p−1)/2
+  CHECK_THROWS_AS(fourier_probe<double>(grid, IndexList(3, 0), train), std::invalid_argument);
+  ModelInput<double> bad;
+  bad.x = Matrix<double>::Zero(10, 1);
+  CHECK_THROWS_AS(fourier_probe<double>(bad, IndexList(10, 0), train), std::invalid_argument);
+}
