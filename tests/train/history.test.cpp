@@ -31,3 +31,9 @@ TEST_CASE("History: fixed columns, CSV with round-trip numbers, JSON Lines with 
   CHECK_THROWS_AS(h.column("nope"), std::invalid_argument);
   CHECK_THROWS_AS(h.write_csv(test::tmp_path("no/such/dir.csv")), std::runtime_error);
 }
+
+TEST_CASE("a record with a repeated column name is rejected") {
+  History h;
+  CHECK_THROWS_WITH_AS(h.add(Record{{"step", 0.0}, {"weight_norm", 1.0}, {"weight_norm", 2.0}}),
+                       doctest::Contains("'weight_norm' appears twice"), std::invalid_argument);
+}

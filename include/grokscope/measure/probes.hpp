@@ -8,7 +8,8 @@
 ///
 ///   ntk_probe              ntk_alignment, ntk_kumar_alignment, kernel_distance, kernel_velocity, ntk_trace
 ///   cka_to_init_probe      cka_to_init
-///   weight_norm_probe      weight_norm, weight_norm_<parameter name>..., relative_movement
+///   weight_norm_probe      weight_norm_<parameter name>..., relative_movement (the Trainer records
+///                          the total weight_norm itself)
 ///   fourier_probe          restricted_loss, excluded_loss, fourier_gini
 ///
 /// Usage: `trainer.add_probe(100, ntk_probe<float>(X_test, Y_test));`
@@ -89,7 +90,7 @@ ProbeFn<S> cka_to_init_probe(std::function<Eigen::MatrixXd(Model<S>&)> represent
   };
 }
 
-/// ‖θ‖ over all parameters, per parameter (weight_norm_<name>), and the relative movement
+/// ‖θ‖ per parameter (weight_norm_<name>; the Trainer's own weight_norm column is the total), and the relative movement
 /// ‖θ − θ_first‖ / ‖θ_first‖ from the first call.
 template <typename S>
 ProbeFn<S> weight_norm_probe() {
@@ -99,7 +100,7 @@ ProbeFn<S> weight_norm_probe() {
     if (init->empty())
       for (const Parameter<S>* p : ps) init->push_back(p->value);
     const ParameterNorms n = parameter_norms(ps);
-    Record r{{"weight_norm", n.total}};
+    Record r;
     for (const auto& e : n.per_parameter) r.emplace_back("weight_norm_" + e.first, e.second);
     r.emplace_back("relative_movement", relative_movement(ps, *init));
     return r;

@@ -7,6 +7,7 @@
 #include <grokscope/core/check.hpp>
 #include <grokscope/io/csv.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -24,7 +25,11 @@ class History {
   /// Appends a record; its columns must be those of the first record, in the same order.
   void add(const Record& r) {
     if (m_columns.empty())
-      for (const auto& kv : r) m_columns.push_back(kv.first);
+      for (const auto& kv : r) {
+        require(std::find(m_columns.begin(), m_columns.end(), kv.first) == m_columns.end(), "History::add",
+                "column '" + kv.first + "' appears twice in the record (two probes write the same name?)");
+        m_columns.push_back(kv.first);
+      }
     require(r.size() == m_columns.size(), "History::add",
             "record has " + std::to_string(r.size()) + " columns, history has " + std::to_string(m_columns.size()));
     std::vector<double> row;
