@@ -44,6 +44,7 @@
 #include <grokscope/optim/sgd.hpp>
 
 #include <grokscope/train/history.hpp>
+#include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
 
 #include <grokscope/measure/cka.hpp>
