@@ -14,21 +14,21 @@ namespace {
 double monte_carlo_mse(const Eigen::MatrixXd& W, const Eigen::VectorXd& beta, double alpha, double eps, double c,
                        Index samples, std::uint64_t seed, const Eigen::MatrixXd& W0 = Eigen::MatrixXd()) {
   Rng rng(seed);
-  const Index D = W.cols();
+  const Index D = W.cols(), chunk = 10000;
   const double N = static_cast<double>(W.rows());
   double sum = 0;
-  Eigen::VectorXd x(D);
-  for (Index s = 0; s < samples; ++s) {
-    for (Index d = 0; d < D; ++d) x(d) = rng.normal() / std::sqrt(double(D));
-    auto f_of = [&](const Eigen::MatrixXd& V) {
-      const Eigen::ArrayXd h = (V * x).array();
-      return alpha / N * (h + 0.5 * eps * h.square()).sum();
-    };
-    const double f = f_of(W) - (W0.size() ? f_of(W0) : 0.0);
-    const double y = c * std::pow(beta.dot(x), 2);
-    sum += (y - f) * (y - f);
+  auto f_of = [&](const Eigen::MatrixXd& V, const Eigen::MatrixXd& X) {  // (chunk) values
+    const Eigen::ArrayXXd h = (X * V.transpose()).array();
+    return Eigen::ArrayXd(alpha / N * (h + 0.5 * eps * h.square()).rowwise().sum());
+  };
+  for (Index done = 0; done < samples; done += chunk) {
+    const Eigen::MatrixXd X = rng.normal_matrix(chunk, D) / std::sqrt(double(D));  // x ~ N(0, I/D)
+    Eigen::ArrayXd f = f_of(W, X);
+    if (W0.size()) f -= f_of(W0, X);
+    const Eigen::ArrayXd y = c * (X * beta).array().square();
+    sum += (y - f).square().sum();
   }
-  return sum / static_cast<double>(samples);
+  return sum / static_cast<double>((samples + chunk - 1) / chunk * chunk);
 }
 }  // namespace
 
