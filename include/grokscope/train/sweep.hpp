@@ -251,7 +251,7 @@ inline nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcom
   nlohmann::ordered_json fin = nlohmann::ordered_json::object();
   const History& h = o.result.history;
   if (h.size() > 0)
-    for (const std::string& c : {"train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"})
+    for (const char* c : {"train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"})
       if (std::find(h.columns().begin(), h.columns().end(), c) != h.columns().end()) {
         const double v = h.last(c);
         fin[c] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
