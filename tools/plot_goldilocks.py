@@ -43,6 +43,7 @@ def main():
         ax.plot(xs, [v / tr0 for s, v in zip(steps, h["train_loss"]) if s > 0], color=c, ls="--", lw=0.9)
     ax.set(xscale="log", yscale="log", xlabel="step", ylabel="loss / initial loss (dashed: train)",
            title="Goldilocks data: committee machine, D = 40, N = 100 (seed %d)" % seed)
+    ax.set_ylim(1e-3, 3)  # the training losses fall far below; the test losses are the point
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
