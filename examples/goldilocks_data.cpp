@@ -8,7 +8,7 @@
 // as their code) is the lazy baseline for each P.
 //
 // Writes OUT/P_<P>/seed_<s>/history.csv ..., OUT/summary.json and OUT/goldilocks_data.png
-// (tools/plot_goldilocks.py). --quick (3 000 steps, 500 test points) exits 1 unless the final test loss is ordered
+// (tools/plot_loss_ratios.py). --quick (3 000 steps, 500 test points) exits 1 unless the final test loss is ordered
 // P = 500 < P = 120 < P = 50 on every seed, the robust assertion of §1.17 D.
 
 #include <grokscope/grokscope.hpp>
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick,
                "3 000 steps, 500 test points; exit 1 unless final test loss is ordered P = 500 < 120 < 50");
-  app.add_flag("--no-plot", no_plot, "do not call tools/plot_goldilocks.py");
+  app.add_flag("--no-plot", no_plot, "do not call tools/plot_loss_ratios.py");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,12 +155,12 @@ int main(int argc, char** argv) {
     std::printf("final test loss decreases with P on %ld of %ld seeds (%.1f s); wrote %s/summary.json\n",
                 static_cast<long>(ordered_seeds), static_cast<long>(seeds), seconds, out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_goldilocks.py '" +
+      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_loss_ratios.py '" +
                               out + "' > /dev/null 2>&1";
       if (std::system(cmd.c_str()) == 0)
         std::printf("wrote %s/goldilocks_data.png\n", out.c_str());
       else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_goldilocks.py\n");
+        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_loss_ratios.py\n");
     }
     if (quick && ordered_seeds != seeds) {
       std::fprintf(stderr, "goldilocks_data: --quick expected final test loss P = 500 < 120 < 50 on every seed\n");

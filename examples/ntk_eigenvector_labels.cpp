@@ -15,7 +15,7 @@
 // majority (the reference checked the middle part on one seed only).
 //
 // Writes OUT/j_<j>/seed_<s>/history.csv ..., OUT/summary.json and OUT/ntk_eigenvector_labels.png
-// (tools/plot_eigenvector_labels.py).
+// (tools/plot_loss_ratios.py).
 
 #include <grokscope/grokscope.hpp>
 
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "first seed")->capture_default_str();
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "the CTest run: one seed, 5 000 steps, the §1.9 assertion (exit 1 if it fails)");
-  app.add_flag("--no-plot", no_plot, "do not call tools/plot_eigenvector_labels.py");
+  app.add_flag("--no-plot", no_plot, "do not call tools/plot_loss_ratios.py");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,12 +159,14 @@ int main(int argc, char** argv) {
     std::ofstream(out + "/summary.json") << summary.dump(2) << "\n";
     std::printf("wrote %s/summary.json\n", out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) +
-                              "/tools/plot_eigenvector_labels.py '" + out + "' > /dev/null 2>&1";
+      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_loss_ratios.py '" +
+                              out +
+                              "' --key j --name ntk_eigenvector_labels.png --title 'labels = j-th eigenvector of the "
+                              "initial NTK' > /dev/null 2>&1";
       if (std::system(cmd.c_str()) == 0)
         std::printf("wrote %s/ntk_eigenvector_labels.png\n", out.c_str());
       else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_eigenvector_labels.py\n");
+        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_loss_ratios.py\n");
     }
     const bool has_all = std::find(js.begin(), js.end(), 1) != js.end() &&
                          std::find(js.begin(), js.end(), 70) != js.end() &&

@@ -7,7 +7,6 @@ alignment on the test set, and the relative movement of the weights. Seed 0 of e
 usage: plot_lazy_to_rich.py OUT_DIR [--out FILE.png]
 """
 import argparse
-import csv
 import json
 import math
 import os
@@ -18,13 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-
-def read_history(path):
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        rows = [[float(v) for v in r] for r in reader]
-    return {name: [r[i] for r in rows] for i, name in enumerate(header)}
+from plot_common import read_history  # noqa: E402
 
 
 def series(h, col):

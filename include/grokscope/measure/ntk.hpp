@@ -514,6 +514,18 @@ std::size_t tape_bytes(const Tape<S>& t) {
   return b;
 }
 
+// The first example of an input set (to learn output widths and per-example sizes cheaply).
+template <typename S>
+ModelInput<S> first_example(const ModelInput<S>& X) {
+  ModelInput<S> one;
+  one.T = X.T;
+  if (X.is_tokens())
+    one.tokens.assign(X.tokens.begin(), X.tokens.begin() + X.T);
+  else
+    one.x = X.x.topRows(1);
+  return one;
+}
+
 // Estimate by recording the forward pass on one example of each input and scaling per example.
 template <typename S>
 NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,
@@ -522,12 +534,7 @@ NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Paramete
   const Index n1 = X1.examples(), n2 = X2 ? X2->examples() : n1;
   const NtkPlan plan = ntk_plan(o, n1, n2, X2 == nullptr, k);
   e.kernel = ntk_kernel_bytes(o, plan);
-  ModelInput<S> one;
-  one.T = X1.T;
-  if (X1.is_tokens())
-    one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
-  else
-    one.x = X1.x.topRows(1);
+  const ModelInput<S> one = first_example(X1);
   Tape<S> t;
   model.forward(t, one);
   const std::size_t nsum = static_cast<std::size_t>(n1 + (X2 ? n2 : 0));
@@ -908,12 +915,7 @@ Eigen::MatrixXd ntk_dispatch(Model<S>& model, const ModelInput<S>& X1, const Mod
   Index k = 0;
   {
     Tape<S> probe;
-    ModelInput<S> one;
-    one.T = X1.T;
-    if (X1.is_tokens())
-      one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
-    else
-      one.x = X1.x.topRows(1);
+    const ModelInput<S> one = first_example(X1);
     k = model.forward(probe, one).cols();
   }
   ntk_require_memory(o, ntk_estimate(model, selection.sel, X1, X2, o, k, selection.size()));
@@ -955,12 +957,7 @@ NtkMemoryEstimate ntk_memory_estimate(Model<S>& model, const ModelInput<S>& X1, 
                                       const NtkOptions& options) {
   ntk_check_input("ntk_memory_estimate", X1, "X1");
   NtkSelection<S> selection(model, options.parameters);
-  ModelInput<S> one;
-  one.T = X1.T;
-  if (X1.is_tokens())
-    one.tokens.assign(X1.tokens.begin(), X1.tokens.begin() + X1.T);
-  else
-    one.x = X1.x.topRows(1);
+  const ModelInput<S> one = first_example(X1);
   Tape<S> probe;
   const Index k = model.forward(probe, one).cols();
   return ntk_estimate(model, selection.sel, X1, X2, options, k, selection.size());
