@@ -373,7 +373,7 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
   std::vector<SweepPoint> pts = grid.points();
   SweepSummary s;
   s.total = static_cast<Index>(pts.size());
-  std::vector<SweepPoint> todo;
+  std::vector<SweepPoint> pending;
   for (SweepPoint& p : pts) {
     if (p.index % o.shard_count != o.shard_index) continue;
     ++s.assigned;
@@ -382,7 +382,7 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
       ++s.skipped;
       continue;
     }
-    todo.push_back(p);
+    pending.push_back(p);
   }
   std::atomic<std::size_t> next{0};
   std::atomic<Index> ran{0}, errors{0};
@@ -391,8 +391,8 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
   const int eigen_threads = Eigen::nbThreads();
   if (o.workers > 1) Eigen::setNbThreads(1);
   auto work_points = [&]() {
-    for (std::size_t i = next++; i < todo.size(); i = next++) {
-      const SweepPoint& p = todo[i];
+    for (std::size_t i = next++; i < pending.size(); i = next++) {
+      const SweepPoint& p = pending[i];
       std::filesystem::create_directories(p.dir);
       const auto t0 = std::chrono::steady_clock::now();
       nlohmann::ordered_json j;
@@ -422,7 +422,7 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
       ++ran;
       if (o.verbose) {
         std::lock_guard<std::mutex> lock(out_mutex);
-        std::printf("[%ld/%ld] %s\n", static_cast<long>(ran.load()), static_cast<long>(todo.size()), line.c_str());
+        std::printf("[%ld/%ld] %s\n", static_cast<long>(ran.load()), static_cast<long>(pending.size()), line.c_str());
         std::fflush(stdout);
       }
     }
@@ -433,10 +433,10 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
     } catch (...) {
       std::lock_guard<std::mutex> lock(out_mutex);
       if (!fatal) fatal = std::current_exception();
-      next = todo.size();
+      next = pending.size();
     }
   };
-  const Index nthreads = std::min<Index>(o.workers, static_cast<Index>(todo.size()));
+  const Index nthreads = std::min<Index>(o.workers, static_cast<Index>(pending.size()));
   if (nthreads <= 1) {
     work();
   } else {
