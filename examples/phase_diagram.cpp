@@ -5,7 +5,9 @@
 // diagrams: comprehension / grokking / memorisation / confusion). Every point is one run of
 // grokscope::run_sweep: resumable (rerun the same command after a kill and only unfinished points
 // run), parallel over --workers threads, and shardable for job arrays (--shard i/n, or SLURM's
-// array variables).
+// array variables). Built with MPI (when CMake finds it), the same command under mpirun spreads
+// the points over the ranks: `mpirun -np 8 phase_diagram --out runs/pd` (rank 0 hands out points
+// and writes the table).
 //
 // Writes OUT/points/<id>/{history.csv, summary.json, result.json}, OUT/results.csv,
 // OUT/results.json and OUT/phase_diagram.png (tools/plot_phase_diagram.py). --quick runs a 2 × 2
@@ -14,6 +16,11 @@
 
 #include <grokscope/grokscope.hpp>
 #include <grokscope/train/sweep.hpp>
+#ifdef GROKSCOPE_WITH_MPI
+#include <grokscope/train/sweep_mpi.hpp>
+
+#include <memory>
+#endif
 
 #include <CLI/CLI.hpp>
 
@@ -57,6 +64,14 @@ int main(int argc, char** argv) {
     p = 23, width = 200, lr = 5e-3, steps = 3000, eval_every = 50, seeds = 1;
   }
   try {
+    bool root = true;
+#ifdef GROKSCOPE_WITH_MPI
+    std::unique_ptr<MpiSession> mpi;
+    if (mpi_launched()) {
+      mpi = std::make_unique<MpiSession>(argc, argv);
+      root = mpi->root();
+    }
+#endif
     SweepOptions so;
     so.out_dir = out;
     so.workers = workers;
@@ -90,10 +105,17 @@ int main(int argc, char** argv) {
       o.result = tr.run();
       return o;
     };
-    std::printf("phase_diagram: %zu weight decays x %zu fractions x %ld seeds, p = %ld, %ld steps, %ld workers\n",
-                wds.size(), fractions.size(), static_cast<long>(seeds), static_cast<long>(p), static_cast<long>(steps),
-                static_cast<long>(workers));
+    if (root)
+      std::printf("phase_diagram: %zu weight decays x %zu fractions x %ld seeds, p = %ld, %ld steps, %ld workers\n",
+                  wds.size(), fractions.size(), static_cast<long>(seeds), static_cast<long>(p),
+                  static_cast<long>(steps), static_cast<long>(workers));
+#ifdef GROKSCOPE_WITH_MPI
+    const SweepSummary s = mpi ? run_sweep_mpi(grid, run_point, so) : run_sweep(grid, run_point, so);
+    if (root && mpi && mpi->size() > 1) std::printf("(%d MPI ranks)\n", mpi->size());
+#else
     const SweepSummary s = run_sweep(grid, run_point, so);
+#endif
+    if (!root) return s.errors == 0 ? 0 : 1;
     std::printf("%ld points in this shard: %ld already finished, %ld run now (%ld errors); table has %zu of %ld\n",
                 static_cast<long>(s.assigned), static_cast<long>(s.skipped), static_cast<long>(s.ran),
                 static_cast<long>(s.errors), s.table["rows"].size(), static_cast<long>(s.total));

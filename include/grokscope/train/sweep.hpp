@@ -201,7 +201,8 @@ struct SweepSummary {
   Index skipped = 0;             ///< already finished before this run
   Index ran = 0;                 ///< run now (including errors)
   Index errors = 0;              ///< run now and threw
-  nlohmann::ordered_json table;  ///< the combined table (as written to results.json)
+  nlohmann::ordered_json table;  ///< the combined table (as written to results.json; MPI: rank 0 only)
+  int rank = 0;                  ///< MPI rank of this process (0 without MPI)
 };
 
 namespace detail {
@@ -352,12 +353,10 @@ inline nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::st
   return table;
 }
 
-/// Runs `fn(point)` for every unfinished point of this shard, `workers` at a time, recording each
-/// outcome atomically; then writes the combined table of every finished point. `fn` writes its
-/// own files into point.dir (e.g. TrainConfig::out_dir = point.dir).
-inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOutcome(const SweepPoint&)>& fn,
-                              SweepOptions o = {}) {
-  require(o.workers >= 1, "run_sweep", "workers must be >= 1");
+namespace detail {
+
+/// Takes the shard from SLURM's array variables when the options leave it at its default; checks it.
+inline void resolve_shard(SweepOptions& o) {
   if (o.use_slurm_env && o.shard_count == 1 && o.shard_index == 0) {
     const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
     const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
@@ -370,8 +369,11 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
   }
   require(o.shard_count >= 1 && o.shard_index >= 0 && o.shard_index < o.shard_count, "run_sweep",
           "shard " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) + " is not valid");
+}
+
+/// The unfinished points of this shard, with their folders set; counts total/assigned/skipped.
+inline std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o, SweepSummary& s) {
   std::vector<SweepPoint> pts = grid.points();
-  SweepSummary s;
   s.total = static_cast<Index>(pts.size());
   std::vector<SweepPoint> pending;
   for (SweepPoint& p : pts) {
@@ -384,6 +386,52 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
     }
     pending.push_back(p);
   }
+  return pending;
+}
+
+/// Runs one point and returns its result record; an exception from `fn` becomes status "error".
+inline nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn, const SweepPoint& p) {
+  std::filesystem::create_directories(p.dir);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    const SweepOutcome out = fn(p);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return detail::result_json(p, out, sec);
+  } catch (const std::exception& e) {
+    return {{"complete", true},
+            {"id", p.id},
+            {"index", p.index},
+            {"params", p.params},
+            {"seed", p.seed},
+            {"status", "error"},
+            {"verdict", "undetermined"},
+            {"t_mem", nullptr},
+            {"t_grok", nullptr},
+            {"gap", nullptr},
+            {"error", e.what()},
+            {"final", nlohmann::ordered_json::object()}};
+  }
+}
+
+/// The one-line log entry of a finished point.
+inline std::string point_line(const nlohmann::ordered_json& j) {
+  const std::string id = j.value("id", std::string());
+  if (j.value("status", std::string()) == "error") return id + ": error: " + j.value("error", std::string());
+  return id + ": " + j.value("status", std::string()) + ", " + j.value("verdict", std::string());
+}
+
+}  // namespace detail
+
+/// Runs `fn(point)` for every unfinished point of this shard, `workers` at a time, recording each
+/// outcome atomically; then writes the combined table of every finished point. `fn` writes its
+/// own files into point.dir (e.g. TrainConfig::out_dir = point.dir). Across several machines,
+/// see run_sweep_mpi (grokscope/train/sweep_mpi.hpp).
+inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                              SweepOptions o = {}) {
+  require(o.workers >= 1, "run_sweep", "workers must be >= 1");
+  detail::resolve_shard(o);
+  SweepSummary s;
+  const std::vector<SweepPoint> pending = detail::pending_points(grid, o, s);
   std::atomic<std::size_t> next{0};
   std::atomic<Index> ran{0}, errors{0};
   std::mutex out_mutex;
@@ -393,36 +441,14 @@ inline SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOu
   auto work_points = [&]() {
     for (std::size_t i = next++; i < pending.size(); i = next++) {
       const SweepPoint& p = pending[i];
-      std::filesystem::create_directories(p.dir);
-      const auto t0 = std::chrono::steady_clock::now();
-      nlohmann::ordered_json j;
-      std::string line;
-      try {
-        const SweepOutcome out = fn(p);
-        const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        j = detail::result_json(p, out, sec);
-        line = p.id + ": " + j["status"].get<std::string>() + ", " + j["verdict"].get<std::string>();
-      } catch (const std::exception& e) {
-        j = {{"complete", true},
-             {"id", p.id},
-             {"index", p.index},
-             {"params", p.params},
-             {"seed", p.seed},
-             {"status", "error"},
-             {"verdict", "undetermined"},
-             {"t_mem", nullptr},
-             {"t_grok", nullptr},
-             {"gap", nullptr},
-             {"error", e.what()},
-             {"final", nlohmann::ordered_json::object()}};
-        line = p.id + ": error: " + e.what();
-        ++errors;
-      }
+      const nlohmann::ordered_json j = detail::run_point(fn, p);
+      if (j["status"] == "error") ++errors;
       detail::write_atomically(p.dir + "/result.json", j.dump(2) + "\n");
       ++ran;
       if (o.verbose) {
         std::lock_guard<std::mutex> lock(out_mutex);
-        std::printf("[%ld/%ld] %s\n", static_cast<long>(ran.load()), static_cast<long>(pending.size()), line.c_str());
+        std::printf("[%ld/%ld] %s\n", static_cast<long>(ran.load()), static_cast<long>(pending.size()),
+                    detail::point_line(j).c_str());
         std::fflush(stdout);
       }
     }
