@@ -6,18 +6,48 @@
 /// (ironjr/grokfast, grokfast.py): EMA initialised with the first gradient (so step 1 gives
 /// ĝ = (1 + λ) g); MA over a window that includes the current gradient, unfiltered during the
 /// first w − 1 steps when warm-up is on.
+///
+/// `normalize` (not in the reference code) is the control for the "effective learning rate"
+/// question: the filtered gradient is rescaled so that its global L2 norm (over all parameters that
+/// require gradients) equals the raw gradient's, so only the direction changes. Under SGD the
+/// unnormalised filter multiplies the step by up to 1 + λ; Adam's update is nearly invariant to
+/// the gradient's scale, so there the two differ mostly through ε and the moment estimates.
 
 #include <grokscope/optim/optimizer.hpp>
 
+#include <cmath>
 #include <deque>
 
 namespace grokscope {
+
+namespace detail {
+
+template <typename S>
+double grad_sq_norm(const std::vector<Parameter<S>*>& params) {
+  double s = 0;
+  for (auto* p : params)
+    if (p->requires_grad) s += p->grad.template cast<double>().squaredNorm();
+  return s;
+}
+
+/// Rescales every gradient so that the global norm becomes sqrt(target_sq) (nothing if it is 0).
+template <typename S>
+void rescale_grads(const std::vector<Parameter<S>*>& params, double target_sq) {
+  const double now = grad_sq_norm(params);
+  if (!(now > 0) || !std::isfinite(now)) return;
+  const S f = static_cast<S>(std::sqrt(target_sq / now));
+  for (auto* p : params)
+    if (p->requires_grad) p->grad *= f;
+}
+
+}  // namespace detail
 
 /// Grokfast-EMA: μ ← α μ + (1 − α) g (μ = g on the first call), ĝ = g + λ μ.
 template <typename S>
 class GrokfastEma : public GradientFilter<S> {
  public:
-  explicit GrokfastEma(double alpha = 0.98, double lamb = 2.0) : m_alpha(alpha), m_lamb(lamb) {
+  explicit GrokfastEma(double alpha = 0.98, double lamb = 2.0, bool normalize = false)
+      : m_alpha(alpha), m_lamb(lamb), m_normalize(normalize) {
     require(alpha >= 0 && alpha < 1, "GrokfastEma", "alpha must be in [0, 1), got " + std::to_string(alpha));
     require(std::isfinite(lamb), "GrokfastEma", "lamb must be finite");
   }
@@ -25,18 +55,21 @@ class GrokfastEma : public GradientFilter<S> {
     if (m_mu.empty())
       for (auto* p : params) m_mu.push_back(p->grad);  // first call: μ = g
     require(m_mu.size() == params.size(), "GrokfastEma::apply", "the parameter list changed between calls");
+    const double raw = m_normalize ? detail::grad_sq_norm(params) : 0.0;
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (!params[i]->requires_grad) continue;
       m_mu[i] = static_cast<S>(m_alpha) * m_mu[i] + static_cast<S>(1 - m_alpha) * params[i]->grad;
       params[i]->grad += static_cast<S>(m_lamb) * m_mu[i];
     }
+    if (m_normalize) detail::rescale_grads(params, raw);
   }
   nlohmann::ordered_json config() const override {
-    return {{"filter", "grokfast_ema"}, {"alpha", m_alpha}, {"lamb", m_lamb}};
+    return {{"filter", "grokfast_ema"}, {"alpha", m_alpha}, {"lamb", m_lamb}, {"normalize", m_normalize}};
   }
 
  private:
   double m_alpha, m_lamb;
+  bool m_normalize;
   std::vector<Matrix<S>> m_mu;
 };
 
@@ -45,8 +78,9 @@ class GrokfastEma : public GradientFilter<S> {
 template <typename S>
 class GrokfastMa : public GradientFilter<S> {
  public:
-  explicit GrokfastMa(Index window = 100, double lamb = 5.0, bool warmup = true, bool use_sum = false)
-      : m_window(window), m_lamb(lamb), m_warmup(warmup), m_sum(use_sum) {
+  explicit GrokfastMa(Index window = 100, double lamb = 5.0, bool warmup = true, bool use_sum = false,
+                      bool normalize = false)
+      : m_window(window), m_lamb(lamb), m_warmup(warmup), m_sum(use_sum), m_normalize(normalize) {
     require(window >= 1, "GrokfastMa", "window must be >= 1, got " + std::to_string(window));
     require(std::isfinite(lamb), "GrokfastMa", "lamb must be finite");
   }
@@ -56,6 +90,7 @@ class GrokfastMa : public GradientFilter<S> {
     m_queue.push_back(std::move(g));
     if (static_cast<Index>(m_queue.size()) > m_window) m_queue.pop_front();
     if (m_warmup && static_cast<Index>(m_queue.size()) < m_window) return;
+    const double raw = m_normalize ? detail::grad_sq_norm(params) : 0.0;
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (!params[i]->requires_grad) continue;
       Matrix<S> acc = Matrix<S>::Zero(params[i]->rows(), params[i]->cols());
@@ -63,19 +98,17 @@ class GrokfastMa : public GradientFilter<S> {
       if (!m_sum) acc /= static_cast<S>(m_queue.size());
       params[i]->grad += static_cast<S>(m_lamb) * acc;
     }
+    if (m_normalize) detail::rescale_grads(params, raw);
   }
   nlohmann::ordered_json config() const override {
-    return {{"filter", "grokfast_ma"},
-            {"window", m_window},
-            {"lamb", m_lamb},
-            {"warmup", m_warmup},
-            {"type", m_sum ? "sum" : "mean"}};
+    return {{"filter", "grokfast_ma"},        {"window", m_window},      {"lamb", m_lamb}, {"warmup", m_warmup},
+            {"type", m_sum ? "sum" : "mean"}, {"normalize", m_normalize}};
   }
 
  private:
   Index m_window;
   double m_lamb;
-  bool m_warmup, m_sum;
+  bool m_warmup, m_sum, m_normalize;
   std::deque<std::vector<Matrix<S>>> m_queue;
 };
 
