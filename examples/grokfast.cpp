@@ -122,10 +122,10 @@ int main(int argc, char** argv) {
     const double lr_factor = 1 + ema_lamb;
     nlohmann::ordered_json per_arm = nlohmann::ordered_json::object();
     std::printf(
-        "grokfast: (a + b) mod %ld, %.0f %% of pairs, width %ld, AdamW lr %g wd %g, until test acc %.2f or %ld "
-        "steps, %ld seeds\n",
-        static_cast<long>(p), 100 * fraction, static_cast<long>(width), lr, weight_decay, target,
-        static_cast<long>(steps), static_cast<long>(seeds));
+        "grokfast: (a + b) mod %ld, %.0f %% of pairs, width %ld, %s lr %g wd %g, batch %ld, until test acc %.2f or "
+        "%ld steps, %ld seeds\n",
+        static_cast<long>(p), 100 * fraction, static_cast<long>(width), optimizer.c_str(), lr, weight_decay,
+        static_cast<long>(batch), target, static_cast<long>(steps), static_cast<long>(seeds));
     bool quick_ok = true;
     double baseline_median = std::nan(""), baseline_update = std::nan("");
     for (const std::string& arm : arms) {

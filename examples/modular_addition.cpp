@@ -11,12 +11,21 @@
 // Writes OUT/history.csv, history.jsonl, summary.json, train_idx.npy, test_idx.npy and
 // OUT/history.png (through tools/plot_history.py when matplotlib is available).
 // With --quick: a small run whose verdict must be "grokked" (exit 1 otherwise), used by CTest.
+//
+// --sweep weight_decay | fraction: the seed tutorial's examples 2 and 3 — the same MLP run over
+// one axis (--values) and --seeds seeds through grokscope::run_sweep (resumable, --workers
+// threads), writing OUT/points/<id>/..., OUT/results.csv, results.json and OUT/sweep.png
+// (tools/plot_sweep.py: t_mem and t_grok, median and IQR over seeds, and the verdicts, against
+// the axis). With --quick it runs p = 23 over three values and asserts the tutorial's picture:
+// weight decay 0 does not grok within the budget, 0.1 groks, 3 never fits; fraction 0.2 never
+// generalises, 0.6 groks, 0.9 generalises with a shorter delay (gap t_grok − t_mem) than 0.6, or none.
 
 #include <grokscope/grokscope.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/schedule.hpp>
+#include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
 
 #include <CLI/CLI.hpp>
@@ -24,8 +33,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #ifndef GROKSCOPE_SOURCE_DIR
 #define GROKSCOPE_SOURCE_DIR "."
@@ -39,6 +50,9 @@ int main(int argc, char** argv) {
   double fraction = 0.4, weight_decay = 0.03, lr = 3e-3;
   std::uint64_t seed = 0;
   bool quick = false, no_plot = false, stop_at_grok = false;
+  std::string sweep;
+  std::vector<double> values;
+  Index seeds = 1, workers = 1;
   app.add_option("--model", model, "mlp (Gromov) or transformer (Nanda et al.)")
       ->check(CLI::IsMember({"mlp", "transformer"}))
       ->capture_default_str();
@@ -59,6 +73,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-plot", no_plot, "do not call tools/plot_history.py");
   app.add_flag("--stop-at-grok", stop_at_grok,
                "stop at the first evaluation with test accuracy >= 0.9 (timing t_grok)");
+  app.add_option("--sweep", sweep, "sweep one axis of the MLP run: weight_decay or fraction")
+      ->check(CLI::IsMember({"weight_decay", "fraction"}));
+  app.add_option("--values", values,
+                 "values of the swept axis (defaults: 0 0.01 0.03 0.1 0.3 1 3 for weight decay, "
+                 "0.2 0.3 0.4 0.5 0.6 0.8 0.9 for fraction)");
+  app.add_option("--seeds", seeds, "seeds per value (--sweep)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--workers", workers, "runs at once (--sweep)")->check(CLI::PositiveNumber)->capture_default_str();
   auto* transformer_defaults = app.add_flag("--nanda",
                                             "with --model transformer: Nanda et al.'s p 113, fraction 0.3, "
                                             "lr 1e-3, wd 1 (the default for --model transformer)");
@@ -78,6 +99,116 @@ int main(int argc, char** argv) {
     if (app.count("--weight-decay") == 0) weight_decay = 1.0;
     if (app.count("--steps") == 0 && !quick) steps = 10000;
     if (app.count("--eval-every") == 0) eval_every = 100;
+  }
+  if (!sweep.empty()) {
+    if (!mlp) {
+      std::fprintf(stderr, "modular_addition: --sweep runs the MLP; drop --model transformer\n");
+      return 2;
+    }
+    if (values.empty())
+      values = sweep == "weight_decay" ? std::vector<double>{0, 0.01, 0.03, 0.1, 0.3, 1, 3}
+                                       : std::vector<double>{0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 0.9};
+    if (quick) {
+      values = sweep == "weight_decay" ? std::vector<double>{0, 0.1, 3} : std::vector<double>{0.2, 0.6, 0.9};
+      seeds = 1;
+    }
+    try {
+      const Dataset full = modular_dataset({ModOp::Add, p, ModEncoding::PairIndices});
+      SweepGrid grid;
+      std::vector<std::uint64_t> seed_list;
+      for (Index k = 0; k < seeds; ++k) seed_list.push_back(seed + static_cast<std::uint64_t>(k));
+      grid.axis(sweep, values).seeds(seed_list);
+      SweepOptions so;
+      so.out_dir = out;
+      so.workers = workers;
+      const SweepSummary s = run_sweep(
+          grid,
+          [&](const SweepPoint& pt) {
+            const double wd = sweep == "weight_decay" ? pt.number("weight_decay") : weight_decay;
+            const double frac = sweep == "fraction" ? pt.number("fraction") : fraction;
+            Dataset ds = full;
+            Rng split_rng = Rng(pt.seed).fork(1);
+            apply_split(ds, split_by_fraction(ds.size(), frac, split_rng),
+                        "random(seed " + std::to_string(pt.seed) + ")");
+            Mlp<float> net(MlpConfig::gromov(p, width, pt.seed));
+            AdamConfig ac = AdamConfig::grokking(wd);
+            ac.lr = lr;
+            Adam<float> opt(net.parameters(), ac);
+            TrainConfig tc;
+            tc.steps = steps;
+            tc.eval_every = eval_every;
+            tc.log_points = 40;
+            tc.loss = LossKind::Mse;
+            tc.seed = pt.seed;
+            tc.progress = false;
+            tc.out_dir = pt.dir;
+            Trainer<float> tr(net, ds, opt, tc);
+            SweepOutcome o;
+            o.result = tr.run();
+            return o;
+          },
+          so);
+      std::printf("\n%-14s %8s %14s %14s  verdicts\n", sweep.c_str(), "runs", "t_mem (IQR)", "t_grok (IQR)");
+      auto q = [](const nlohmann::ordered_json& j) -> std::string {
+        if (j.is_null()) return "never";
+        char b[64];
+        std::snprintf(b, sizeof b, "%.0f (%.0f-%.0f)", j["median"].get<double>(), j["q1"].get<double>(),
+                      j["q3"].get<double>());
+        return b;
+      };
+      std::map<double, std::map<std::string, Index>> verdicts;
+      std::map<double, double> median_gap;
+      for (const auto& a : s.table["aggregate"]) {
+        const auto& sum = a["summary"];
+        std::string v;
+        for (auto it = sum["verdicts"].begin(); it != sum["verdicts"].end(); ++it)
+          if (it.value().get<Index>() > 0) {
+            v += (v.empty() ? "" : ", ") + it.key() + " " + std::to_string(it.value().get<Index>());
+            verdicts[a["params"][sweep].get<double>()][it.key()] = it.value().get<Index>();
+          }
+        if (sum.contains("gap") && !sum["gap"].is_null())
+          median_gap[a["params"][sweep].get<double>()] = sum["gap"]["median"].get<double>();
+        std::printf("%-14g %8ld %14s %14s  %s\n", a["params"][sweep].get<double>(), static_cast<long>(sum["runs"]),
+                    q(sum.value("t_mem", nlohmann::ordered_json())).c_str(),
+                    q(sum.value("t_grok", nlohmann::ordered_json())).c_str(), v.c_str());
+      }
+      std::printf("wrote %s/results.csv and results.json\n", out.c_str());
+      if (!no_plot && s.table["missing"].empty()) {
+        const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_sweep.py '" +
+                                out + "' --axis " + sweep + " > /dev/null 2>&1";
+        if (std::system(cmd.c_str()) == 0)
+          std::printf("wrote %s/sweep.png\n", out.c_str());
+        else
+          std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_sweep.py\n");
+      }
+      if (quick) {
+        auto only = [&](double v, std::initializer_list<const char*> ok) {
+          Index n = 0;
+          for (const char* name : ok) n += verdicts[v].count(name) ? verdicts[v][name] : 0;
+          return n == 1;
+        };
+        bool good = s.errors == 0 && s.table["missing"].empty();
+        if (sweep == "weight_decay") {
+          good = good && only(0, {"partial", "memorized_only", "ungrokked"}) && only(0.1, {"grokked"}) &&
+                 only(3, {"not_fit"});
+        } else {
+          // more data: the delay shrinks (or vanishes)
+          const bool shorter = verdicts[0.9].count("no_delay") ||
+                               (median_gap.count(0.6) && median_gap.count(0.9) && median_gap[0.9] < median_gap[0.6]);
+          good = good && only(0.2, {"memorized_only", "ungrokked"}) && only(0.6, {"grokked"}) &&
+                 only(0.9, {"no_delay", "grokked"}) && shorter;
+        }
+        if (!good) {
+          std::fprintf(stderr, "modular_addition: --quick --sweep %s did not give the tutorial's verdicts\n",
+                       sweep.c_str());
+          return 1;
+        }
+      }
+      return s.errors == 0 ? 0 : 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "modular_addition: %s\n", e.what());
+      return 2;
+    }
   }
   try {
     Dataset ds = modular_dataset({ModOp::Add, p, mlp ? ModEncoding::PairIndices : ModEncoding::NandaTokens});
