@@ -1,4 +1,5 @@
 #include <grokscope/data/modular.hpp>
+#include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/measure/probes.hpp>
 #include <grokscope/nn/mlp.hpp>
@@ -91,4 +92,34 @@ TEST_CASE("fourier_probe: logits built from one frequency have restricted loss =
   ModelInput<double> bad;
   bad.x = Matrix<double>::Zero(10, 1);
   CHECK_THROWS_AS(fourier_probe<double>(bad, IndexList(10, 0), train), std::invalid_argument);
+}
+
+TEST_CASE("sparsity_probe: effective sparsity and the mean norms inside and outside the active subnetwork") {
+  ParityOptions po;
+  po.n = 10, po.k = 2, po.n_train = 48, po.n_test = 8;
+  const Dataset ds = sparse_parity(po);
+  Mlp<double> net(MlpConfig::merrill(10, 24, 2));
+  IndexList pm;
+  for (Index i : ds.train) pm.push_back(ds.targets(i, 0) > 0 ? 1 : -1);
+  const ModelInput<double> X = ModelInput<double>::from_dataset(ds, ds.train);
+  ProbeFn<double> probe = sparsity_probe<double>(X, pm);
+  const Record r = probe(net, 0);
+  REQUIRE(r.size() == 3);
+  const EffectiveSparsity e = effective_sparsity(net, X, pm);
+  CHECK(r[0].first == "effective_sparsity");
+  CHECK(r[0].second == static_cast<double>(e.k));
+  std::vector<double> norms;
+  const Matrix<double>& W = net.parameter("layers.0.weight").value;
+  for (Index i = 0; i < W.rows(); ++i) norms.push_back(W.row(i).norm());
+  std::sort(norms.rbegin(), norms.rend());
+  double in = 0, out = 0;
+  for (Index i = 0; i < 24; ++i) (i < e.k ? in : out) += norms[static_cast<std::size_t>(i)];
+  if (e.k > 0) CHECK(r[1].second == doctest::Approx(in / static_cast<double>(e.k)).epsilon(1e-12));
+  if (e.k < 24) CHECK(r[2].second == doctest::Approx(out / static_cast<double>(24 - e.k)).epsilon(1e-12));
+  CHECK(r[1].first == "active_neuron_norm");
+  CHECK(r[2].first == "other_neuron_norm");
+  // labels that are not ±1 for a one-output network are refused by name
+  IndexList bad = pm;
+  bad[0] = 0;
+  CHECK_THROWS_AS(sparsity_probe<double>(X, bad)(net, 0), std::invalid_argument);
 }

@@ -1,4 +1,5 @@
 #include <grokscope/data/modular.hpp>
+#include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/optim/adam.hpp>
@@ -193,4 +194,68 @@ TEST_CASE("gradient filters run between backward and the step") {
   const TrainResult r = tr.run();
   CHECK(r.summary["filters"][0]["filter"] == "grokfast_ema");
   CHECK(std::isfinite(r.history.last("update_norm")));
+}
+
+TEST_CASE("hinge loss: Merrill et al.'s parity network, loss mean(max(0, 1 − f·y)) and sign accuracy") {
+  ParityOptions po;
+  po.n = 12, po.k = 3, po.n_train = 64, po.n_test = 32;
+  const Dataset ds = sparse_parity(po);
+  Mlp<double> net(MlpConfig::merrill(12, 16, 5));
+  std::vector<std::string> names;
+  for (auto* p : net.parameters()) names.push_back(p->name);
+  CHECK(names == std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.1.weight"});
+  Sgd<double> opt(net.parameters(), SgdConfig{0.1});
+  TrainConfig tc;
+  tc.steps = 0;
+  tc.loss = LossKind::Hinge;
+  tc.progress = false;
+  Trainer<double> tr(net, ds, opt, tc);
+  const TrainResult r = tr.run();
+  // by hand on the test split
+  Tape<double> t;
+  const Var<double> f = net.forward(t, ModelInput<double>::from_dataset(ds, ds.test));
+  double loss = 0, hits = 0;
+  for (std::size_t i = 0; i < ds.test.size(); ++i) {
+    const double y = ds.targets(ds.test[i], 0), fi = f.value()(static_cast<Index>(i), 0);
+    loss += std::max(0.0, 1.0 - fi * y);
+    hits += fi * y > 0;
+  }
+  CHECK(r.history.last("test_loss") == doctest::Approx(loss / ds.test.size()).epsilon(1e-12));
+  CHECK(r.history.last("test_acc") == doctest::Approx(hits / ds.test.size()).epsilon(1e-12));
+  // one full-batch SGD step of the Trainer moves the readout by −lr · (finite-difference gradient)
+  const IndexList rows = ds.train;
+  auto loss_at = [&]() {
+    Tape<double> tt;
+    const Var<double> o = net.forward(tt, ModelInput<double>::from_dataset(ds, rows));
+    double s = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      s += std::max(0.0, 1.0 - o.value()(static_cast<Index>(i), 0) * ds.targets(rows[i], 0));
+    return s / static_cast<double>(rows.size());
+  };
+  Parameter<double>& w = net.parameter("layers.1.weight");
+  const Matrix<double> w0 = w.value;
+  std::vector<double> fd;
+  for (Index j : {0, 3, 7}) {
+    const double h = 1e-6, v = w.value(0, j);
+    w.value(0, j) = v + h;
+    const double up = loss_at();
+    w.value(0, j) = v - h;
+    const double down = loss_at();
+    w.value(0, j) = v;
+    fd.push_back((up - down) / (2 * h));
+  }
+  TrainConfig one = tc;
+  one.steps = 1;
+  Trainer<double> tr1(net, ds, opt, one);
+  tr1.run();
+  int c = 0;
+  for (Index j : {0, 3, 7}) CHECK((w.value(0, j) - w0(0, j)) / -0.1 == doctest::Approx(fd[c++]).epsilon(1e-6));
+  // bad settings are named
+  Dataset multi = modular_dataset({ModOp::Add, 5, ModEncoding::OneHotFeatures});
+  multi.train = {0, 1, 2}, multi.test = {3, 4};
+  Mlp<double> m2(MlpConfig::merrill(10, 4, 0));
+  CHECK_THROWS_WITH_AS(Trainer<double>(m2, multi, opt, tc), doctest::Contains("hinge"), std::invalid_argument);
+  Dataset bad = ds;
+  bad.targets(0, 0) = 0.5;
+  CHECK_THROWS_WITH_AS(Trainer<double>(net, bad, opt, tc), doctest::Contains("±1"), std::invalid_argument);
 }

@@ -11,6 +11,7 @@
 ///   weight_norm_probe      weight_norm_<parameter name>..., relative_movement (the Trainer records
 ///                          the total weight_norm itself)
 ///   fourier_probe          restricted_loss, excluded_loss, fourier_gini
+///   sparsity_probe         effective_sparsity, active_neuron_norm, other_neuron_norm
 ///
 /// Usage: `trainer.add_probe(100, ntk_probe<float>(X_test, Y_test));`
 
@@ -24,6 +25,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -104,6 +106,25 @@ ProbeFn<S> weight_norm_probe() {
     for (const auto& e : n.per_parameter) r.emplace_back("weight_norm_" + e.first, e.second);
     r.emplace_back("relative_movement", relative_movement(ps, *init));
     return r;
+  };
+}
+
+/// Merrill et al.'s effective sparsity of a one-hidden-layer network on (X, labels) (see
+/// effective_sparsity), and the mean incoming-weight norm of the neurons inside the active
+/// subnetwork and of the others (their "the subnetwork's norm grows while the rest decays").
+template <typename S>
+ProbeFn<S> sparsity_probe(ModelInput<S> X, IndexList labels, std::string hidden = "layers.0.weight",
+                          std::string readout = "layers.1.weight") {
+  return [X = std::move(X), labels = std::move(labels), hidden = std::move(hidden), readout = std::move(readout)](
+             Model<S>& m, Index) {
+    const EffectiveSparsity e = effective_sparsity(m, X, labels, hidden, readout);
+    Eigen::VectorXd norms = neuron_norms(m.parameter(hidden).value);
+    std::sort(norms.data(), norms.data() + norms.size(), std::greater<double>());
+    const Index k = e.k, w = static_cast<Index>(norms.size());
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    return Record{{"effective_sparsity", static_cast<double>(k)},
+                  {"active_neuron_norm", k > 0 ? norms.head(k).mean() : nan},
+                  {"other_neuron_norm", k < w ? norms.tail(w - k).mean() : nan}};
   };
 }
 

@@ -76,6 +76,7 @@ struct MlpConfig {
   Index output = 0;           ///< output width
   Activation activation = Activation::Relu;
   bool bias = true;
+  bool readout_bias = true;  ///< with `bias`: the last layer has one too (Merrill et al.'s readout has none)
   Parameterization parameterization = Parameterization::Standard;
   double init_std = 1.0;       ///< σ of the Gaussian weights (Ntk, MeanField)
   double init_scale = 1.0;     ///< multiplies every parameter after initialisation (Omnigrok's α)
@@ -95,6 +96,20 @@ struct MlpConfig {
     c.activation = Activation::Square;
     c.bias = false;
     c.parameterization = Parameterization::MeanField;
+    c.seed = seed;
+    return c;
+  }
+
+  /// Merrill et al.'s (2023) sparse-parity network f(x) = uᵀ ReLU(Wx + b): one hidden ReLU layer
+  /// with bias, a readout without bias, PyTorch's default initialisation (REFERENCES §6.2).
+  static MlpConfig merrill(Index n = 40, Index width = 1000, std::uint64_t seed = 0) {
+    MlpConfig c;
+    c.input = n;
+    c.hidden = {width};
+    c.output = 1;
+    c.activation = Activation::Relu;
+    c.bias = true;
+    c.readout_bias = false;
     c.seed = seed;
     return c;
   }
@@ -134,7 +149,8 @@ class Mlp : public Model<S> {
     widths.insert(widths.end(), c.hidden.begin(), c.hidden.end());
     widths.push_back(c.output);
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
-      m_layers.emplace_back("layers." + std::to_string(l), widths[l], widths[l + 1], c.bias, rng, c.parameterization,
+      m_layers.emplace_back("layers." + std::to_string(l), widths[l], widths[l + 1],
+                            c.bias && (c.readout_bias || l + 2 < widths.size()), rng, c.parameterization,
                             l + 2 == widths.size(), c.init_std);
     if (c.fixed_readout) {
       m_layers.back().weight.value.setOnes();
@@ -182,6 +198,7 @@ class Mlp : public Model<S> {
             {"output", m_config.output},
             {"activation", activation_name(m_config.activation)},
             {"bias", m_config.bias},
+            {"readout_bias", m_config.readout_bias},
             {"parameterization", parameterization_name(m_config.parameterization)},
             {"init_std", m_config.init_std},
             {"init_scale", m_config.init_scale},

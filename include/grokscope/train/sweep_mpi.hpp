@@ -29,6 +29,13 @@
 
 #include <grokscope/train/sweep.hpp>
 
+// Only MPI's C interface is used; skip the deprecated C++ bindings (they need libmpi_cxx).
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include <chrono>

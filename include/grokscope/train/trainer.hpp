@@ -10,7 +10,8 @@
 /// grad_norm (‖∇L‖₂ of the last step, before any gradient filter), update_norm (‖Δθ‖₂ of the
 /// last step), lr (of the last step), then every probe's columns. Accuracy is the argmax match
 /// for classification, and for regression the fraction of examples whose mean squared error over
-/// the outputs is below `regression_threshold` (Omnigrok's criterion).
+/// the outputs is below `regression_threshold` (Omnigrok's criterion); with the hinge loss, the
+/// fraction whose output has the sign of its ±1 target.
 
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/data/dataset.hpp>
@@ -42,8 +43,22 @@ namespace grokscope {
 /// The training objective.
 enum class LossKind {
   CrossEntropy,  ///< softmax cross-entropy on class labels (accumulated in double)
-  Mse            ///< mean squared error against dense targets, or against one-hot labels
+  Mse,           ///< mean squared error against dense targets, or against one-hot labels
+  Hinge          ///< mean of max(0, 1 − f·y) with one output and targets y = ±1 (Merrill et al.)
 };
+
+/// Name of a loss as written in summaries ("cross_entropy", "mse", "hinge").
+inline const char* loss_name(LossKind k) {
+  switch (k) {
+    case LossKind::CrossEntropy:
+      return "cross_entropy";
+    case LossKind::Mse:
+      return "mse";
+    case LossKind::Hinge:
+      return "hinge";
+  }
+  return "?";
+}
 
 /// How a run ended.
 enum class TrainStatus { Completed, Stopped, Diverged };
@@ -111,6 +126,15 @@ class Trainer {
     if (m_cfg.loss == LossKind::CrossEntropy)
       require(!m_data.labels.empty(), "Trainer",
               "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");
+    if (m_cfg.loss == LossKind::Hinge) {
+      require(m_data.targets.rows() > 0 && m_data.targets.cols() == 1, "Trainer",
+              "the hinge loss needs one column of ±1 targets; dataset '" + m_data.name + "' has " +
+                  std::to_string(m_data.targets.cols()) + " target columns");
+      for (Index i = 0; i < m_data.targets.rows(); ++i)
+        require(m_data.targets(i, 0) == 1.0 || m_data.targets(i, 0) == -1.0, "Trainer",
+                "the hinge loss needs targets ±1; row " + std::to_string(i) + " has " +
+                    std::to_string(m_data.targets(i, 0)));
+    }
     for (Index s : m_cfg.checkpoint_steps)
       require(!m_cfg.out_dir.empty() && s >= 0 && s <= m_cfg.steps, "Trainer",
               "checkpoint step " + std::to_string(s) + " needs out_dir and must be in [0, steps]");
@@ -230,7 +254,9 @@ class Trainer {
       loss_sum += lv * static_cast<double>(chunk.size());
       const Matrix<S>& o = out.value();
       for (Index i = 0; i < o.rows(); ++i) {
-        if (!lab.empty()) {
+        if (m_cfg.loss == LossKind::Hinge) {
+          hits += o(i, 0) * tgt(i, 0) > 0;
+        } else if (!lab.empty()) {
           Index arg = 0;
           o.row(i).maxCoeff(&arg);
           hits += arg == lab[static_cast<std::size_t>(i)];
@@ -278,6 +304,11 @@ class Trainer {
 
   Var<S> loss_of(Tape<S>& t, const Var<S>& out, const IndexList& labels, const Matrix<S>& targets) const {
     if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels);
+    if (m_cfg.loss == LossKind::Hinge) {
+      require(out.cols() == 1, "Trainer",
+              "the hinge loss needs one model output, the model has " + std::to_string(out.cols()));
+      return mean(relu(add_scalar(scale(mul(out, t.constant(targets)), -1.0), 1.0)));
+    }
     require(out.cols() == targets.cols(), "Trainer",
             "model outputs " + std::to_string(out.cols()) + " columns but the MSE targets have " +
                 std::to_string(targets.cols()));
@@ -355,7 +386,7 @@ class Trainer {
                   {"batch_size", m_cfg.batch_size},
                   {"eval_every", m_cfg.eval_every},
                   {"log_points", m_cfg.log_points},
-                  {"loss", m_cfg.loss == LossKind::CrossEntropy ? "cross_entropy" : "mse"},
+                  {"loss", loss_name(m_cfg.loss)},
                   {"regression_threshold", m_cfg.regression_threshold},
                   {"seed", m_cfg.seed},
                   {"scalar", std::is_same_v<S, float> ? "float32" : "float64"}};
