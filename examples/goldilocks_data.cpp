@@ -13,6 +13,8 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
@@ -26,10 +28,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 int main(int argc, char** argv) {
   using namespace grokscope;
@@ -121,13 +119,10 @@ int main(int argc, char** argv) {
                         {"t_test", js(t_te)},
                         {"ntk_regression_test_mse", kr.test_mse},
                         {"dir", tc.out_dir}});
-        auto show = [](const std::optional<double>& v) {
-          return v ? std::to_string(static_cast<long>(*v)) : std::string("never");
-        };
         std::printf(
             "seed %llu  P = %-4ld t_train %-6s t_test %-6s test loss %.4f → %.4f (initial-NTK regression %.4f)\n",
-            static_cast<unsigned long long>(sd), static_cast<long>(P), show(t_tr).c_str(), show(t_te).c_str(), test0,
-            h.last("test_loss"), kr.test_mse);
+            static_cast<unsigned long long>(sd), static_cast<long>(P), examples::show_step(t_tr).c_str(),
+            examples::show_step(t_te).c_str(), test0, h.last("test_loss"), kr.test_mse);
       }
       bool ordered = true;  // larger P, lower final test loss
       for (std::size_t i = 1; i < finals.size(); ++i) ordered = ordered && finals[i] < finals[i - 1];
@@ -155,12 +150,8 @@ int main(int argc, char** argv) {
     std::printf("final test loss decreases with P on %ld of %ld seeds (%.1f s); wrote %s/summary.json\n",
                 static_cast<long>(ordered_seeds), static_cast<long>(seeds), seconds, out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_loss_ratios.py '" +
-                              out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/goldilocks_data.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_loss_ratios.py\n");
+      examples::plot("plot_loss_ratios.py", out, "goldilocks_data.png",
+                     {"--key", "P", "--name", "goldilocks_data.png", "--title", "Goldilocks data: P training points"});
     }
     if (quick && ordered_seeds != seeds) {
       std::fprintf(stderr, "goldilocks_data: --quick expected final test loss P = 500 < 120 < 50 on every seed\n");

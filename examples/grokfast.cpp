@@ -24,6 +24,8 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
@@ -40,10 +42,6 @@
 #include <string>
 #include <vector>
 
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
-
 namespace {
 
 using grokscope::Index;
@@ -59,13 +57,6 @@ class NormRecorder : public grokscope::GradientFilter<S> {
   nlohmann::ordered_json config() const override { return {{"filter", "norm_recorder"}}; }
   double last = 0;
 };
-
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 }  // namespace
 
@@ -173,7 +164,7 @@ int main(int argc, char** argv) {
         std::vector<double> u;
         for (std::size_t i = 0; i < step.size(); ++i)
           if (step[i] > 0 && std::isfinite(un[i])) u.push_back(un[i]);
-        const double med_update = median(u);
+        const double med_update = examples::median(u);
         // normalisation check: the gradient the optimiser saw has the raw gradient's norm
         double worst = 0;
         if (normalized)
@@ -203,16 +194,17 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
       nlohmann::ordered_json a{{"runs", runs}, {"never", never}};
-      const double med = median(t95);
+      const double med = examples::median(t95);
       a["steps_to_target_median"] = t95.empty() ? nlohmann::json(nullptr) : nlohmann::json(med);
       if (!t95.empty()) a["steps_to_target_iqr"] = {quantile(t95, 0.25), quantile(t95, 0.75)};
-      a["seconds_to_target_median"] = secs95.empty() ? nlohmann::json(nullptr) : nlohmann::json(median(secs95));
-      a["median_update_norm"] = median(upd);
+      a["seconds_to_target_median"] =
+          secs95.empty() ? nlohmann::json(nullptr) : nlohmann::json(examples::median(secs95));
+      a["median_update_norm"] = examples::median(upd);
       a["detectors"] = to_json(aggregate_reports(reports));
-      if (arm == "adamw") baseline_median = med, baseline_update = median(upd);
+      if (arm == "adamw") baseline_median = med, baseline_update = examples::median(upd);
       per_arm[arm] = a;
       if (quick && arm == "adamw" && never > 0) quick_ok = false;
-      if (quick && arm == "adamw_lr_x3" && std::isfinite(baseline_update) && !(median(upd) > baseline_update))
+      if (quick && arm == "adamw_lr_x3" && std::isfinite(baseline_update) && !(examples::median(upd) > baseline_update))
         quick_ok = false;
     }
     std::printf("\n%-15s %10s %9s %9s %12s %6s\n", "arm", "steps95", "speed-up", "seconds", "median|dθ|", "never");
@@ -249,12 +241,7 @@ int main(int argc, char** argv) {
     std::ofstream(out + "/summary.json") << summary.dump(2) << "\n";
     std::printf("wrote %s/summary.json (%.0f s)\n", out.c_str(), wall);
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_grokfast.py '" +
-                              out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/grokfast.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_grokfast.py\n");
+      examples::plot("plot_grokfast.py", out, "grokfast.png");
     }
     if (quick && !quick_ok) {
       std::fprintf(stderr,

@@ -21,6 +21,8 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
@@ -36,10 +38,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 namespace {
 using namespace grokscope;
@@ -58,11 +56,6 @@ std::string alpha_name(double a) {
   return buf;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,14 +146,13 @@ int main(int argc, char** argv) {
         const double d = t_te ? (t_tr ? *t_te - *t_tr : *t_te) : inf;
         final_test[ai].push_back(h.last("test_loss"));
         delay[ai].push_back(d);
-        auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
         runs.push_back({{"alpha", alpha},
                         {"seed", sd},
                         {"status", train_status_name(res.status)},
                         {"seconds", res.seconds},
                         {"initial_test_loss", test0},
-                        {"t_train", opt_json(t_tr)},
-                        {"t_test", opt_json(t_te)},
+                        {"t_train", examples::opt_json(t_tr)},
+                        {"t_test", examples::opt_json(t_te)},
                         {"delay", std::isfinite(d) ? nlohmann::json(d) : nlohmann::json(nullptr)},
                         {"final_train_loss", h.last("train_loss")},
                         {"final_test_loss", h.last("test_loss")},
@@ -170,27 +162,25 @@ int main(int argc, char** argv) {
                         {"ntk_regression_test_mse", kr.test_mse},
                         {"ntk_regression_solver", kr.solver == KernelSolve::Cholesky ? "cholesky" : "pseudo-inverse"},
                         {"dir", tc.out_dir}});
-        auto show = [](const std::optional<double>& v) {
-          return v ? std::to_string(static_cast<long>(*v)) : std::string("never");
-        };
         std::printf(
             "seed %llu  α = %-4s  t_train %-6s t_test %-6s  test loss %.4f (initial %.3f, NTK regression %.4f)  "
             "alignment %.3f  kernel distance %.3f  %.1f s\n",
-            static_cast<unsigned long long>(sd), alpha_name(alpha).c_str(), show(t_tr).c_str(), show(t_te).c_str(),
-            h.last("test_loss"), test0, kr.test_mse, h.last("ntk_alignment"), h.last("kernel_distance"), res.seconds);
+            static_cast<unsigned long long>(sd), alpha_name(alpha).c_str(), examples::show_step(t_tr).c_str(),
+            examples::show_step(t_te).c_str(), h.last("test_loss"), test0, kr.test_mse, h.last("ntk_alignment"),
+            h.last("kernel_distance"), res.seconds);
       }
     }
     // Kumar et al.'s ordering (REFERENCES §1.17 B): delay and final test loss grow with α.
     bool delay_ordered = true, loss_ordered = true;
     nlohmann::ordered_json agg = nlohmann::ordered_json::array();
     for (std::size_t ai = 0; ai < alphas.size(); ++ai) {
-      const double md = median(delay[ai]), ml = median(final_test[ai]);
+      const double md = examples::median(delay[ai]), ml = examples::median(final_test[ai]);
       agg.push_back({{"alpha", alphas[ai]},
                      {"median_delay", std::isfinite(md) ? nlohmann::json(md) : nlohmann::json("never")},
                      {"median_final_test_loss", ml}});
       if (ai > 0) {
-        delay_ordered = delay_ordered && md >= median(delay[ai - 1]);
-        loss_ordered = loss_ordered && ml > median(final_test[ai - 1]);
+        delay_ordered = delay_ordered && md >= examples::median(delay[ai - 1]);
+        loss_ordered = loss_ordered && ml > examples::median(final_test[ai - 1]);
       }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -220,12 +210,7 @@ int main(int argc, char** argv) {
                 loss_ordered ? "yes" : "no", seconds);
     std::printf("wrote %s/summary.json and one run folder per α and seed\n", out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) +
-                              "/tools/plot_lazy_to_rich.py '" + out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/lazy_to_rich.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_lazy_to_rich.py\n");
+      examples::plot("plot_lazy_to_rich.py", out, "lazy_to_rich.png");
     }
     if (quick && !(delay_ordered && loss_ordered)) {
       std::fprintf(stderr, "lazy_to_rich: --quick expected delay and final test loss to grow with α\n");

@@ -21,12 +21,14 @@
 // generalises, 0.6 groks, 0.9 generalises with a shorter delay (gap t_grok − t_mem) than 0.6, or none.
 
 #include <grokscope/grokscope.hpp>
+
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/schedule.hpp>
 #include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
+#include "common.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -37,10 +39,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 int main(int argc, char** argv) {
   using namespace grokscope;
@@ -124,27 +122,13 @@ int main(int argc, char** argv) {
       const SweepSummary s = run_sweep(
           grid,
           [&](const SweepPoint& pt) {
-            const double wd = sweep == "weight_decay" ? pt.number("weight_decay") : weight_decay;
-            const double frac = sweep == "fraction" ? pt.number("fraction") : fraction;
-            Dataset ds = full;
-            Rng split_rng = Rng(pt.seed).fork(1);
-            apply_split(ds, split_by_fraction(ds.size(), frac, split_rng),
-                        "random(seed " + std::to_string(pt.seed) + ")");
-            Mlp<float> net(MlpConfig::gromov(p, width, pt.seed));
-            AdamConfig ac = AdamConfig::grokking(wd);
-            ac.lr = lr;
-            Adam<float> opt(net.parameters(), ac);
-            TrainConfig tc;
-            tc.steps = steps;
-            tc.eval_every = eval_every;
-            tc.log_points = 40;
-            tc.loss = LossKind::Mse;
-            tc.seed = pt.seed;
-            tc.progress = false;
-            tc.out_dir = pt.dir;
-            Trainer<float> tr(net, ds, opt, tc);
+            examples::FlagshipRun r;
+            r.p = p, r.width = width, r.lr = lr, r.steps = steps, r.eval_every = eval_every, r.log_points = 40;
+            r.weight_decay = sweep == "weight_decay" ? pt.number("weight_decay") : weight_decay;
+            r.fraction = sweep == "fraction" ? pt.number("fraction") : fraction;
+            r.seed = pt.seed, r.out_dir = pt.dir;
             SweepOutcome o;
-            o.result = tr.run();
+            o.result = examples::run_flagship(full, r);
             return o;
           },
           so);
@@ -174,12 +158,7 @@ int main(int argc, char** argv) {
       }
       std::printf("wrote %s/results.csv and results.json\n", out.c_str());
       if (!no_plot && s.table["missing"].empty()) {
-        const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_sweep.py '" +
-                                out + "' --axis " + sweep + " > /dev/null 2>&1";
-        if (std::system(cmd.c_str()) == 0)
-          std::printf("wrote %s/sweep.png\n", out.c_str());
-        else
-          std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_sweep.py\n");
+        examples::plot("plot_sweep.py", out, "sweep.png", {"--axis", sweep});
       }
       if (quick) {
         auto only = [&](double v, std::initializer_list<const char*> ok) {
@@ -241,22 +220,14 @@ int main(int argc, char** argv) {
     Trainer<float> trainer(*net, ds, opt, tc);
     const TrainResult res = trainer.run();
     const GrokReport& r = *res.report;
-    auto show = [](const std::optional<double>& v) {
-      return v ? std::to_string(static_cast<long>(*v)) : std::string("never");
-    };
     std::printf("status %s after %ld steps in %.1f s: final train acc %.3f, test acc %.3f\n",
                 train_status_name(res.status), static_cast<long>(res.steps_done), res.seconds,
                 res.history.last("train_acc"), res.history.last("test_acc"));
-    std::printf("t_mem %s, t_grok %s, verdict %s\n", show(r.t_mem).c_str(), show(r.t_grok).c_str(),
-                verdict_name(r.verdict));
+    std::printf("t_mem %s, t_grok %s, verdict %s\n", examples::show_step(r.t_mem).c_str(),
+                examples::show_step(r.t_grok).c_str(), verdict_name(r.verdict));
     std::printf("wrote %s/history.csv, history.jsonl, summary.json, train_idx.npy, test_idx.npy\n", out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_history.py '" +
-                              out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/history.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_history.py\n");
+      examples::plot("plot_history.py", out, "history.png");
     }
     if (quick && r.verdict != GrokVerdict::Grokked) {
       std::fprintf(stderr, "modular_addition: --quick expected 'grokked', got '%s'\n", verdict_name(r.verdict));

@@ -19,6 +19,8 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
@@ -31,10 +33,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 int main(int argc, char** argv) {
   using namespace grokscope;
@@ -159,14 +157,9 @@ int main(int argc, char** argv) {
     std::ofstream(out + "/summary.json") << summary.dump(2) << "\n";
     std::printf("wrote %s/summary.json\n", out.c_str());
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) + "/tools/plot_loss_ratios.py '" +
-                              out +
-                              "' --key j --name ntk_eigenvector_labels.png --title 'labels = j-th eigenvector of the "
-                              "initial NTK' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/ntk_eigenvector_labels.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_loss_ratios.py\n");
+      examples::plot("plot_loss_ratios.py", out, "ntk_eigenvector_labels.png",
+                     {"--key", "j", "--name", "ntk_eigenvector_labels.png", "--title",
+                      "labels = j-th eigenvector of the initial NTK"});
     }
     const bool has_all = std::find(js.begin(), js.end(), 1) != js.end() &&
                          std::find(js.begin(), js.end(), 70) != js.end() &&

@@ -15,7 +15,9 @@
 // modular_addition --quick (weight decay 0.1, fraction 0.6) grokked.
 
 #include <grokscope/grokscope.hpp>
+
 #include <grokscope/train/sweep.hpp>
+#include "common.hpp"
 #ifdef GROKSCOPE_WITH_MPI
 #include <grokscope/train/sweep_mpi.hpp>
 
@@ -28,10 +30,6 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 int main(int argc, char** argv) {
   using namespace grokscope;
@@ -85,24 +83,12 @@ int main(int argc, char** argv) {
     grid.axis("weight_decay", wds).axis("fraction", fractions).seeds(seeds);
     const Dataset full = modular_dataset({ModOp::Add, p, ModEncoding::PairIndices});
     auto run_point = [&](const SweepPoint& pt) {
-      Dataset ds = full;
-      Rng split_rng = Rng(pt.seed).fork(1);
-      apply_split(ds, split_by_fraction(ds.size(), pt.number("fraction"), split_rng),
-                  "random(seed " + std::to_string(pt.seed) + ")");
-      Mlp<float> net(MlpConfig::gromov(p, width, pt.seed));
-      AdamConfig ac = AdamConfig::grokking(pt.number("weight_decay"));
-      ac.lr = lr;
-      Adam<float> opt(net.parameters(), ac);
-      TrainConfig tc;
-      tc.steps = steps;
-      tc.eval_every = eval_every;
-      tc.loss = LossKind::Mse;
-      tc.seed = pt.seed;
-      tc.progress = false;
-      tc.out_dir = pt.dir;
-      Trainer<float> tr(net, ds, opt, tc);
+      examples::FlagshipRun r;
+      r.p = p, r.width = width, r.lr = lr, r.steps = steps, r.eval_every = eval_every;
+      r.fraction = pt.number("fraction"), r.weight_decay = pt.number("weight_decay");
+      r.seed = pt.seed, r.out_dir = pt.dir;
       SweepOutcome o;
-      o.result = tr.run();
+      o.result = examples::run_flagship(full, r);
       return o;
     };
     if (root)
@@ -121,12 +107,7 @@ int main(int argc, char** argv) {
                 static_cast<long>(s.errors), s.table["rows"].size(), static_cast<long>(s.total));
     std::printf("wrote %s/results.csv and results.json\n", out.c_str());
     if (!no_plot && s.table["missing"].empty()) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) +
-                              "/tools/plot_phase_diagram.py '" + out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/phase_diagram.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_phase_diagram.py\n");
+      examples::plot("plot_phase_diagram.py", out, "phase_diagram.png");
     }
     if (quick) {
       bool ok = s.errors == 0 && s.table["rows"].size() == 4;

@@ -18,6 +18,8 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <nlohmann/json.hpp>
@@ -32,10 +34,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#ifndef GROKSCOPE_SOURCE_DIR
-#define GROKSCOPE_SOURCE_DIR "."
-#endif
 
 int main(int argc, char** argv) {
   using namespace grokscope;
@@ -130,24 +128,21 @@ int main(int argc, char** argv) {
       }
       for (std::size_t i = 0; i < step.size() && !t_95; ++i)
         if (acc[i] >= 0.95) t_95 = step[i];
-      auto show = [](const std::optional<double>& v) {
-        return v ? std::to_string(static_cast<long>(*v)) : std::string("never");
-      };
       std::printf(
           "seed %lu: t_mem %s, t_grok %s, t_sparse %s; effective sparsity %g at t_mem, %g at the end; test acc "
           "%.2f; %s (%.1f s)\n",
-          static_cast<unsigned long>(s), show(rep.t_mem).c_str(), show(rep.t_grok).c_str(), show(t_sparse).c_str(),
-          sp_mem, sp_end, res.history.last("test_acc"), verdict_name(rep.verdict), res.seconds);
+          static_cast<unsigned long>(s), examples::show_step(rep.t_mem).c_str(),
+          examples::show_step(rep.t_grok).c_str(), examples::show_step(t_sparse).c_str(), sp_mem, sp_end,
+          res.history.last("test_acc"), verdict_name(rep.verdict), res.seconds);
       std::fflush(stdout);
       const bool together = t_sparse && rep.t_grok && *t_sparse <= 2 * *rep.t_grok && *rep.t_grok <= 2 * *t_sparse;
       const bool seed_ok = t_95 && std::isfinite(sp_mem) && sp_end * collapse <= sp_mem && together;
       ok = ok && seed_ok;
-      auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
       runs.push_back({{"seed", s},
                       {"dir", tc.out_dir},
                       {"report", to_json(rep)},
-                      {"t_sparse", opt_json(t_sparse)},
-                      {"t_test_95", opt_json(t_95)},
+                      {"t_sparse", examples::opt_json(t_sparse)},
+                      {"t_test_95", examples::opt_json(t_95)},
                       {"sparsity_at_t_mem", std::isfinite(sp_mem) ? nlohmann::json(sp_mem) : nlohmann::json(nullptr)},
                       {"sparsity_final", sp_end},
                       {"final_test_acc", res.history.last("test_acc")},
@@ -179,12 +174,7 @@ int main(int argc, char** argv) {
     std::ofstream(out + "/summary.json") << summary.dump(2) << "\n";
     std::printf("wrote %s/summary.json (%.0f s)\n", out.c_str(), wall);
     if (!no_plot) {
-      const std::string cmd = "/usr/bin/python3 " + std::string(GROKSCOPE_SOURCE_DIR) +
-                              "/tools/plot_sparse_parity.py '" + out + "' > /dev/null 2>&1";
-      if (std::system(cmd.c_str()) == 0)
-        std::printf("wrote %s/sparse_parity.png\n", out.c_str());
-      else
-        std::printf("no plot: /usr/bin/python3 with matplotlib is needed for tools/plot_sparse_parity.py\n");
+      examples::plot("plot_sparse_parity.py", out, "sparse_parity.png");
     }
     if (quick && !ok) {
       std::fprintf(stderr,
