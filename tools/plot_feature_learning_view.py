@@ -8,7 +8,6 @@ usage: plot_feature_learning_view.py OUT_DIR [--name feature_learning_view.png]
 """
 import argparse
 import json
-import math
 import os
 
 import matplotlib
@@ -16,16 +15,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from plot_common import read_history  # noqa: E402
+from plot_common import finite, read_history, save  # noqa: E402
 
 TITLES = {"kumar_gd": "Kumar polynomial, GD, no weight decay",
           "modular_gd": "modular MLP, GD, no weight decay",
           "modular_adamw": "modular MLP, AdamW with weight decay"}
 
-
-def finite(xs, ys):
-    pts = [(x, y) for x, y in zip(xs, ys) if x > 0 and not math.isnan(y)]
-    return [p[0] for p in pts], [p[1] for p in pts]
 
 
 def main():
@@ -41,14 +36,14 @@ def main():
     for j, run in enumerate(runs):
         h = read_history(os.path.join(run["dir"], "history.csv"))
         a, w, k = axes[0][j], axes[1][j], axes[2][j]
-        a.plot(*finite(h["step"], h["test_acc"]), color="#e76f51", label="test")
-        a.plot(*finite(h["step"], h["train_acc"]), color="#264653", ls="--", label="train")
+        a.plot(*finite(h["step"], positive_x=True, ys=h["test_acc"]), color="#e76f51", label="test")
+        a.plot(*finite(h["step"], positive_x=True, ys=h["train_acc"]), color="#264653", ls="--", label="train")
         a.set_ylim(-0.02, 1.02)
         a.set_title(TITLES.get(run["run"], run["run"]), fontsize=9)
-        w.plot(*finite(h["step"], h["weight_norm"]), color="#6d597a")
-        k.plot(*finite(h["step"], h["kernel_distance"]), color="#2a9d8f", label="kernel distance")
+        w.plot(*finite(h["step"], positive_x=True, ys=h["weight_norm"]), color="#6d597a")
+        k.plot(*finite(h["step"], positive_x=True, ys=h["kernel_distance"]), color="#2a9d8f", label="kernel distance")
         k2 = k.twinx()
-        k2.plot(*finite(h["step"], h["ntk_alignment"]), color="#e9c46a", label="alignment")
+        k2.plot(*finite(h["step"], positive_x=True, ys=h["ntk_alignment"]), color="#e9c46a", label="alignment")
         k2.set_ylabel("kernel-target alignment", fontsize=8)
         rep = run["report"]
         for ax in (a, w, k):
@@ -68,10 +63,7 @@ def main():
             a.legend(fontsize=7)
         k.set_xlabel("step")
     fig.suptitle("dashed: t_mem, solid: t_grok", fontsize=9)
-    fig.tight_layout()
-    path = os.path.join(args.out_dir, args.name)
-    fig.savefig(path, dpi=100)
-    print(path)
+    save(fig, args.out_dir, args.name, dpi=100)
 
 
 if __name__ == "__main__":

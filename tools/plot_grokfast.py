@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from plot_common import read_history  # noqa: E402
+from plot_common import read_history, save  # noqa: E402
 
 COLORS = {"adamw": "#264653", "adamw_lr_x3": "#8d99ae", "ema": "#e76f51", "ema_normalized": "#f4a261",
           "ma": "#2a9d8f", "ma_normalized": "#8ab17d"}
@@ -64,10 +64,7 @@ def main():
     title = args.title or ("(a+b) mod %d, %s lr %g wd %g, %d seeds" % (
         cfg["p"], cfg.get("optimizer", "adamw"), cfg["lr"], cfg["weight_decay"], cfg["seeds"]))
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(args.out_dir, args.name)
-    fig.savefig(path, dpi=110)
-    print(path)
+    save(fig, args.out_dir, args.name, dpi=110)
 
 
 if __name__ == "__main__":

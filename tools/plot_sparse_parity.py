@@ -7,7 +7,6 @@ usage: plot_sparse_parity.py OUT_DIR [--name sparse_parity.png]
 """
 import argparse
 import json
-import math
 import os
 
 import matplotlib
@@ -15,14 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from plot_common import read_history  # noqa: E402
+from plot_common import finite, read_history, save  # noqa: E402
 
 COLORS = ["#264653", "#e76f51", "#2a9d8f", "#e9c46a", "#6d597a", "#8ab17d"]
 
-
-def finite(xs, ys):
-    pts = [(x, y) for x, y in zip(xs, ys) if not math.isnan(y)]
-    return [p[0] for p in pts], [p[1] for p in pts]
 
 
 def main():
@@ -62,10 +57,7 @@ def main():
     cfg = summary["config"]
     fig.suptitle("(%d, %d)-parity, width %d, SGD lr %g wd %g batch %d" % (
         cfg["n"], cfg["k"], cfg["width"], cfg["lr"], cfg["weight_decay"], cfg["batch"]), fontsize=10)
-    fig.tight_layout()
-    path = os.path.join(args.out_dir, args.name)
-    fig.savefig(path, dpi=110)
-    print(path)
+    save(fig, args.out_dir, args.name, dpi=110)
 
 
 if __name__ == "__main__":

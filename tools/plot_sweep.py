@@ -15,8 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-VERDICTS = ["grokked", "no_delay", "memorized_only", "partial", "ungrokked", "not_fit", "undetermined"]
-COLORS = ["#2a9d8f", "#8ab17d", "#e76f51", "#f4a261", "#e9c46a", "#6c757d", "#d9d9d9"]
+from plot_common import VERDICT_COLORS as COLORS, VERDICTS  # noqa: E402
 
 
 def main():
