@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threshold", threshold,
                  "acc: default 0.9; loss: an absolute loss (default: 0.1 of each curve's first loss)");
+  app.add_option("--test-threshold", opt.test_threshold,
+                 "the test curve's own threshold (same units; default: --threshold), e.g. for image data whose "
+                 "test accuracy tops out below the memorisation level");
   app.add_flag("--relative", relative, "loss: the threshold is a fraction of each curve's first loss");
   app.add_option("--patience", opt.patience, "consecutive records that must reach the threshold")
       ->check(CLI::PositiveNumber)
@@ -112,14 +115,16 @@ int main(int argc, char** argv) {
     out["runs"] = runs;
     out["aggregate"] = to_json(aggregate_reports(reports));
   }
-  out["options"] = {{"metric", metric},
-                    {"threshold", opt.threshold},
-                    {"relative", opt.loss_relative},
-                    {"patience", opt.patience},
-                    {"min_delay_ratio", opt.min_delay_ratio},
-                    {"min_delay_steps", opt.min_delay_steps},
-                    {"log_x", opt.log_x},
-                    {"columns", {step_col, train_col, test_col}}};
+  out["options"] = {
+      {"metric", metric},
+      {"threshold", opt.threshold},
+      {"test_threshold", opt.test_threshold ? nlohmann::json(*opt.test_threshold) : nlohmann::json(nullptr)},
+      {"relative", opt.loss_relative},
+      {"patience", opt.patience},
+      {"min_delay_ratio", opt.min_delay_ratio},
+      {"min_delay_steps", opt.min_delay_steps},
+      {"log_x", opt.log_x},
+      {"columns", {step_col, train_col, test_col}}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -169,6 +169,32 @@ TEST_CASE("loss metric with absolute and relative thresholds") {
   CHECK(b.verdict == GrokVerdict::Grokked);
 }
 
+TEST_CASE("a separate test threshold for test curves that top out below the memorisation level") {
+  std::vector<double> s, tr, te;
+  for (int i = 0; i <= 200; ++i) {
+    const double t = 100.0 * i;
+    s.push_back(t);
+    tr.push_back(std::min(1.0, 0.1 + t / 1000.0));      // 1.0 from step 900
+    te.push_back(logistic(t, 0.2, 0.82, 3e-3, 10000));  // images: ends near 0.82
+  }
+  DetectOptions opt;
+  opt.threshold = 0.99;
+  const GrokReport one = detect_grokking(s, tr, te, opt);
+  CHECK(one.verdict == GrokVerdict::Partial);  // 0.82 never reaches 0.99
+  opt.test_threshold = 0.75;
+  const GrokReport two = detect_grokking(s, tr, te, opt);
+  CHECK(two.train_threshold == 0.99);
+  CHECK(two.test_threshold == 0.75);
+  REQUIRE(two.t_mem);
+  REQUIRE(two.t_grok);
+  CHECK(*two.t_mem == 900);
+  // 0.2 + 0.62 / (1 + e^{−0.003 (t − 10000)}) ≥ 0.75 from t ≈ 10000 + ln(0.55/0.07)/0.003 ≈ 10687
+  CHECK(*two.t_grok == 10700);
+  CHECK(two.verdict == GrokVerdict::Grokked);
+  opt.test_threshold = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(detect_grokking(s, tr, te, opt), std::invalid_argument);
+}
+
 TEST_CASE("robust input: NaN skipped, unsorted sorted, duplicates merged, all noted") {
   Log l = tutorial_log();
   const double nan = std::numeric_limits<double>::quiet_NaN();

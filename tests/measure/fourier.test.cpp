@@ -90,3 +90,32 @@ TEST_CASE("Gini, inverse participation ratio and RQI on known cases") {
   CHECK(representation_quality_index(lin) == 1.0);  // E_k = a + k·b
   CHECK(representation_quality_index(rng.normal_matrix(10, 8)) < 0.05);
 }
+
+TEST_CASE("Fourier component norms: one frequency lands in its cos/sin pair, Parseval holds") {
+  const Index p = 13, k = 4;
+  Eigen::MatrixXd M(p, 3);
+  for (Index x = 0; x < p; ++x) {
+    const double w = 2 * M_PI * static_cast<double>(k * x) / static_cast<double>(p);
+    M.row(x) << std::cos(w), 2 * std::sin(w), std::cos(w + 0.7);
+  }
+  const Eigen::VectorXd rows = fourier_component_norms(M);
+  REQUIRE(rows.size() == p);
+  CHECK(rows.squaredNorm() == doctest::Approx(M.squaredNorm()));
+  for (Index f = 0; f < p; ++f)
+    if (f != 2 * k - 1 && f != 2 * k) CHECK(rows(f) == doctest::Approx(0.0).scale(1.0));
+  const Eigen::VectorXd freq = fourier_component_norms(M, true);
+  REQUIRE(freq.size() == (p + 1) / 2);
+  CHECK(freq(k) == doctest::Approx(M.norm()));
+  CHECK(freq.squaredNorm() == doctest::Approx(M.squaredNorm()));
+  // a constant column sits in the constant component only
+  const Eigen::VectorXd c = fourier_component_norms(Eigen::MatrixXd::Constant(p, 1, 3.0), true);
+  CHECK(c(0) == doctest::Approx(3.0 * std::sqrt(static_cast<double>(p))));
+  CHECK(c.tail(c.size() - 1).norm() == doctest::Approx(0.0).scale(1.0));
+  // one frequency out of six: Gini of the per-frequency norms is (n − 1)/n
+  CHECK(gini(freq.tail(freq.size() - 1)) == doctest::Approx(5.0 / 6.0));
+  CHECK_THROWS_WITH_AS(fourier_component_norms(Eigen::MatrixXd::Ones(12, 2)), doctest::Contains("p odd"),
+                       std::invalid_argument);
+  Eigen::MatrixXd bad = M;
+  bad(2, 1) = std::nan("");
+  CHECK_THROWS_WITH_AS(fourier_component_norms(bad), doctest::Contains("NaN"), std::invalid_argument);
+}

@@ -103,6 +103,10 @@ struct DetectOptions {
   bool fit_sigmoid = true;
   double smooth_fraction = 0.02;  ///< moving-average width for slopes, as a fraction of the x range
   Index min_points = 5;           ///< fewer valid records in a curve gives status TooFewPoints
+  /// The test curve's own threshold (same units and `loss_relative` rule) when the test metric
+  /// cannot reach the memorisation level (e.g. images, where test accuracy tops out near 0.8).
+  /// Last member, so that aggregate initialisation written for older versions keeps its meaning.
+  std::optional<double> test_threshold = std::nullopt;
 };
 
 /// Result of fitting lower + (upper − lower) / (1 + exp(−k (x − t0))) to the test curve.
@@ -308,10 +312,11 @@ inline GrokReport detect_grokking(const std::vector<double>& steps, const std::v
   require(opt.patience >= 1 && opt.ungrok_patience >= 1 && opt.min_points >= 2, "detect_grokking",
           "patience, ungrok_patience must be >= 1 and min_points >= 2");
   require(opt.min_delay_ratio >= 0 && opt.min_delay_steps >= 0 && opt.partial_fraction > 0 &&
-              opt.partial_fraction <= 1 && std::isfinite(opt.threshold) && opt.smooth_fraction >= 0,
+              opt.partial_fraction <= 1 && std::isfinite(opt.threshold) &&
+              std::isfinite(opt.test_threshold.value_or(0.0)) && opt.smooth_fraction >= 0,
           "detect_grokking",
           "options out of range (min_delay_ratio, min_delay_steps >= 0; partial_fraction in (0, 1]; "
-          "threshold finite; smooth_fraction >= 0)");
+          "threshold, test_threshold finite; smooth_fraction >= 0)");
   GrokReport rep;
   if (steps.size() != train.size() || steps.size() != test.size()) {
     rep.status = DetectStatus::MismatchedLengths;
@@ -331,7 +336,8 @@ inline GrokReport detect_grokking(const std::vector<double>& steps, const std::v
   }
   const bool acc = opt.metric == GrokMetric::Accuracy;
   rep.train_threshold = (!acc && opt.loss_relative) ? opt.threshold * tr.y.front() : opt.threshold;
-  rep.test_threshold = (!acc && opt.loss_relative) ? opt.threshold * te.y.front() : opt.threshold;
+  const double test_thr = opt.test_threshold.value_or(opt.threshold);
+  rep.test_threshold = (!acc && opt.loss_relative) ? test_thr * te.y.front() : test_thr;
   rep.test_initial = te.y.front();
   rep.test_final = te.y.back();
   rep.test_best = acc ? *std::max_element(te.y.begin(), te.y.end()) : *std::min_element(te.y.begin(), te.y.end());

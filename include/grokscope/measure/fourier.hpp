@@ -148,6 +148,24 @@ inline KeyFrequencies key_frequencies(const Eigen::MatrixXd& activations) {
   return r;
 }
 
+/// Norms of the Fourier components of a matrix indexed by residues along its rows (p × m with p
+/// odd, e.g. the token columns of an embedding transposed, or the unembedding to p classes):
+/// ‖(F M)_f‖ for each basis row f = const, cos₁, sin₁, …. With `per_frequency`, the (p+1)/2 values
+/// ‖const‖, √(‖cos_k‖² + ‖sin_k‖²). Parseval: the squares sum to ‖M‖²_F either way.
+inline Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& M, bool per_frequency = false) {
+  const Index p = M.rows();
+  require(p >= 3 && p % 2 == 1, "fourier_component_norms",
+          "expected p rows (one per residue, p odd >= 3), got " + std::to_string(p));
+  require(M.cols() >= 1, "fourier_component_norms", "no columns");
+  require(M.allFinite(), "fourier_component_norms", "matrix has NaN or Inf entries");
+  const Eigen::VectorXd rows = (fourier_basis(p) * M).rowwise().norm();
+  if (!per_frequency) return rows;
+  Eigen::VectorXd out((p + 1) / 2);
+  out(0) = rows(0);
+  for (Index k = 1; k <= (p - 1) / 2; ++k) out(k) = std::hypot(rows(2 * k - 1), rows(2 * k));
+  return out;
+}
+
 /// Gini coefficient of non-negative values Σᵢ Σⱼ |cᵢ − cⱼ| / (2 n Σ c): 0 when equal, → 1 when
 /// concentrated in one entry (Hurley & Rickard 2009). 0 for an all-zero input.
 inline double gini(const Eigen::VectorXd& c) {
