@@ -158,6 +158,29 @@ TEST_CASE("probes add columns; checkpoints; log-spaced evaluation; stop rule; sc
   CHECK(back.parameters()[0]->value == fresh.model.parameters()[0]->value);
 }
 
+TEST_CASE("the stop rule can require train accuracy as well, held for several evaluations") {
+  Setup s(0.1);
+  TrainConfig tc;
+  tc.steps = 3000;
+  tc.eval_every = 10;
+  tc.loss = LossKind::Mse;
+  tc.stop_test_acc = 0.02;  // reached at step 0 (chance is 1/23): the train condition decides
+  tc.stop_train_acc = 0.99;
+  tc.stop_patience = 3;
+  Trainer<float> tr(s.model, s.ds, s.opt, tc);
+  const TrainResult r = tr.run();
+  REQUIRE(r.status == TrainStatus::Stopped);
+  const auto train = r.history.column("train_acc"), test = r.history.column("test_acc");
+  const std::size_t n = train.size();
+  REQUIRE(n >= 4);
+  for (std::size_t i = n - 3; i < n; ++i) {
+    CHECK(train[i] >= 0.99);
+    CHECK(test[i] >= 0.02);
+  }
+  CHECK_FALSE((train[n - 4] >= 0.99 && test[n - 4] >= 0.02));  // it stopped at the first chance
+  CHECK(r.steps_done == static_cast<Index>(r.history.last("step")));
+}
+
 TEST_CASE("regression accuracy uses the per-example MSE threshold; cross-entropy needs labels") {
   KumarOptions ko;
   ko.D = 5, ko.n_train = 40, ko.n_test = 40;

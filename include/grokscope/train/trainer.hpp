@@ -84,7 +84,8 @@ struct TrainConfig {
   Index log_points = 0;    ///< also evaluate on this many log-spaced steps in [1, steps]
   LossKind loss = LossKind::CrossEntropy;
   double regression_threshold = 1e-3;   ///< regression accuracy: per-example MSE below this
-  double stop_test_acc = -1;            ///< stop once test accuracy ≥ this ...
+  double stop_test_acc = -1;            ///< stop once test accuracy ≥ this (≤ 0: no condition) ...
+  double stop_train_acc = -1;           ///< ... and train accuracy ≥ this (≤ 0: no condition) ...
   Index stop_patience = 1;              ///< ... for this many consecutive evaluations (≤ 0 disables)
   std::vector<Index> checkpoint_steps;  ///< save parameters at these steps (needs out_dir)
   std::string out_dir;                  ///< run folder for history, summary, split, checkpoints ("" = none)
@@ -175,8 +176,10 @@ class Trainer {
         const Record r = evaluate(step, grad_norm, update_norm, last_lr);
         res.history.add(r);
         if (tty) progress(step, r, t0);
-        if (m_cfg.stop_test_acc > 0 && m_cfg.stop_patience > 0) {
-          held = r[4].second >= m_cfg.stop_test_acc ? held + 1 : 0;
+        if ((m_cfg.stop_test_acc > 0 || m_cfg.stop_train_acc > 0) && m_cfg.stop_patience > 0) {
+          const bool reached = (m_cfg.stop_test_acc <= 0 || r[4].second >= m_cfg.stop_test_acc) &&
+                               (m_cfg.stop_train_acc <= 0 || r[3].second >= m_cfg.stop_train_acc);
+          held = reached ? held + 1 : 0;
           if (held >= m_cfg.stop_patience) {
             res.status = TrainStatus::Stopped;
             res.steps_done = step;

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Plots examples/nanda_progress for the first seed in summary.json: train and test accuracy on a
+log-step axis; train, test, restricted (test) and excluded (train) loss; the excluded loss of each
+key frequency; the sum of squared weights; the Gini coefficients of the Fourier component norms of
+W_E and W_L; and the neurons per key frequency in the final model. t_mem and t_grok are marked.
+
+usage: plot_nanda_progress.py OUT_DIR [--name nanda_progress.png]
+"""
+import argparse
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from plot_common import finite, read_history, save  # noqa: E402
+
+
+def mark(ax, report):
+    for key, ls in (("t_mem", "--"), ("t_grok", "-")):
+        t = report.get(key)
+        if t is not None:
+            ax.axvline(t, color="grey", lw=0.8, ls=ls)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("--name", default="nanda_progress.png")
+    args = ap.parse_args()
+    with open(os.path.join(args.out_dir, "summary.json")) as f:
+        summary = json.load(f)
+    if not summary.get("runs"):
+        sys.exit("plot_nanda_progress.py: no runs in summary.json")
+    run = summary["runs"][0]
+    h = read_history(os.path.join(run["dir"], "history.csv"))
+    g = read_history(os.path.join(run["dir"], "progress.csv"))
+    rep = run["report"]
+    fig, ax = plt.subplots(2, 3, figsize=(15, 8))
+    a = ax[0, 0]
+    a.plot(*finite(h["step"], h["train_acc"], True), color="#264653", label="train")
+    a.plot(*finite(h["step"], h["test_acc"], True), color="#e76f51", label="test")
+    a.set(xscale="log", xlabel="step", ylabel="accuracy", title="accuracy (dashed t_mem, solid t_grok)")
+    a.legend(fontsize=8)
+    mark(a, rep)
+    a = ax[0, 1]
+    a.plot(g["step"], g["train_loss"], color="#264653", label="train")
+    a.plot(g["step"], g["test_loss"], color="#e76f51", label="test")
+    a.plot(g["step"], g["restricted_loss_test"], color="#2a9d8f", label="restricted (test)")
+    a.plot(g["step"], g["excluded_loss"], color="#6d597a", label="excluded (train)")
+    a.set(yscale="log", xlabel="step", ylabel="cross-entropy over the p answers", title="progress measures")
+    a.legend(fontsize=8)
+    mark(a, rep)
+    a = ax[0, 2]
+    keys = [c for c in g if c.startswith("excluded_loss_k")]
+    colors = plt.cm.tab10(range(len(keys)))
+    for c, col in zip(keys, colors):
+        a.plot(g["step"], g[c], color=col, lw=1, label="k = " + c[len("excluded_loss_k"):])
+    a.plot(g["step"], g["train_loss"], color="#264653", lw=0.8, ls=":", label="train")
+    a.set(yscale="log", xlabel="step", ylabel="training cross-entropy", title="excluded loss, one key frequency")
+    a.legend(fontsize=7, ncol=2)
+    mark(a, rep)
+    a = ax[1, 0]
+    a.plot(g["step"], g["sum_sq_weights"], color="#264653")
+    a.set(xlabel="step", ylabel="Σθ²", title="sum of squared weights")
+    mark(a, rep)
+    a = ax[1, 1]
+    a.plot(g["step"], g["gini_W_E"], color="#e9c46a", label="W_E (token axis)")
+    a.plot(g["step"], g["gini_W_L"], color="#2a9d8f", label="W_L = W_Uᵀ W_out (answer axis)")
+    a.set(xlabel="step", ylabel="Gini of Fourier component norms", title="sparsity in the Fourier basis")
+    a.legend(fontsize=8)
+    mark(a, rep)
+    a = ax[1, 2]
+    kf = run["key_frequencies"]
+    a.bar([str(k["frequency"]) for k in kf], [k["neurons"] for k in kf], color="#6d597a")
+    a.set(xlabel="key frequency k", ylabel="neurons", title="neurons per key frequency (final model, %.0f %% explained)"
+          % (100 * run["neurons_explained_fraction"]))
+    for a in ax.flat:
+        a.grid(alpha=0.3)
+    cfg = summary["config"]
+    fig.suptitle("Nanda et al.'s transformer on (a + b) mod %d, %g of pairs, AdamW lr %g wd %g, seed %d: %s"
+                 % (cfg["p"], cfg["fraction"], cfg["lr"], cfg["weight_decay"], run["seed"], rep.get("verdict", "")))
+    save(fig, args.out_dir, args.name, dpi=90)
+
+
+if __name__ == "__main__":
+    main()
