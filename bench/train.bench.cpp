@@ -6,8 +6,8 @@
 //   GromovMLP         p = 97, width 512, half the table (full batch 4 704), MSE, AdamW
 //   KumarMLP          D = 100, P = 550, N = 500, φ(h) = h + (ε/2)h², centered, gradient descent
 // FLOPs counts the multiply-adds of the step's matrix products (2 per multiply-add), so
-// "FLOPs" is the useful FLOP rate; BM_EigenGemm_* measure Eigen's own GEMM rate on the step's
-// dominant shapes for comparison.
+// "FLOPs" is the useful FLOP rate; BM_EigenGemms_* measure Eigen's own GEMM rate on exactly the
+// step's matrix products for comparison.
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/nn/mlp.hpp>
@@ -81,23 +81,77 @@ void BM_TrainStep_KumarMLP(benchmark::State& state) {
 }
 BENCHMARK(BM_TrainStep_KumarMLP)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void gemm(benchmark::State& state, Index m, Index k, Index n) {
+// Eigen's own GEMM rate on the step's shapes: every matrix product of the step (forward and
+// backward, with the same transposes and the same = / += forms as the tape's ops) on random
+// matrices, back to back, with nothing else in between. The step's useful FLOP rate divided by
+// this rate is the fraction of the machine's GEMM speed that the whole step achieves.
+struct Gemm {
+  Index m, k, n;
+  bool ta, tb, accumulate;  // C (m×n) (+)= op(A) op(B), op(A): m×k, op(B): k×n
+};
+
+void gemms(benchmark::State& state, const std::vector<Gemm>& list) {
   Rng rng(1);
-  const Matrix<float> A = rng.normal_matrix<float>(m, k), B = rng.normal_matrix<float>(k, n);
-  Matrix<float> C(m, n);
-  for (auto _ : state) {
-    C.noalias() = A * B;
-    benchmark::DoNotOptimize(C.data());
+  std::vector<Matrix<float>> A, B, C;
+  double flops = 0;
+  for (const Gemm& g : list) {
+    A.push_back(g.ta ? rng.normal_matrix<float>(g.k, g.m) : rng.normal_matrix<float>(g.m, g.k));
+    B.push_back(g.tb ? rng.normal_matrix<float>(g.n, g.k) : rng.normal_matrix<float>(g.k, g.n));
+    C.push_back(Matrix<float>::Zero(g.m, g.n));
+    flops += 2.0 * static_cast<double>(g.m * g.k * g.n);
   }
-  state.counters["FLOPs"] = benchmark::Counter(2.0 * m * k * n, benchmark::Counter::kIsIterationInvariantRate);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Gemm& g = list[i];
+      Matrix<float>& c = C[i];
+      if (!g.ta && !g.tb)
+        g.accumulate ? void(c.noalias() += A[i] * B[i]) : void(c.noalias() = A[i] * B[i]);
+      else if (!g.ta && g.tb)
+        g.accumulate ? void(c.noalias() += A[i] * B[i].transpose()) : void(c.noalias() = A[i] * B[i].transpose());
+      else if (g.ta && !g.tb)
+        g.accumulate ? void(c.noalias() += A[i].transpose() * B[i]) : void(c.noalias() = A[i].transpose() * B[i]);
+      else
+        g.accumulate ? void(c.noalias() += A[i].transpose() * B[i].transpose())
+                     : void(c.noalias() = A[i].transpose() * B[i].transpose());
+      benchmark::DoNotOptimize(c.data());
+    }
+  }
+  state.counters["FLOPs"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
 }
-void BM_EigenGemm_Nanda_QKV(benchmark::State& s) { gemm(s, 3830 * 3, 128, 128); }
-void BM_EigenGemm_Nanda_MLP(benchmark::State& s) { gemm(s, 3830, 128, 512); }
-void BM_EigenGemm_Gromov(benchmark::State& s) { gemm(s, 4704, 512, 97); }
-void BM_EigenGemm_Kumar(benchmark::State& s) { gemm(s, 550, 100, 500); }
-BENCHMARK(BM_EigenGemm_Nanda_QKV)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_EigenGemm_Nanda_MLP)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_EigenGemm_Gromov)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_EigenGemm_Kumar)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A linear layer y = x Wᵀ on r rows, in → out: forward, dx = dy W (if wanted), dW = dyᵀ x.
+void add_linear(std::vector<Gemm>& l, Index r, Index in, Index out, bool dx = true) {
+  l.push_back({r, in, out, false, true, false});
+  if (dx) l.push_back({r, out, in, false, false, true});
+  l.push_back({out, r, in, true, false, true});
+}
+
+void BM_EigenGemms_NandaStep(benchmark::State& state) {
+  const Index n = 3830, N = 3 * n, d = 128, m = 512, V = 113;
+  std::vector<Gemm> l;
+  add_linear(l, n, d, d);                       // W_Q on the last position
+  add_linear(l, N, d, d);                       // W_K
+  add_linear(l, N, d, d);                       // W_V
+  add_linear(l, n, d, d);                       // W_O
+  add_linear(l, n, d, m);                       // W_in
+  add_linear(l, n, m, d);                       // W_out
+  l.push_back({n, d, V, false, false, false});  // logits = x W_U
+  l.push_back({n, V, d, false, true, true});    // dx = dlogits W_Uᵀ
+  l.push_back({d, n, V, true, false, true});    // dW_U = xᵀ dlogits
+  gemms(state, l);
+}
+void BM_EigenGemms_GromovStep(benchmark::State& state) {
+  std::vector<Gemm> l;
+  add_linear(l, 4704, 512, 97);  // the readout; the first layer is a gather / scatter-add
+  gemms(state, l);
+}
+void BM_EigenGemms_KumarStep(benchmark::State& state) {
+  std::vector<Gemm> l;
+  add_linear(l, 550, 100, 500, false);  // the hidden layer (inputs need no gradient)
+  gemms(state, l);
+}
+BENCHMARK(BM_EigenGemms_NandaStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EigenGemms_GromovStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EigenGemms_KumarStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

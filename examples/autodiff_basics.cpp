@@ -68,8 +68,10 @@ int main(int argc, char** argv) {
   };
 
   const GradcheckResult gc = gradcheck(forward, params);
-  std::printf("gradient check: worst relative error %.2e at %s(%ld,%ld) over %ld entries\n", gc.max_error,
-              gc.param.c_str(), static_cast<long>(gc.row), static_cast<long>(gc.col), static_cast<long>(gc.checked));
+  std::printf(
+      "gradient check: worst relative error %.2e at %s(%ld,%ld) (analytic %.3e, numeric %.3e) over %ld entries\n",
+      gc.max_error, gc.param.c_str(), static_cast<long>(gc.row), static_cast<long>(gc.col), gc.analytic, gc.numeric,
+      static_cast<long>(gc.checked));
 
   Tape<double> tape;
   double first = 0, last = 0;
@@ -84,7 +86,9 @@ int main(int argc, char** argv) {
     if (step % (steps / 10 > 0 ? steps / 10 : 1) == 0) std::printf("step %6ld  mse %.6f\n", step, last);
   }
   std::printf("final mse %.6f (initial %.6f, %.0fx lower)\n", last, first, first / last);
-  const bool ok = gc.ok(1e-6) && last < first / 20;
+  // A zero gradient's central difference is pure round-off, ε|f|/h ≈ 1e-10 for h = 1e-6, i.e. up
+  // to a few 1e-6 against gradcheck's floor of 1e-4; a wrong VJP gives errors of order 1.
+  const bool ok = gc.ok(1e-5) && last < first / 20;
   if (!ok) std::fprintf(stderr, "autodiff_basics: FAILED (gradient check or fit)\n");
   return ok ? 0 : 1;
 }

@@ -433,3 +433,57 @@ TEST_CASE("composite: one attention block on token sequences") {
       },
       {&WE, &pos, &Wqkv, &WO, &g, &be, &WU});
 }
+
+TEST_CASE("linear and onehot_matmul carry a forward multiplier c") {
+  for (std::uint64_t seed : {41, 42}) {
+    Rng rng(seed);
+    const Index n = 2 + rng.integer(4), in = 2 + rng.integer(5), out = 1 + rng.integer(4);
+    const double c = 0.3 + rng.uniform();
+    P x = rand_param(rng, "x", n, in), W = rand_param(rng, "weight", out, in), b = rand_param(rng, "bias", 1, out);
+    expect_grad([&](T& t) { return project(t, linear(t.param(x), t.param(W), t.param(b), c)); }, {&x, &W, &b});
+    expect_grad([&](T& t) { return project(t, linear(t.param(x), t.param(W), V{}, c)); }, {&x, &W});
+    T t;
+    const M y = linear(t.param(x), t.param(W), t.param(b), c).value();
+    CHECK((y - ((c * x.value * W.value.transpose()).rowwise() + b.value.row(0))).norm() < 1e-12);  // bias unscaled
+    const IndexList ids{0, in - 1, 1, 0};
+    expect_grad([&](T& tt) { return project(tt, onehot_matmul(tt.param(W), ids, 2, 1, c)); }, {&W});
+    const M g = onehot_matmul(t.param(W), ids, 2, 1, c).value();
+    CHECK((g.row(0) - c * (W.value.col(0) + W.value.col(in - 1)).transpose()).norm() < 1e-12);
+  }
+  T t;
+  P x("x", M::Ones(2, 3)), W("weight", M::Ones(4, 3));
+  CHECK_THROWS_WITH_AS(linear(t.param(x), t.param(W), V{}, std::nan("")),
+                       "grokscope::linear: the multiplier must be finite", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(onehot_matmul(t.param(W), IndexList{0}, 1, 1, INFINITY),
+                       "grokscope::onehot_matmul: the multiplier must be finite", std::invalid_argument);
+}
+
+TEST_CASE("linear_quadratic is x + c x² in one op") {
+  for (std::uint64_t seed : {43, 44}) {
+    Rng rng(seed);
+    P a = rand_param(rng, "a", 3 + rng.integer(3), 2 + rng.integer(3), 1.5);
+    const double c = rng.normal();
+    expect_grad([&](T& t) { return project(t, linear_quadratic(t.param(a), c)); }, {&a});
+    T t;
+    const V v = t.param(a);
+    CHECK((linear_quadratic(v, c).value() - add(v, scale(square(v), c)).value()).norm() < 1e-12);
+  }
+  T t;
+  P a("a", M::Ones(1, 1));
+  CHECK_THROWS_WITH_AS(linear_quadratic(t.param(a), std::nan("")),
+                       "grokscope::linear_quadratic: the coefficient must be finite", std::invalid_argument);
+}
+
+TEST_CASE("a fresh gradient buffer is assigned, an accumulating one is added to") {
+  // x feeds two ops: the first VJP to arrive assigns into x's (uninitialised) buffer, the
+  // second accumulates; the sum must be exact whichever order the ops run in.
+  Rng rng(45);
+  P w = rand_param(rng, "w", 4, 3);
+  T t;
+  const V x = scale(t.param(w), 1.0);
+  const V y = add(relu(x), square(x));
+  t.backward(sum(y));
+  const M expect = (w.value.array() > 0).cast<double>().matrix() + 2 * w.value;
+  CHECK((x.grad() - expect).norm() < 1e-12);
+  CHECK((w.grad - expect).norm() < 1e-12);
+}

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 using namespace grokscope;
 
 TEST_CASE("ModelInput from a dataset: tokens or dense rows; fingerprints tell inputs apart") {
@@ -18,6 +20,27 @@ TEST_CASE("ModelInput from a dataset: tokens or dense rows; fingerprints tell in
   CHECK(b.x.cols() == 10);
   CHECK(a.fingerprint() == ModelInput<float>::from_dataset(tok, {0, 7}).fingerprint());
   CHECK(a.fingerprint() != ModelInput<float>::from_dataset(tok, {7, 0}).fingerprint());
+  // dense inputs: one flipped bit anywhere (word lanes and the byte tail), or the same entries in
+  // another shape, give another fingerprint
+  Rng rng(3);
+  ModelInput<float> d;
+  d.x = rng.normal_matrix<float>(37, 11);  // 1 628 bytes: 50 words of 32 bytes and a 28-byte tail
+  const std::uint64_t h = d.fingerprint();
+  for (Index i : {Index(0), Index(9), Index(200), d.x.size() - 1}) {
+    ModelInput<float> e = d;
+    std::uint32_t bits;
+    std::memcpy(&bits, e.x.data() + i, 4);
+    bits ^= 1u;
+    std::memcpy(e.x.data() + i, &bits, 4);
+    CHECK(e.fingerprint() != h);
+  }
+  ModelInput<float> reshaped = d;
+  reshaped.x.resize(11, 37);
+  std::memcpy(reshaped.x.data(), d.x.data(), sizeof(float) * 407);
+  CHECK(reshaped.fingerprint() != h);
+  ModelInput<float> empty;
+  empty.x.resize(0, 3);
+  CHECK(empty.fingerprint() != ModelInput<float>().fingerprint());
 }
 
 TEST_CASE("centering caches f0 per input and recomputes it for new inputs") {

@@ -5,12 +5,16 @@
 ///
 /// Conventions: samples are rows; `dX` is the gradient of the loss with respect to X; every
 /// backward term is annotated with the forward line it differentiates and accumulates with +=.
-/// Shape errors throw std::invalid_argument naming the op and both shapes.
+/// Shape errors throw std::invalid_argument naming the op and both shapes. Elementwise work on
+/// large matrices runs row-parallel (core/parallel.hpp); a VJP that covers its whole input writes
+/// a fresh gradient buffer with = instead of zero-filling it first (Tape::grad_target).
 
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/core/types.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -49,6 +53,31 @@ Index broadcast_mode(const char* where, const Matrix<S>& a, const Matrix<S>& b) 
                            std::to_string(a.cols()) + ", " + std::to_string(a.rows()) + "x1 or 1x1)");
 }
 
+// y = op(a, b expanded to a's shape), row-parallel; op combines two same-shape expressions.
+template <typename S, typename Op>
+void broadcast_rows(Matrix<S>& y, const Matrix<S>& A, const Matrix<S>& B, Index mode, Op&& op) {
+  y.resize(A.rows(), A.cols());
+  parallel_rows(A.rows(), A.cols(), [&](Index r0, Index r1) {
+    auto out = row_range(y, r0, r1);
+    const auto a = row_range(A, r0, r1);
+    const Index h = r1 - r0;
+    switch (mode) {
+      case Same:
+        out = op(a, row_range(B, r0, r1));
+        break;
+      case Row:
+        out = op(a, B.row(0).replicate(h, 1));
+        break;
+      case Col:
+        out = op(a, B.col(0).segment(r0, h).replicate(1, A.cols()));
+        break;
+      default:
+        out = op(a, Matrix<S>::Constant(h, A.cols(), B(0, 0)));
+        break;
+    }
+  });
+}
+
 // Reduces a full-shape gradient `g` onto b's broadcast shape and adds it to `db`.
 template <typename S, typename G>
 void accumulate_broadcast(Matrix<S>& db, const G& g, Index mode) {
@@ -65,6 +94,81 @@ void accumulate_broadcast(Matrix<S>& db, const G& g, Index mode) {
     default:
       db(0, 0) += g.sum();
       break;
+  }
+}
+
+// dst = e when dst is a fresh gradient buffer, dst += e otherwise.
+template <typename D, typename E>
+void put(bool fresh, D&& dst, const E& e) {
+  if (fresh)
+    dst = e;
+  else
+    dst += e;
+}
+
+// Sets rows [r0, r1) of y to f(rows [r0, r1) of x), row-parallel; y takes x's shape.
+// `cost` is the rough number of scalar operations per entry.
+template <typename S, typename F>
+void map_rows(Matrix<S>& y, const Matrix<S>& x, Index cost, F&& f) {
+  y.resize(x.rows(), x.cols());
+  parallel_rows(x.rows(), x.cols() * cost, [&](Index r0, Index r1) { f(row_range(y, r0, r1), row_range(x, r0, r1)); });
+}
+
+// The VJP of an elementwise op: dx (=|+=) g(dy rows, x rows, y rows) on every row, row-parallel.
+template <typename S, typename G>
+void elementwise_vjp(Tape<S>& tp, Node<S>& nd, int ix, Index cost, G&& g) {
+  if (!tp.needs_grad(ix)) return;
+  bool fresh = false;
+  Matrix<S>& dx = tp.grad_target(ix, fresh);
+  const Matrix<S>& X = tp.in_value(ix);
+  const Matrix<S>& Y = nd.own_value;
+  const Matrix<S>& dy = nd.own_grad;
+  parallel_rows(dx.rows(), dx.cols() * cost, [&](Index r0, Index r1) {
+    put(fresh, row_range(dx, r0, r1).array(),
+        g(row_range(dy, r0, r1).array(), row_range(X, r0, r1).array(), row_range(Y, r0, r1).array()));
+  });
+}
+
+// dst.row(ids[i]) += src.row(i / k) for every i (ids may repeat), with results that do not depend
+// on the thread count:
+// - unique ids (no row of dst is hit twice): threads write dst directly;
+// - many ids into a small dst (dst no larger than a quarter of src): src's rows are cut into 4
+//   fixed chunks, each scattered into its own block of `scratch` (threads take chunks: the rows
+//   they produced in the previous op, still in their cache), and the blocks are added to dst in
+//   chunk order;
+// - otherwise every entry is summed in the order of i, threads taking disjoint column ranges.
+template <typename S>
+void scatter_add_rows(Matrix<S>& dst, const Matrix<S>& src, const IndexList& ids, Index k, Matrix<S>& scratch,
+                      bool unique = false) {
+  const Index rows = static_cast<Index>(ids.size()) / k, V = dst.rows(), C = dst.cols();
+  auto scatter = [&](S* out, Index r0, Index r1, Index c0, Index c1) {  // out: V × C, row-major
+    for (Index r = r0; r < r1; ++r)
+      for (Index j = 0; j < k; ++j) {
+        S* d = out + ids[static_cast<std::size_t>(r * k + j)] * C;
+        const S* s = src.row(r).data();
+        for (Index c = c0; c < c1; ++c) d[c] += s[c];
+      }
+  };
+  constexpr Index chunks = 4;
+  if (unique) {
+    parallel_rows(rows, k * C, [&](Index r0, Index r1) { scatter(dst.data(), r0, r1, 0, C); });
+  } else if (chunks * V <= rows * k && rows * k * C >= chunks * kParallelGrain) {
+    scratch.resize(chunks * V, C);
+    const int threads = std::min<int>(parallel_threads(rows, k * C), static_cast<int>(chunks));
+    parallel_team(threads, [&](Index t, Index nt) {
+      const auto [q0, q1] = thread_share(chunks, t, nt);
+      for (Index q = q0; q < q1; ++q) {
+        auto part = scratch.middleRows(q * V, V);
+        part.setZero();
+        const auto [r0, r1] = thread_share(rows, q, chunks);
+        scatter(part.data(), r0, r1, 0, C);
+      }
+    });
+    parallel_rows(V, chunks * C, [&](Index v0, Index v1) {
+      for (Index q = 0; q < chunks; ++q) row_range(dst, v0, v1) += scratch.middleRows(q * V + v0, v1 - v0);
+    });
+  } else {
+    parallel_rows(C, rows * k, [&](Index c0, Index c1) { scatter(dst.data(), 0, rows, c0, c1); });
   }
 }
 
@@ -111,36 +215,38 @@ Var<S> matmul(const Var<S>& a, const Var<S>& b, bool trans_a = false, bool trans
     const Matrix<S>& B = tp.in_value(ib);
     const Matrix<S>& dC = nd.own_grad;
     const bool ta = nd.iattr[0] != 0, tb = nd.iattr[1] != 0;
+    bool fresh = false;
     if (tp.needs_grad(ia)) {
-      Matrix<S>& dA = tp.grad_acc(ia);
+      auto dA = tp.grad_target(ia, fresh).noalias();
       if (!ta && !tb)
-        dA.noalias() += dC * B.transpose();  // C = A B
+        detail::put(fresh, dA, dC * B.transpose());  // C = A B
       else if (ta && !tb)
-        dA.noalias() += B * dC.transpose();  // C = Aᵀ B
+        detail::put(fresh, dA, B * dC.transpose());  // C = Aᵀ B
       else if (!ta && tb)
-        dA.noalias() += dC * B;  // C = A Bᵀ
+        detail::put(fresh, dA, dC * B);  // C = A Bᵀ
       else
-        dA.noalias() += B.transpose() * dC.transpose();  // C = Aᵀ Bᵀ
+        detail::put(fresh, dA, B.transpose() * dC.transpose());  // C = Aᵀ Bᵀ
     }
     if (tp.needs_grad(ib)) {
-      Matrix<S>& dB = tp.grad_acc(ib);
+      auto dB = tp.grad_target(ib, fresh).noalias();
       if (!ta && !tb)
-        dB.noalias() += A.transpose() * dC;  // C = A B
+        detail::put(fresh, dB, A.transpose() * dC);  // C = A B
       else if (ta && !tb)
-        dB.noalias() += A * dC;  // C = Aᵀ B
+        detail::put(fresh, dB, A * dC);  // C = Aᵀ B
       else if (!ta && tb)
-        dB.noalias() += dC.transpose() * A;  // C = A Bᵀ
+        detail::put(fresh, dB, dC.transpose() * A);  // C = A Bᵀ
       else
-        dB.noalias() += dC.transpose() * A.transpose();  // C = Aᵀ Bᵀ
+        detail::put(fresh, dB, dC.transpose() * A.transpose());  // C = Aᵀ Bᵀ
     }
   };
   return t.var(n);
 }
 
-/// Linear layer in PyTorch layout: y = x Wᵀ (+ b). x: (n,in) W: (out,in) b: (1,out) -> y: (n,out).
-/// Pass a default-constructed Var as `b` for no bias.
+/// Linear layer in PyTorch layout: y = c · x Wᵀ (+ b). x: (n,in) W: (out,in) b: (1,out) -> y: (n,out).
+/// Pass a default-constructed Var as `b` for no bias. The multiplier c (the NTK and mean-field
+/// parameterisations' 1/√fan_in) rides on the GEMM instead of costing a pass of its own.
 template <typename S>
-Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}) {
+Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, double c = 1.0) {
   Tape<S>& t = b.valid() ? detail::tape_of("linear", {&x, &W, &b}) : detail::tape_of("linear", {&x, &W});
   const Matrix<S>& X = x.value();
   const Matrix<S>& Wv = W.value();
@@ -151,14 +257,30 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}) {
     require(b.rows() == 1 && b.cols() == Wv.rows(), "linear",
             "bias is " + shape_string(b.value()) + " but weight is " + shape_string(Wv) + " (expected bias 1x" +
                 std::to_string(Wv.rows()) + ")");
+  require(std::isfinite(c), "linear", "the multiplier must be finite");
   Node<S>& n = b.valid() ? t.make_node(OpKind::Linear, {x.id, W.id, b.id}) : t.make_node(OpKind::Linear, {x.id, W.id});
-  n.own_value.noalias() = X * Wv.transpose();
-  if (b.valid()) n.own_value.rowwise() += b.value().row(0);
+  n.attr[0] = c;
+  const S cs = static_cast<S>(c);
+  if (c == 1.0)
+    n.own_value.noalias() = X * Wv.transpose();
+  else
+    n.own_value.noalias() = cs * X * Wv.transpose();
+  if (b.valid()) {
+    Matrix<S>& y = n.own_value;
+    const auto bias = b.value().row(0);
+    detail::parallel_rows(y.rows(), y.cols(),
+                          [&](Index r0, Index r1) { detail::row_range(y, r0, r1).rowwise() += bias; });
+  }
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0], iw = nd.inputs[1];
-    const Matrix<S>& dy = nd.own_grad;                                                     // (n,out)
-    if (tp.needs_grad(ix)) tp.grad_acc(ix).noalias() += dy * tp.in_value(iw);              // y = x Wᵀ -> dx = dy W
-    if (tp.needs_grad(iw)) tp.grad_acc(iw).noalias() += dy.transpose() * tp.in_value(ix);  // dW = dyᵀ x
+    const Matrix<S>& dy = nd.own_grad;  // (n,out)
+    const S c = static_cast<S>(nd.attr[0]);
+    bool fresh = false;
+    if (tp.needs_grad(ix)) {
+      auto dx = tp.grad_target(ix, fresh).noalias();
+      detail::put(fresh, dx, c * dy * tp.in_value(iw));  // y = c x Wᵀ -> dx = c dy W
+    }
+    if (tp.needs_grad(iw)) tp.grad_acc(iw).noalias() += c * dy.transpose() * tp.in_value(ix);  // dW = c dyᵀ x
     if (nd.inputs.size() == 3 && tp.needs_grad(nd.inputs[2]))
       tp.grad_acc(nd.inputs[2]) += dy.colwise().sum();  // y += b -> db = Σ_rows dy
   };
@@ -177,23 +299,10 @@ Var<S> add(const Var<S>& a, const Var<S>& b) {
   n.iattr[0] = mode;
   const Matrix<S>& A = a.value();
   const Matrix<S>& B = b.value();
-  switch (mode) {
-    case detail::Same:
-      n.own_value = A + B;
-      break;
-    case detail::Row:
-      n.own_value = A.rowwise() + B.row(0);
-      break;
-    case detail::Col:
-      n.own_value = A.colwise() + B.col(0);
-      break;
-    default:
-      n.own_value = A.array() + B(0, 0);
-      break;
-  }
+  detail::broadcast_rows(n.own_value, A, B, mode, [](const auto& x, const auto& z) { return x + z; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const Matrix<S>& dy = nd.own_grad;
-    if (tp.needs_grad(nd.inputs[0])) tp.grad_acc(nd.inputs[0]) += dy;  // da = dy
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // da = dy
     if (tp.needs_grad(nd.inputs[1]))
       detail::accumulate_broadcast(tp.grad_acc(nd.inputs[1]), dy, nd.iattr[0]);  // db = reduce(dy)
   };
@@ -209,23 +318,10 @@ Var<S> sub(const Var<S>& a, const Var<S>& b) {
   n.iattr[0] = mode;
   const Matrix<S>& A = a.value();
   const Matrix<S>& B = b.value();
-  switch (mode) {
-    case detail::Same:
-      n.own_value = A - B;
-      break;
-    case detail::Row:
-      n.own_value = A.rowwise() - B.row(0);
-      break;
-    case detail::Col:
-      n.own_value = A.colwise() - B.col(0);
-      break;
-    default:
-      n.own_value = A.array() - B(0, 0);
-      break;
-  }
+  detail::broadcast_rows(n.own_value, A, B, mode, [](const auto& x, const auto& z) { return x - z; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const Matrix<S>& dy = nd.own_grad;
-    if (tp.needs_grad(nd.inputs[0])) tp.grad_acc(nd.inputs[0]) += dy;  // da = dy
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // da = dy
     if (tp.needs_grad(nd.inputs[1]))
       detail::accumulate_broadcast(tp.grad_acc(nd.inputs[1]), -dy, nd.iattr[0]);  // db = −reduce(dy)
   };
@@ -299,10 +395,11 @@ Var<S> scale(const Var<S>& x, double c) {
   Tape<S>& t = detail::tape_of("scale", {&x});
   Node<S>& n = t.make_node(OpKind::Scale, {x.id});
   n.attr[0] = c;
-  n.own_value = x.value() * static_cast<S>(c);
+  const S cs = static_cast<S>(c);
+  detail::map_rows(n.own_value, x.value(), 1, [cs](auto y, auto xr) { y = xr * cs; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    if (tp.needs_grad(nd.inputs[0]))
-      tp.grad_acc(nd.inputs[0]) += nd.own_grad * static_cast<S>(nd.attr[0]);  // dx = c dy
+    const S c = static_cast<S>(nd.attr[0]);
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [c](auto g, auto, auto) { return g * c; });  // dx = c dy
   };
   return t.var(n);
 }
@@ -318,9 +415,10 @@ Var<S> add_scalar(const Var<S>& x, double c) {
   Tape<S>& t = detail::tape_of("add_scalar", {&x});
   Node<S>& n = t.make_node(OpKind::AddScalar, {x.id});
   n.attr[0] = c;
-  n.own_value = x.value().array() + static_cast<S>(c);
+  const S cs = static_cast<S>(c);
+  detail::map_rows(n.own_value, x.value(), 1, [cs](auto y, auto xr) { y = xr.array() + cs; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    if (tp.needs_grad(nd.inputs[0])) tp.grad_acc(nd.inputs[0]) += nd.own_grad;  // dx = dy
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // dx = dy
   };
   return t.var(n);
 }
@@ -423,11 +521,9 @@ Node<S>& unary(const char* where, OpKind kind, const Var<S>& x) {
 template <typename S>
 Var<S> relu(const Var<S>& x) {
   Node<S>& n = detail::unary("relu", OpKind::Relu, x);
-  n.own_value = x.value().cwiseMax(S(0));
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix))  // y = max(x,0) -> dx = dy·[x>0]
-      tp.grad_acc(ix).array() += (tp.in_value(ix).array() > S(0)).select(nd.own_grad.array(), S(0));
+  detail::map_rows(n.own_value, x.value(), 1, [](auto y, auto xr) { y = xr.cwiseMax(S(0)); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // y = max(x,0) -> dx = dy·[x>0]
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return (xa > S(0)).select(g, S(0)); });
   };
   return x.tape->var(n);
 }
@@ -436,28 +532,36 @@ Var<S> relu(const Var<S>& x) {
 template <typename S>
 Var<S> gelu(const Var<S>& x, GeluApprox approx = GeluApprox::Tanh) {
   Node<S>& n = detail::unary("gelu", approx == GeluApprox::Tanh ? OpKind::GeluTanh : OpKind::GeluErf, x);
-  const auto X = x.value().array();
   if (approx == GeluApprox::Tanh) {
     const S c = S(detail::kSqrt2OverPi), k = S(detail::kGeluCubic);
-    n.own_value = (S(0.5) * X * (S(1) + (c * (X + k * X.cube())).tanh())).matrix();
+    detail::map_rows(n.own_value, x.value(), 20, [c, k](auto y, auto xr) {
+      const auto X = xr.array();
+      y = (S(0.5) * X * (S(1) + (c * (X + k * X.cube())).tanh())).matrix();
+    });
   } else {
-    n.own_value = (S(0.5) * X * (S(1) + (X * S(detail::kInvSqrt2)).unaryExpr(detail::Erf<S>{}))).matrix();
+    detail::map_rows(n.own_value, x.value(), 20, [](auto y, auto xr) {
+      const auto X = xr.array();
+      y = (S(0.5) * X * (S(1) + (X * S(detail::kInvSqrt2)).unaryExpr(detail::Erf<S>{}))).matrix();
+    });
   }
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (!tp.needs_grad(ix)) return;
-    const auto X = tp.in_value(ix).array();
-    const auto dy = nd.own_grad.array();
     if (nd.kind == OpKind::GeluTanh) {
       // y = ½x(1 + tanh u), u = c(x + k x³) -> dy/dx = ½(1 + tanh u) + ½x(1 − tanh² u)·c(1 + 3k x²)
-      const S c = S(detail::kSqrt2OverPi), k = S(detail::kGeluCubic);
-      const auto th = (c * (X + k * X.cube())).tanh().eval();
-      tp.grad_acc(ix).array() +=
-          dy * (S(0.5) * (S(1) + th) + S(0.5) * X * (S(1) - th.square()) * c * (S(1) + S(3) * k * X.square()));
+      const auto dgelu = [](S x) {
+        const S c = S(detail::kSqrt2OverPi), k = S(detail::kGeluCubic);
+        const S th = std::tanh(c * (x + k * x * x * x));
+        return S(0.5) * (S(1) + th) + S(0.5) * x * (S(1) - th * th) * c * (S(1) + S(3) * k * x * x);
+      };
+      detail::elementwise_vjp(tp, nd, nd.inputs[0], 20,
+                              [dgelu](auto g, auto xa, auto) { return g * xa.unaryExpr(dgelu); });
     } else {
       // y = x Φ(x) -> dy/dx = Φ(x) + x φ(x)
-      tp.grad_acc(ix).array() += dy * (S(0.5) * (S(1) + (X * S(detail::kInvSqrt2)).unaryExpr(detail::Erf<S>{})) +
-                                       X * S(detail::kInvSqrt2Pi) * (S(-0.5) * X.square()).exp());
+      const auto dgelu = [](S x) {
+        return S(0.5) * (S(1) + std::erf(x * S(detail::kInvSqrt2))) +
+               x * S(detail::kInvSqrt2Pi) * std::exp(S(-0.5) * x * x);
+      };
+      detail::elementwise_vjp(tp, nd, nd.inputs[0], 20,
+                              [dgelu](auto g, auto xa, auto) { return g * xa.unaryExpr(dgelu); });
     }
   };
   return x.tape->var(n);
@@ -467,11 +571,9 @@ Var<S> gelu(const Var<S>& x, GeluApprox approx = GeluApprox::Tanh) {
 template <typename S>
 Var<S> tanh(const Var<S>& x) {
   Node<S>& n = detail::unary("tanh", OpKind::Tanh, x);
-  n.own_value = x.value().array().tanh().matrix();
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix))
-      tp.grad_acc(ix).array() += nd.own_grad.array() * (S(1) - nd.own_value.array().square());  // dx = dy(1 − y²)
+  detail::map_rows(n.own_value, x.value(), 10, [](auto y, auto xr) { y = xr.array().tanh().matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy(1 − y²)
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * (S(1) - ya.square()); });
   };
   return x.tape->var(n);
 }
@@ -480,11 +582,10 @@ Var<S> tanh(const Var<S>& x) {
 template <typename S>
 Var<S> sigmoid(const Var<S>& x) {
   Node<S>& n = detail::unary("sigmoid", OpKind::Sigmoid, x);
-  n.own_value = (S(1) / (S(1) + (-x.value().array()).exp())).matrix();
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    const auto y = nd.own_value.array();
-    if (tp.needs_grad(ix)) tp.grad_acc(ix).array() += nd.own_grad.array() * y * (S(1) - y);  // dx = dy·y(1 − y)
+  detail::map_rows(n.own_value, x.value(), 10,
+                   [](auto y, auto xr) { y = (S(1) / (S(1) + (-xr.array()).exp())).matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy·y(1 − y)
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * ya * (S(1) - ya); });
   };
   return x.tape->var(n);
 }
@@ -493,11 +594,25 @@ Var<S> sigmoid(const Var<S>& x) {
 template <typename S>
 Var<S> square(const Var<S>& x) {
   Node<S>& n = detail::unary("square", OpKind::Square, x);
-  n.own_value = x.value().array().square().matrix();
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix))
-      tp.grad_acc(ix).array() += S(2) * tp.in_value(ix).array() * nd.own_grad.array();  // dx = 2x dy
+  detail::map_rows(n.own_value, x.value(), 1, [](auto y, auto xr) { y = xr.array().square().matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = 2x dy
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return S(2) * xa * g; });
+  };
+  return x.tape->var(n);
+}
+
+/// x + c·x², in one pass (Kumar et al.'s φ(h) = h + (ε/2)h² with c = ε/2).
+template <typename S>
+Var<S> linear_quadratic(const Var<S>& x, double c) {
+  Node<S>& n = detail::unary("linear_quadratic", OpKind::LinearQuadratic, x);
+  require(std::isfinite(c), "linear_quadratic", "the coefficient must be finite");
+  n.attr[0] = c;
+  const S cs = static_cast<S>(c);
+  detail::map_rows(n.own_value, x.value(), 2,
+                   [cs](auto y, auto xr) { y = (xr.array() + cs * xr.array().square()).matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy (1 + 2c x)
+    const S c2 = static_cast<S>(2 * nd.attr[0]);
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 2, [c2](auto g, auto xa, auto) { return g * (S(1) + c2 * xa); });
   };
   return x.tape->var(n);
 }
@@ -506,10 +621,9 @@ Var<S> square(const Var<S>& x) {
 template <typename S>
 Var<S> exp(const Var<S>& x) {
   Node<S>& n = detail::unary("exp", OpKind::Exp, x);
-  n.own_value = x.value().array().exp().matrix();
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix)) tp.grad_acc(ix).array() += nd.own_grad.array() * nd.own_value.array();  // dx = dy·y
+  detail::map_rows(n.own_value, x.value(), 10, [](auto y, auto xr) { y = xr.array().exp().matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy·y
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * ya; });
   };
   return x.tape->var(n);
 }
@@ -518,10 +632,9 @@ Var<S> exp(const Var<S>& x) {
 template <typename S>
 Var<S> log(const Var<S>& x) {
   Node<S>& n = detail::unary("log", OpKind::Log, x);
-  n.own_value = x.value().array().log().matrix();
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix)) tp.grad_acc(ix).array() += nd.own_grad.array() / tp.in_value(ix).array();  // dx = dy / x
+  detail::map_rows(n.own_value, x.value(), 10, [](auto y, auto xr) { y = xr.array().log().matrix(); });
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy / x
+    detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return g / xa; });
   };
   return x.tape->var(n);
 }
@@ -580,16 +693,21 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
   n.ids = targets;
   n.rows_per_example = 0;
   // probabilities in double: p = softmax(z), loss = mean(lse(z) − z_t)
-  n.dcache = Z.template cast<double>();
+  n.dcache.resize(Z.rows(), Z.cols());
+  std::vector<double> row_loss(static_cast<std::size_t>(Z.rows()));  // summed in row order below
+  detail::parallel_rows(Z.rows(), Z.cols() * 20, [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) {
+      auto row = n.dcache.row(i);
+      row = Z.row(i).template cast<double>();
+      const double mx = row.maxCoeff();
+      row.array() -= mx;
+      const double lse = std::log(row.array().exp().sum());
+      row_loss[static_cast<std::size_t>(i)] = lse - row(targets[static_cast<std::size_t>(i)]);
+      row.array() = (row.array() - lse).exp();
+    }
+  });
   double total = 0;
-  for (Index i = 0; i < Z.rows(); ++i) {
-    auto row = n.dcache.row(i);
-    const double mx = row.maxCoeff();
-    row.array() -= mx;
-    const double lse = std::log(row.array().exp().sum());
-    total += lse - row(targets[static_cast<std::size_t>(i)]);
-    row.array() = (row.array() - lse).exp();
-  }
+  for (const double l : row_loss) total += l;
   n.own_value.resize(1, 1);
   n.own_value(0, 0) = static_cast<S>(total / static_cast<double>(Z.rows()));
   n.attr[0] = total / static_cast<double>(Z.rows());  // the loss in double
@@ -597,11 +715,14 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
     const int iz = nd.inputs[0];
     if (!tp.needs_grad(iz)) return;
     const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(nd.dcache.rows());
-    Matrix<S>& dz = tp.grad_acc(iz);
-    for (Index i = 0; i < dz.rows(); ++i) {  // dz = g/n (p − onehot(t))
-      dz.row(i) += (g * nd.dcache.row(i)).template cast<S>();
-      dz(i, nd.ids[static_cast<std::size_t>(i)]) -= static_cast<S>(g);
-    }
+    bool fresh = false;
+    Matrix<S>& dz = tp.grad_target(iz, fresh);
+    detail::parallel_rows(dz.rows(), dz.cols() * 2, [&](Index r0, Index r1) {
+      for (Index i = r0; i < r1; ++i) {  // dz = g/n (p − onehot(t))
+        detail::put(fresh, dz.row(i), (g * nd.dcache.row(i)).template cast<S>());
+        dz(i, nd.ids[static_cast<std::size_t>(i)]) -= static_cast<S>(g);
+      }
+    });
   };
   return t.var(n);
 }
@@ -622,14 +743,33 @@ Var<S> mse(const Var<S>& pred, const Var<S>& target) {
   require_nonempty("mse", "pred", pred.value());
   Node<S>& n = t.make_node(OpKind::Mse, {pred.id, target.id});
   n.rows_per_example = 0;
-  n.cache0 = pred.value() - target.value();
+  const Matrix<S>& P = pred.value();
+  const Matrix<S>& Tg = target.value();
+  n.cache0.resize(P.rows(), P.cols());
+  std::vector<double> row_sq(static_cast<std::size_t>(P.rows()));  // summed in row order below
+  detail::parallel_rows(P.rows(), P.cols() * 2, [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) {
+      n.cache0.row(i) = P.row(i) - Tg.row(i);
+      row_sq[static_cast<std::size_t>(i)] = n.cache0.row(i).template cast<double>().squaredNorm();
+    }
+  });
+  double total = 0;
+  for (const double v : row_sq) total += v;
   n.own_value.resize(1, 1);
-  n.own_value(0, 0) =
-      static_cast<S>(n.cache0.template cast<double>().squaredNorm() / static_cast<double>(n.cache0.size()));
+  n.own_value(0, 0) = static_cast<S>(total / static_cast<double>(n.cache0.size()));
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const S g = S(2) * nd.own_grad(0, 0) / static_cast<S>(nd.cache0.size());
-    if (tp.needs_grad(nd.inputs[0])) tp.grad_acc(nd.inputs[0]) += g * nd.cache0;  // dpred = 2(p − t)/N
-    if (tp.needs_grad(nd.inputs[1])) tp.grad_acc(nd.inputs[1]) -= g * nd.cache0;  // dtarget = −2(p − t)/N
+    const Matrix<S>& d = nd.cache0;
+    for (int k = 0; k < 2; ++k) {  // dpred = 2(p − t)/N, dtarget = −2(p − t)/N
+      const int in = nd.inputs[static_cast<std::size_t>(k)];
+      if (!tp.needs_grad(in)) continue;
+      const S gk = k == 0 ? g : -g;
+      bool fresh = false;
+      Matrix<S>& dx = tp.grad_target(in, fresh);
+      detail::parallel_rows(d.rows(), d.cols(), [&](Index r0, Index r1) {
+        detail::put(fresh, detail::row_range(dx, r0, r1), gk * detail::row_range(d, r0, r1));
+      });
+    }
   };
   return t.var(n);
 }
@@ -707,13 +847,13 @@ Var<S> embedding(const Var<S>& W, const IndexList& ids, Index rows_per_example =
   n.ids = ids;
   n.rows_per_example = rows_per_example;
   n.own_value.resize(static_cast<Index>(ids.size()), Wv.cols());
-  for (std::size_t i = 0; i < ids.size(); ++i) n.own_value.row(static_cast<Index>(i)) = Wv.row(ids[i]);
+  detail::parallel_rows(n.own_value.rows(), Wv.cols(), [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) n.own_value.row(i) = Wv.row(ids[static_cast<std::size_t>(i)]);
+  });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iw = nd.inputs[0];
     if (!tp.needs_grad(iw)) return;
-    Matrix<S>& dW = tp.grad_acc(iw);
-    for (std::size_t i = 0; i < nd.ids.size(); ++i)
-      dW.row(nd.ids[i]) += nd.own_grad.row(static_cast<Index>(i));  // scatter-add
+    detail::scatter_add_rows(tp.grad_acc(iw), nd.own_grad, nd.ids, 1, nd.cache1);  // dW[ids[i]] += dy_i
   };
   return t.var(n);
 }
@@ -722,36 +862,42 @@ Var<S> embedding(const Var<S>& W, const IndexList& ids, Index rows_per_example =
 /// Σ_{t<k} W[:, ids[r·k + t]]ᵀ, i.e. concat(onehot(ids of row r)) multiplied by Wᵀ when the k
 /// blocks share the columns of W. W: (out, V) in PyTorch layout -> (len(ids)/k, out).
 /// k = 1 gathers embedding columns (Nanda et al.'s W_E is d_model × vocab); k = 2 with ids
-/// (x, p + y) is a Linear(2p, N) layer on [onehot(x), onehot(y)]. `rows_per_example` as usual.
+/// (x, p + y) is a Linear(2p, N) layer on [onehot(x), onehot(y)]. `rows_per_example` as usual;
+/// the output is multiplied by c (a layer's forward multiplier) in the same pass.
 template <typename S>
-Var<S> onehot_matmul(const Var<S>& W, const IndexList& ids, Index k = 1, Index rows_per_example = 1) {
+Var<S> onehot_matmul(const Var<S>& W, const IndexList& ids, Index k = 1, Index rows_per_example = 1, double c = 1.0) {
   Tape<S>& t = detail::tape_of("onehot_matmul", {&W});
   const Matrix<S>& Wv = W.value();
   require(k >= 1 && static_cast<Index>(ids.size()) % k == 0, "onehot_matmul",
           std::to_string(ids.size()) + " ids do not split into rows of k = " + std::to_string(k));
   detail::check_ids<S>("onehot_matmul", ids, Wv.cols(), "id");
   require(rows_per_example >= 1, "onehot_matmul", "rows_per_example must be >= 1");
+  require(std::isfinite(c), "onehot_matmul", "the multiplier must be finite");
   Node<S>& n = t.make_node(OpKind::OneHotMatmul, {W.id});
   n.ids = ids;
   n.iattr[0] = k;
+  n.attr[0] = c;
+  const S cs = static_cast<S>(c);
   n.rows_per_example = rows_per_example;
   const Index rows = static_cast<Index>(ids.size()) / k;
   // Gather from Wᵀ (V, out) so that every read is a contiguous row.
   n.cache0 = Wv.transpose();
   n.own_value.resize(rows, Wv.rows());
-  for (Index r = 0; r < rows; ++r) {
-    n.own_value.row(r) = n.cache0.row(ids[static_cast<std::size_t>(r * k)]);
-    for (Index j = 1; j < k; ++j) n.own_value.row(r) += n.cache0.row(ids[static_cast<std::size_t>(r * k + j)]);
-  }
+  detail::parallel_rows(rows, k * Wv.rows(), [&](Index r0, Index r1) {
+    for (Index r = r0; r < r1; ++r) {
+      auto y = n.own_value.row(r);
+      y = n.cache0.row(ids[static_cast<std::size_t>(r * k)]);
+      for (Index j = 1; j < k; ++j) y += n.cache0.row(ids[static_cast<std::size_t>(r * k + j)]);
+      if (c != 1.0) y *= cs;
+    }
+  });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iw = nd.inputs[0];
     if (!tp.needs_grad(iw)) return;
-    const Index kk = nd.iattr[0];
     Matrix<S>& dWt = nd.cache0;  // reuse as the (V, out) scatter buffer
     dWt.setZero();
-    for (Index r = 0; r < nd.own_grad.rows(); ++r)
-      for (Index j = 0; j < kk; ++j) dWt.row(nd.ids[static_cast<std::size_t>(r * kk + j)]) += nd.own_grad.row(r);
-    tp.grad_acc(iw) += dWt.transpose();  // dW[:, id] += dy_rᵀ for every id of row r
+    detail::scatter_add_rows(dWt, nd.own_grad, nd.ids, nd.iattr[0], nd.cache1);
+    tp.grad_acc(iw) += static_cast<S>(nd.attr[0]) * dWt.transpose();  // dW[:, id] += c dy_rᵀ for every id of row r
   };
   return t.var(n);
 }
@@ -767,13 +913,21 @@ Var<S> select_rows(const Var<S>& x, const IndexList& ids, Index rows_per_example
   n.ids = ids;
   n.rows_per_example = rows_per_example;
   const Matrix<S>& X = x.value();
+  std::vector<bool> seen(static_cast<std::size_t>(X.rows()));
+  n.iattr[0] = 1;  // every id distinct: the backward scatter has no conflicts
+  for (const Index i : ids) {
+    if (seen[static_cast<std::size_t>(i)]) n.iattr[0] = 0;
+    seen[static_cast<std::size_t>(i)] = true;
+  }
   n.own_value.resize(static_cast<Index>(ids.size()), X.cols());
-  for (std::size_t i = 0; i < ids.size(); ++i) n.own_value.row(static_cast<Index>(i)) = X.row(ids[i]);
+  detail::parallel_rows(n.own_value.rows(), X.cols(), [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) n.own_value.row(i) = X.row(ids[static_cast<std::size_t>(i)]);
+  });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0];
     if (!tp.needs_grad(ix)) return;
-    Matrix<S>& dx = tp.grad_acc(ix);
-    for (std::size_t i = 0; i < nd.ids.size(); ++i) dx.row(nd.ids[i]) += nd.own_grad.row(static_cast<Index>(i));
+    detail::scatter_add_rows(tp.grad_acc(ix), nd.own_grad, nd.ids, 1, nd.cache1,
+                             nd.iattr[0] != 0);  // dx[ids[i]] += dy_i
   };
   return t.var(n);
 }
@@ -843,6 +997,78 @@ Var<S> slice_cols(const Var<S>& x, Index start, Index count) {
 // ----------------------------------------------------------------------------------------------
 // Fused multi-head self-attention core
 
+namespace detail {
+
+template <typename S>
+S dot(const S* a, const S* b, Index n) {
+  S acc = S(0);
+  for (Index i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+// Example b, head h: P = softmax(Q Kᵀ·sc + mask) (Tq × T) and O = P V.
+template <typename S>
+void attention_forward(const Matrix<S>& Q, const Matrix<S>& K, const Matrix<S>& V, Matrix<S>& O, Matrix<S>& P, Index b,
+                       Index h, Index T, Index Tq, Index dh, Index heads, bool causal, S sc) {
+  for (Index i = 0; i < Tq; ++i) {
+    const Index last = causal ? i + (T - Tq) : T - 1;  // query i sits at position i + T − Tq: mask later keys
+    const S* q = Q.row(b * Tq + i).data() + h * dh;
+    S* p = P.row((b * heads + h) * Tq + i).data();
+    S mx = -std::numeric_limits<S>::infinity();
+    for (Index j = 0; j <= last; ++j) {
+      p[j] = sc * dot(q, K.row(b * T + j).data() + h * dh, dh);  // S = QKᵀ/√d
+      mx = std::max(mx, p[j]);
+    }
+    S total = S(0);
+    for (Index j = 0; j <= last; ++j) total += (p[j] = std::exp(p[j] - mx));
+    for (Index j = 0; j <= last; ++j) p[j] /= total;
+    for (Index j = last + 1; j < T; ++j) p[j] = S(0);
+    S* o = O.row(b * Tq + i).data() + h * dh;
+    for (Index c = 0; c < dh; ++c) o[c] = S(0);
+    for (Index j = 0; j <= last; ++j) {  // O = P V
+      const S* vj = V.row(b * T + j).data() + h * dh;
+      for (Index c = 0; c < dh; ++c) o[c] += p[j] * vj[c];
+    }
+  }
+}
+
+// Example b, head h of the VJP: dV += Pᵀ dO, dS = P ∘ (dP − rowsum(dP ∘ P)) with dP = dO Vᵀ,
+// dQ += dS K·sc, dK += dSᵀ Q·sc. `dP` is scratch of T entries.
+template <typename S>
+void attention_backward(const Matrix<S>& Q, const Matrix<S>& K, const Matrix<S>& V, const Matrix<S>& dO,
+                        const Matrix<S>& P, Matrix<S>* dQ, Matrix<S>* dK, Matrix<S>* dV, S* dP, Index b, Index h,
+                        Index T, Index Tq, Index dh, Index heads, S sc) {
+  for (Index i = 0; i < Tq; ++i) {
+    const S* p = P.row((b * heads + h) * Tq + i).data();
+    const S* g = dO.row(b * Tq + i).data() + h * dh;
+    if (dV)
+      for (Index j = 0; j < T; ++j) {  // O = P V -> dV = Pᵀ dO
+        S* dvj = dV->row(b * T + j).data() + h * dh;
+        for (Index c = 0; c < dh; ++c) dvj[c] += p[j] * g[c];
+      }
+    if (!dQ && !dK) continue;
+    S dot_pp = S(0);
+    for (Index j = 0; j < T; ++j) {
+      dP[j] = dot(g, V.row(b * T + j).data() + h * dh, dh);  // dP = dO Vᵀ
+      dot_pp += dP[j] * p[j];
+    }
+    for (Index j = 0; j < T; ++j) dP[j] = p[j] * (dP[j] - dot_pp) * sc;  // dS/√d, dS = P ∘ (dP − Σ dP∘P)
+    const S* q = Q.row(b * Tq + i).data() + h * dh;
+    S* dq = dQ ? dQ->row(b * Tq + i).data() + h * dh : nullptr;
+    for (Index j = 0; j < T; ++j) {
+      const S* kj = K.row(b * T + j).data() + h * dh;
+      if (dq)
+        for (Index c = 0; c < dh; ++c) dq[c] += dP[j] * kj[c];  // dQ = dS K/√d
+      if (dK) {
+        S* dkj = dK->row(b * T + j).data() + h * dh;
+        for (Index c = 0; c < dh; ++c) dkj[c] += dP[j] * q[c];  // dK = dSᵀ Q/√d
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
 /// softmax(Q Kᵀ/√d_h + causal mask) V for every example and head, in one op.
 /// k, v: (n·T, H·d_h), head h in columns [h·d_h, (h+1)·d_h). q is either (n·T, H·d_h), one query
 /// per position, or (n, H·d_h), the query of the last position only (which sees every key): the
@@ -876,20 +1102,13 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
   const Matrix<S>& V = v.value();
   n.cache0.resize(nb * heads * Tq, T);  // P (n·H·Tq, T)
   n.own_value.resize(Q.rows(), Q.cols());
-  for (Index b = 0; b < nb; ++b)
-    for (Index h = 0; h < heads; ++h) {
-      auto P = n.cache0.middleRows((b * heads + h) * Tq, Tq);
-      P.noalias() = sc * Q.block(b * Tq, h * dh, Tq, dh) * K.block(b * T, h * dh, T, dh).transpose();  // S = QKᵀ/√d
-      for (Index i = 0; i < Tq; ++i) {
-        const Index last = causal ? i + (T - Tq) : T - 1;  // query i sits at position i + T − Tq: mask later keys
-        auto row = P.row(i);
-        const S mx = row.head(last + 1).maxCoeff();
-        row.head(last + 1) = (row.head(last + 1).array() - mx).exp().matrix();
-        row.head(last + 1) /= row.head(last + 1).sum();
-        if (last + 1 < T) row.tail(T - last - 1).setZero();
-      }
-      n.own_value.block(b * Tq, h * dh, Tq, dh).noalias() = P * V.block(b * T, h * dh, T, dh);  // O = P V
-    }
+  // Examples are independent: threads take disjoint ranges of them. The per-head products are
+  // a few dozen multiply-adds each, so they are plain loops rather than (dynamic-size) GEMMs.
+  detail::parallel_rows(nb, heads * Tq * T * dh * 4, [&](Index b0, Index b1) {
+    for (Index b = b0; b < b1; ++b)
+      for (Index h = 0; h < heads; ++h)
+        detail::attention_forward(Q, K, V, n.own_value, n.cache0, b, h, T, Tq, dh, heads, causal, sc);
+  });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iq = nd.inputs[0], ik = nd.inputs[1], iv = nd.inputs[2];
     const Index T = nd.iattr[0], H = nd.iattr[1], Tq = nd.iattr[3];
@@ -898,25 +1117,19 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
     const Matrix<S>& V = tp.in_value(iv);
     const Index nb = K.rows() / T, dh = Q.cols() / H;
     const S sc = static_cast<S>(nd.attr[0]);
-    const bool gq = tp.needs_grad(iq), gk = tp.needs_grad(ik), gv = tp.needs_grad(iv);
-    Matrix<S>* dQ = gq ? &tp.grad_acc(iq) : nullptr;
-    Matrix<S>* dK = gk ? &tp.grad_acc(ik) : nullptr;
-    Matrix<S>* dV = gv ? &tp.grad_acc(iv) : nullptr;
-    Matrix<S> dP(Tq, T);
-    for (Index b = 0; b < nb; ++b)
-      for (Index h = 0; h < H; ++h) {
-        const auto P = nd.cache0.middleRows((b * H + h) * Tq, Tq);
-        const auto dO = nd.own_grad.block(b * Tq, h * dh, Tq, dh);
-        if (gv) dV->block(b * T, h * dh, T, dh).noalias() += P.transpose() * dO;  // O = P V -> dV = Pᵀ dO
-        if (!gq && !gk) continue;
-        dP.noalias() = dO * V.block(b * T, h * dh, T, dh).transpose();  // dP = dO Vᵀ
-        const Vector<S> dot = dP.cwiseProduct(P).rowwise().sum();
-        dP = P.cwiseProduct(dP.colwise() - dot);  // P = softmax(S) -> dS = P ∘ (dP − Σ dP∘P)
-        if (gq) dQ->block(b * Tq, h * dh, Tq, dh).noalias() += sc * dP * K.block(b * T, h * dh, T, dh);  // dQ = dS K/√d
-        if (gk)
-          dK->block(b * T, h * dh, T, dh).noalias() +=
-              sc * dP.transpose() * Q.block(b * Tq, h * dh, Tq, dh);  // dK = dSᵀ Q/√d
-      }
+    bool fq = false, fk = false, fv = false;  // fresh buffers are zeroed per example, inside the loop
+    Matrix<S>* dQ = tp.needs_grad(iq) ? &tp.grad_target(iq, fq) : nullptr;
+    Matrix<S>* dK = tp.needs_grad(ik) ? &tp.grad_target(ik, fk) : nullptr;
+    Matrix<S>* dV = tp.needs_grad(iv) ? &tp.grad_target(iv, fv) : nullptr;
+    detail::parallel_rows(nb, H * Tq * T * dh * 8, [&](Index b0, Index b1) {
+      if (dQ && fq) dQ->middleRows(b0 * Tq, (b1 - b0) * Tq).setZero();
+      if (dK && fk) dK->middleRows(b0 * T, (b1 - b0) * T).setZero();
+      if (dV && fv) dV->middleRows(b0 * T, (b1 - b0) * T).setZero();
+      std::vector<S> dP(static_cast<std::size_t>(T));
+      for (Index b = b0; b < b1; ++b)
+        for (Index h = 0; h < H; ++h)
+          detail::attention_backward(Q, K, V, nd.own_grad, nd.cache0, dQ, dK, dV, dP.data(), b, h, T, Tq, dh, H, sc);
+    });
   };
   return t.var(n);
 }

@@ -68,6 +68,7 @@ enum class OpKind {
   Tanh,
   Sigmoid,
   Square,
+  LinearQuadratic,
   Exp,
   Log,
   Softmax,
@@ -231,6 +232,22 @@ class Tape {
     if (!n.grad_live) {
       n.own_grad.setZero(n.own_value.rows(), n.own_value.cols());
       n.grad_live = true;
+    }
+    return n.own_grad;
+  }
+
+  /// Gradient buffer of input `id` for a VJP that covers every entry: `fresh` tells whether the
+  /// buffer holds nothing of this pass yet, in which case it has the right shape but unspecified
+  /// contents and the caller must assign (=) every entry instead of accumulating (+=). This
+  /// saves the zero-fill of grad_acc. Parameter gradients are never fresh (they accumulate).
+  Matrix<S>& grad_target(int id, bool& fresh) {
+    Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
+    fresh = false;
+    if (n.param) return n.param->grad;
+    if (!n.grad_live) {
+      n.own_grad.resize(n.own_value.rows(), n.own_value.cols());
+      n.grad_live = true;
+      fresh = true;
     }
     return n.own_grad;
   }

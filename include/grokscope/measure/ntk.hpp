@@ -304,9 +304,10 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
       };
       switch (n.kind) {
         case OpKind::Linear:
-          if (slot == 1 && per_example(n.inputs[0])) {  // y = x Wᵀ: G = Σ δ xᵀ
+          if (slot == 1 && per_example(n.inputs[0])) {  // y = c x Wᵀ: G = c Σ δ xᵀ
             u.R.set(t.node(n.inputs[0]).value().template cast<double>());
             u.R_shared = true;
+            u.weight *= n.attr[0];
           } else if (slot == 2) {  // y += b: G = Σ 1·δᵀ
             u.L = NtkFactor::make_ones(n.own_value.rows());
             u.L_shared = true;
@@ -346,9 +347,10 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
           u.L = NtkFactor::make_onehot(n.ids, 1, t.node(n.inputs[0]).value().rows());
           u.L_shared = true;
           break;
-        case OpKind::OneHotMatmul:  // G = Σ δ (Σ_x onehot(id_x))ᵀ
+        case OpKind::OneHotMatmul:  // G = c Σ δ (Σ_x onehot(id_x))ᵀ
           u.R = NtkFactor::make_onehot(n.ids, n.iattr[0], t.node(n.inputs[0]).value().cols());
           u.R_shared = true;
+          u.weight *= n.attr[0];
           break;
         default:
           unsupported("");

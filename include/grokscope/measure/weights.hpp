@@ -137,7 +137,7 @@ EffectiveSparsity effective_sparsity(Model<S>& model, const ModelInput<S>& X, co
       node = id;
   }
   require(node >= 0, where, "'" + readout + "' is not used as a linear readout in the model's forward pass");
-  double s = 1.0;
+  double s = t.node(node).kind == OpKind::Linear ? t.node(node).attr[0] : 1.0;  // the layer's own multiplier
   for (int cur = node, id = node + 1; id < t.size(); ++id) {
     const Node<S>& nd = t.node(id);
     if (nd.inputs.empty() || nd.inputs[0] != cur) continue;

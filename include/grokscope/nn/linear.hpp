@@ -11,7 +11,8 @@
 
 namespace grokscope {
 
-/// y = c · x Wᵀ + b, with c the parameterisation's forward multiplier (1 for Standard).
+/// y = c · x Wᵀ + b, with c the parameterisation's forward multiplier (1 for Standard), carried
+/// by the linear op itself.
 template <typename S>
 struct Linear {
   Parameter<S> weight, bias;
@@ -37,16 +38,14 @@ struct Linear {
 
   /// x: (n, in) -> (n, out).
   Var<S> forward(Tape<S>& t, const Var<S>& x) {
-    if (multiplier == 1.0) return has_bias ? linear(x, t.param(weight), t.param(bias)) : linear(x, t.param(weight));
-    Var<S> y = scale(linear(x, t.param(weight)), multiplier);
-    return has_bias ? add(y, t.param(bias)) : y;
+    return has_bias ? linear(x, t.param(weight), t.param(bias), multiplier)
+                    : linear(x, t.param(weight), Var<S>{}, multiplier);
   }
 
   /// Token input as one-hot blocks: k ids per example select columns of W (the embedding-sum
   /// form of this layer on concatenated one-hot vectors; never forms the one-hots).
   Var<S> forward_onehot(Tape<S>& t, const IndexList& ids, Index k) {
-    Var<S> y = onehot_matmul(t.param(weight), ids, k);
-    if (multiplier != 1.0) y = scale(y, multiplier);
+    const Var<S> y = onehot_matmul(t.param(weight), ids, k, 1, multiplier);
     return has_bias ? add(y, t.param(bias)) : y;
   }
 

@@ -54,7 +54,7 @@ template <typename S>
 Var<S> activate(const Var<S>& x, Activation a, double epsilon = 0.0) {
   switch (a) {
     case Activation::LinearQuadratic:
-      return add(x, scale(square(x), 0.5 * epsilon));
+      return linear_quadratic(x, 0.5 * epsilon);
     case Activation::Relu:
       return relu(x);
     case Activation::Gelu:

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,12 +44,24 @@ struct ModelInput {
     return in;
   }
 
-  /// A 64-bit fingerprint of the contents (FNV-1a), used to cache f₀ per input.
+  /// A 64-bit fingerprint of the contents, used to cache f₀ per input. It runs on every forward
+  /// pass of a centered model, so it reads 8-byte words on four independent multiply-xor lanes
+  /// (about 8 bytes per cycle) instead of a byte-serial hash.
   std::uint64_t fingerprint() const {
-    std::uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](const void* p, std::size_t n) {
+    std::uint64_t lane[4] = {0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL,
+                             0x2545f4914f6cdd1dULL};
+    constexpr std::uint64_t K = 0xff51afd7ed558ccdULL;
+    auto mix = [&lane](const void* p, std::size_t n) {
       const unsigned char* b = static_cast<const unsigned char*>(p);
-      for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+      std::size_t i = 0;
+      for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; ++l) {
+          std::uint64_t w;
+          std::memcpy(&w, b + i + 8 * l, 8);
+          lane[l] = (lane[l] ^ w) * K;
+        }
+      for (; i < n; ++i) lane[0] = (lane[0] ^ b[i]) * K;
+      lane[1] = (lane[1] ^ n) * K;  // the length, so that a trailing zero word still counts
     };
     mix(&T, sizeof T);
     if (T > 0)
@@ -59,7 +72,11 @@ struct ModelInput {
       mix(&c, sizeof c);
       mix(x.data(), static_cast<std::size_t>(x.size()) * sizeof(S));
     }
-    return h;
+    std::uint64_t h = lane[0];
+    for (int l = 1; l < 4; ++l) h = (h ^ (lane[l] >> 31) ^ lane[l]) * K;
+    h ^= h >> 33;  // final avalanche (MurmurHash3's fmix64)
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
   }
 };
 

@@ -6,6 +6,7 @@
 /// torch.optim.AdamW) and Adam+L2 (coupled: g ← g + wd·θ inside the moments; torch.optim.Adam
 /// with weight_decay, as Grokfast's reference code). Operation order follows PyTorch 1.13.
 
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
 #include <cmath>
@@ -58,21 +59,29 @@ class Adam : public Optimizer<S> {
     const double bc2_sqrt = std::sqrt(1.0 - std::pow(m_c.beta2, static_cast<double>(m_t)));
     const S b1 = static_cast<S>(m_c.beta1), b2 = static_cast<S>(m_c.beta2);
     const S step_size = static_cast<S>(lr / bc1), eps = static_cast<S>(m_c.eps), wd = static_cast<S>(m_c.weight_decay);
+    const S decay = static_cast<S>(1.0 - lr * m_c.weight_decay), bc2 = static_cast<S>(bc2_sqrt);
+    const bool decoupled = m_c.decay == WeightDecayMode::Decoupled;
     for (std::size_t i = 0; i < this->m_params.size(); ++i) {
       Parameter<S>& p = *this->m_params[i];
       if (!p.requires_grad) continue;
-      auto m = m_m[i].array();
-      auto v = m_v[i].array();
-      if (m_c.decay == WeightDecayMode::Decoupled) {
-        if (m_c.weight_decay != 0) p.value *= static_cast<S>(1.0 - lr * m_c.weight_decay);  // θ ← θ(1 − lr·wd)
-        m = b1 * m + (S(1) - b1) * p.grad.array();
-        v = b2 * v + (S(1) - b2) * p.grad.array().square();
-      } else {
-        const auto g = (p.grad.array() + wd * p.value.array());  // g ← g + wd·θ
-        m = b1 * m + (S(1) - b1) * g;
-        v = b2 * v + (S(1) - b2) * g.square();
-      }
-      p.value.array() -= step_size * m / (v.sqrt() / static_cast<S>(bc2_sqrt) + eps);
+      Matrix<S>& mm = m_m[i];
+      Matrix<S>& vv = m_v[i];
+      detail::parallel_rows(p.rows(), p.cols() * 10, [&](Index r0, Index r1) {
+        auto theta = detail::row_range(p.value, r0, r1).array();
+        auto m = detail::row_range(mm, r0, r1).array();
+        auto v = detail::row_range(vv, r0, r1).array();
+        const auto grad = detail::row_range(p.grad, r0, r1).array();
+        if (decoupled) {
+          if (m_c.weight_decay != 0) theta *= decay;  // θ ← θ(1 − lr·wd)
+          m = b1 * m + (S(1) - b1) * grad;
+          v = b2 * v + (S(1) - b2) * grad.square();
+        } else {
+          const auto g = grad + wd * theta;  // g ← g + wd·θ
+          m = b1 * m + (S(1) - b1) * g;
+          v = b2 * v + (S(1) - b2) * g.square();
+        }
+        theta -= step_size * m / (v.sqrt() / bc2 + eps);
+      });
     }
   }
 

@@ -4,6 +4,7 @@
 /// \file Sgd: (full-batch) gradient descent with momentum, Nesterov and coupled weight decay,
 /// step for step as torch.optim.SGD.
 
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
 #include <cmath>
@@ -32,22 +33,36 @@ class Sgd : public Optimizer<S> {
   }
 
   void step(double lr) override {
+    const S lr_s = static_cast<S>(lr), wd = static_cast<S>(m_c.weight_decay), mom = static_cast<S>(m_c.momentum);
+    const S damp = static_cast<S>(1 - m_c.dampening);
     for (std::size_t i = 0; i < this->m_params.size(); ++i) {
       Parameter<S>& p = *this->m_params[i];
       if (!p.requires_grad) continue;
-      Matrix<S> g = p.grad;
-      if (m_c.weight_decay != 0) g += static_cast<S>(m_c.weight_decay) * p.value;
-      if (m_c.momentum != 0) {
-        if (m_buf[i].size() == 0)
-          m_buf[i] = g;
+      const bool first = m_c.momentum != 0 && m_buf[i].size() == 0;
+      if (first) m_buf[i].resize(p.rows(), p.cols());
+      detail::parallel_rows(p.rows(), p.cols() * 6, [&](Index r0, Index r1) {
+        auto theta = detail::row_range(p.value, r0, r1);
+        const auto grad = detail::row_range(p.grad, r0, r1);
+        auto update = [&](const auto& g) {  // g = ∇ (+ wd·θ)
+          if (m_c.momentum == 0) {
+            theta -= lr_s * g;
+            return;
+          }
+          auto buf = detail::row_range(m_buf[i], r0, r1);
+          if (first)
+            buf = g;
+          else
+            buf = mom * buf + damp * g;
+          if (m_c.nesterov)
+            theta -= lr_s * (g + mom * buf);
+          else
+            theta -= lr_s * buf;
+        };
+        if (m_c.weight_decay != 0)
+          update(grad + wd * theta);
         else
-          m_buf[i] = static_cast<S>(m_c.momentum) * m_buf[i] + static_cast<S>(1 - m_c.dampening) * g;
-        if (m_c.nesterov)
-          g += static_cast<S>(m_c.momentum) * m_buf[i];
-        else
-          g = m_buf[i];
-      }
-      p.value -= static_cast<S>(lr) * g;
+          update(grad);
+      });
     }
   }
 

@@ -1,0 +1,173 @@
+// The row-parallel paths of the tape's ops and of the optimisers (core/parallel.hpp), built with
+// OpenMP and run on 2 threads: every op gives the same values and gradients on 1 and 2 threads,
+// bit for bit, and a repeated run on 2 threads is identical too. (Eigen's own GEMMs choose their
+// blocking by thread count, so products are compared to rounding.)
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/parallel.hpp>
+#include <grokscope/core/rng.hpp>
+#include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/sgd.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+using namespace grokscope;
+using P = Parameter<double>;
+using M = Matrix<double>;
+using V = Var<double>;
+using T = Tape<double>;
+
+namespace {
+
+// Large enough for two threads: 600 × 128 entries.
+constexpr Index kRows = 600, kCols = 128;
+
+struct Result {
+  M value;
+  std::vector<M> grads;
+};
+
+Result run(int threads, const std::vector<P*>& ps, const std::function<V(T&)>& build) {
+  Eigen::setNbThreads(threads);
+  for (P* p : ps) p->zero_grad();
+  T t;
+  const V y = build(t);
+  Rng r(7);
+  t.backward(y, r.normal_matrix(y.rows(), y.cols()));
+  Result out{y.value(), {}};
+  for (P* p : ps) out.grads.push_back(p->grad);
+  Eigen::setNbThreads(0);
+  return out;
+}
+
+double max_diff(const M& a, const M& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() ? (a - b).cwiseAbs().maxCoeff() : INFINITY;
+}
+
+// Serial and parallel agree (exactly, or to `rel` for Eigen's GEMMs), and two parallel runs are
+// identical.
+void same_on_1_and_2_threads(const std::vector<P*>& ps, const std::function<V(T&)>& build, double rel = 0) {
+  const Result one = run(1, ps, build), two = run(2, ps, build), again = run(2, ps, build);
+  CHECK(max_diff(two.value, again.value) == 0);
+  CHECK(max_diff(one.value, two.value) <= rel * one.value.cwiseAbs().maxCoeff());
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    INFO("gradient of ", ps[i]->name);
+    CHECK(max_diff(two.grads[i], again.grads[i]) == 0);
+    CHECK(max_diff(one.grads[i], two.grads[i]) <= rel * one.grads[i].cwiseAbs().maxCoeff());
+  }
+}
+
+P rand_param(Rng& rng, const char* name, Index r, Index c, double scale = 1.0) {
+  return P(name, rng.normal_matrix(r, c, 0.0, scale));
+}
+
+}  // namespace
+
+TEST_CASE("the parallel paths are live: OpenMP is on and large loops split over 2 threads") {
+  Eigen::setNbThreads(2);
+  CHECK(detail::parallel_threads(kRows, kCols) == 2);
+  CHECK(detail::parallel_threads(4, 4) == 1);  // small loops stay serial
+  Eigen::setNbThreads(1);
+  CHECK(detail::parallel_threads(kRows, kCols) == 1);
+  Eigen::setNbThreads(0);
+  std::vector<int> hits(1000, 0);
+  detail::parallel_rows(1000, 1000, [&](Index b, Index e) {
+    for (Index i = b; i < e; ++i) ++hits[static_cast<std::size_t>(i)];
+  });
+  CHECK(std::count(hits.begin(), hits.end(), 1) == 1000);  // every row exactly once
+}
+
+TEST_CASE("elementwise ops and broadcasting adds: identical on 1 and 2 threads") {
+  Rng rng(1);
+  P a = rand_param(rng, "a", kRows, kCols), row = rand_param(rng, "row", 1, kCols);
+  P col = rand_param(rng, "col", kRows, 1), one = rand_param(rng, "one", 1, 1), b = rand_param(rng, "b", kRows, kCols);
+  P pos("pos", (a.value.array().abs() + 0.1).matrix());
+  const std::vector<std::function<V(const V&)>> unary{[](const V& x) { return relu(x); },
+                                                      [](const V& x) { return gelu(x, GeluApprox::Tanh); },
+                                                      [](const V& x) { return gelu(x, GeluApprox::Erf); },
+                                                      [](const V& x) { return tanh(x); },
+                                                      [](const V& x) { return sigmoid(x); },
+                                                      [](const V& x) { return square(x); },
+                                                      [](const V& x) { return exp(x); },
+                                                      [](const V& x) { return linear_quadratic(x, 0.3); },
+                                                      [](const V& x) { return scale(x, -1.7); },
+                                                      [](const V& x) { return add_scalar(x, 2.5); }};
+  for (const auto& f : unary) same_on_1_and_2_threads({&a}, [&](T& t) { return f(t.param(a)); });
+  same_on_1_and_2_threads({&pos}, [&](T& t) { return log(t.param(pos)); });
+  for (P* other : {&b, &row, &col, &one}) {
+    same_on_1_and_2_threads({&a, other}, [&](T& t) { return add(t.param(a), t.param(*other)); });
+    same_on_1_and_2_threads({&a, other}, [&](T& t) { return sub(t.param(a), t.param(*other)); });
+  }
+}
+
+TEST_CASE("linear, matmul, losses and attention: identical on 1 and 2 threads") {
+  Rng rng(2);
+  P x = rand_param(rng, "x", kRows, kCols), W = rand_param(rng, "W", 64, kCols), bias = rand_param(rng, "bias", 1, 64);
+  same_on_1_and_2_threads(
+      {&x, &W, &bias}, [&](T& t) { return linear(t.param(x), t.param(W), t.param(bias), 0.25); }, 1e-13);
+  same_on_1_and_2_threads(
+      {&x, &W}, [&](T& t) { return matmul(t.param(x), t.param(W), false, true); }, 1e-13);
+  IndexList labels(static_cast<std::size_t>(kRows));
+  for (auto& l : labels) l = rng.integer(kCols);
+  same_on_1_and_2_threads({&x}, [&](T& t) { return cross_entropy(t.param(x), labels); });
+  P target = rand_param(rng, "target", kRows, kCols);
+  same_on_1_and_2_threads({&x, &target}, [&](T& t) { return mse(t.param(x), t.param(target)); });
+  // attention: 400 examples of T = 3, 4 heads of 32; every query, and the last one only
+  const Index n = 400, Tn = 3, H = 4, d = 128;
+  P q = rand_param(rng, "q", n * Tn, d), k = rand_param(rng, "k", n * Tn, d), v = rand_param(rng, "v", n * Tn, d);
+  P q_last = rand_param(rng, "q_last", n, d);
+  same_on_1_and_2_threads({&q, &k, &v}, [&](T& t) { return attention(t.param(q), t.param(k), t.param(v), Tn, H); });
+  same_on_1_and_2_threads({&q_last, &k, &v},
+                          [&](T& t) { return attention(t.param(q_last), t.param(k), t.param(v), Tn, H); });
+  same_on_1_and_2_threads({&q, &k}, [&](T& t) { return attention(t.param(q), t.param(k), t.param(k), Tn, H, false); });
+}
+
+TEST_CASE("gathers and scatter-adds, with unique and with repeated ids: identical on 1 and 2 threads") {
+  Rng rng(3);
+  P x = rand_param(rng, "x", kRows, kCols);
+  IndexList unique(static_cast<std::size_t>(kRows / 2)), repeated(static_cast<std::size_t>(kRows));
+  for (std::size_t i = 0; i < unique.size(); ++i) unique[i] = static_cast<Index>(2 * i + 1);
+  for (auto& i : repeated) i = rng.integer(7);
+  same_on_1_and_2_threads({&x}, [&](T& t) { return select_rows(t.param(x), unique); });
+  same_on_1_and_2_threads({&x}, [&](T& t) { return select_rows(t.param(x), repeated); });
+  P E = rand_param(rng, "E", 50, kCols);
+  IndexList tokens(static_cast<std::size_t>(3 * kRows));
+  for (auto& i : tokens) i = rng.integer(50);
+  same_on_1_and_2_threads({&E}, [&](T& t) { return embedding(t.param(E), tokens, 3); });
+  P W = rand_param(rng, "W", kCols, 100);  // (out, 2p) for p = 50: ids (a, 50 + b)
+  IndexList pairs(static_cast<std::size_t>(2 * kRows));
+  for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i] = rng.integer(50) + (i % 2 ? 50 : 0);
+  same_on_1_and_2_threads({&W}, [&](T& t) { return onehot_matmul(t.param(W), pairs, 2, 1, 0.5); });
+}
+
+TEST_CASE("optimiser steps are identical on 1 and 2 threads") {
+  auto steps = [](int threads, const std::function<std::unique_ptr<Optimizer<double>>(std::vector<P*>)>& make) {
+    Eigen::setNbThreads(threads);
+    Rng rng(4);
+    P p("p", rng.normal_matrix(kRows, kCols));
+    auto opt = make({&p});
+    for (int s = 0; s < 3; ++s) {
+      p.grad = rng.normal_matrix(kRows, kCols);
+      opt->step(opt->lr());
+    }
+    Eigen::setNbThreads(0);
+    return p.value;
+  };
+  std::vector<std::function<std::unique_ptr<Optimizer<double>>(std::vector<P*>)>> makers;
+  for (WeightDecayMode mode : {WeightDecayMode::Decoupled, WeightDecayMode::CoupledL2})
+    makers.push_back([mode](std::vector<P*> ps) {
+      AdamConfig c;
+      c.lr = 1e-2, c.weight_decay = 0.5, c.decay = mode;
+      return std::make_unique<Adam<double>>(ps, c);
+    });
+  for (bool nesterov : {false, true})
+    makers.push_back([nesterov](std::vector<P*> ps) {
+      SgdConfig c;
+      c.lr = 0.1, c.momentum = 0.9, c.weight_decay = 0.01, c.nesterov = nesterov;
+      return std::make_unique<Sgd<double>>(ps, c);
+    });
+  for (const auto& make : makers) CHECK(steps(1, make) == steps(2, make));
+}
