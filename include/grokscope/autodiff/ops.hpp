@@ -260,11 +260,7 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
   require(std::isfinite(c), "linear", "the multiplier must be finite");
   Node<S>& n = b.valid() ? t.make_node(OpKind::Linear, {x.id, W.id, b.id}) : t.make_node(OpKind::Linear, {x.id, W.id});
   n.attr[0] = c;
-  const S cs = static_cast<S>(c);
-  if (c == 1.0)
-    n.own_value.noalias() = X * Wv.transpose();
-  else
-    n.own_value.noalias() = cs * X * Wv.transpose();
+  n.own_value.noalias() = static_cast<S>(c) * X * Wv.transpose();  // c rides on the GEMM's alpha
   if (b.valid()) {
     Matrix<S>& y = n.own_value;
     const auto bias = b.value().row(0);
