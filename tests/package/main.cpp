@@ -1,8 +1,10 @@
-// A consumer of the installed package: fits y = 3x with one parameter on the tape.
+// A consumer of the installed package: fits y = 3x with one parameter on the tape, and runs the
+// grokking detector on a step curve (a non-template function: header-only, or from the library).
 #include <grokscope/grokscope.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 int main() {
   using namespace grokscope;
@@ -17,6 +19,14 @@ int main() {
     tape.backward(mse(linear(tape.constant(x), tape.param(w)), tape.constant(y)));
     w.value -= 0.1 * w.grad;
   }
-  std::printf("grokscope %s: w = %.6f\n", version, w.value(0, 0));
-  return std::abs(w.value(0, 0) - 3.0) < 1e-6 ? 0 : 1;
+  std::vector<double> steps, train, test;
+  for (int s = 0; s <= 100; ++s) {
+    steps.push_back(s);
+    train.push_back(s >= 10 ? 1.0 : 0.1);
+    test.push_back(s >= 60 ? 1.0 : 0.1);
+  }
+  const GrokReport r = detect_grokking(steps, train, test);
+  std::printf("grokscope %s (%s): w = %.6f, verdict %s\n", version, GROKSCOPE_HEADER_ONLY ? "header-only" : "compiled",
+              w.value(0, 0), verdict_name(r.verdict));
+  return std::abs(w.value(0, 0) - 3.0) < 1e-6 && r.verdict == GrokVerdict::Grokked ? 0 : 1;
 }

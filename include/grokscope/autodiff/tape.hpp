@@ -14,6 +14,7 @@
 /// per-example gradients.
 
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/types.hpp>
 
 #include <array>
@@ -303,5 +304,11 @@ S Var<S>::item() const {
   require(v.rows() == 1 && v.cols() == 1, "Var::item", "value is " + shape_string(v) + ", not 1x1");
   return v(0, 0);
 }
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_STRUCT(Parameter)
+GROKSCOPE_EXTERN_STRUCT(Node)
+GROKSCOPE_EXTERN_STRUCT(Var)
+GROKSCOPE_EXTERN_CLASS(Tape)
 
 }  // namespace grokscope

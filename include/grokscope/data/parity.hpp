@@ -6,6 +6,7 @@
 /// and a fixed test set drawn from its own seed.
 
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/data/dataset.hpp>
 
@@ -26,48 +27,10 @@ struct ParityOptions {
 
 /// The dataset: features (N + M) × n in {−1, +1}, targets ±1 (one column), labels 0 for −1 and
 /// 1 for +1; train = first N rows, test = last M rows (independent draws, may repeat inputs).
-inline Dataset sparse_parity(const ParityOptions& o) {
-  require(o.n >= 1, "sparse_parity", "n must be >= 1, got " + std::to_string(o.n));
-  require(o.k >= 1 && o.k <= o.n, "sparse_parity",
-          "k must be in [1, n = " + std::to_string(o.n) + "], got k = " + std::to_string(o.k));
-  require(o.n_train >= 1 && o.n_test >= 1, "sparse_parity", "n_train and n_test must be >= 1");
-  IndexList S = o.support;
-  if (S.empty())
-    for (Index i = 0; i < o.k; ++i) S.push_back(i);
-  require(static_cast<Index>(S.size()) == o.k, "sparse_parity",
-          "support has " + std::to_string(S.size()) + " bits but k = " + std::to_string(o.k));
-  std::vector<char> used(static_cast<std::size_t>(o.n), 0);
-  for (Index s : S) {
-    require(s >= 0 && s < o.n, "sparse_parity", "support bit " + std::to_string(s) + " outside [0, n)");
-    require(!used[static_cast<std::size_t>(s)], "sparse_parity", "support bit " + std::to_string(s) + " repeated");
-    used[static_cast<std::size_t>(s)] = 1;
-  }
-  const Index total = o.n_train + o.n_test;
-  Dataset ds;
-  ds.name = "sparse_parity";
-  ds.features.resize(total, o.n);
-  ds.targets.resize(total, 1);
-  ds.labels.resize(static_cast<std::size_t>(total));
-  ds.num_classes = 2;
-  Rng train_rng(o.train_seed), test_rng(o.test_seed);
-  for (Index i = 0; i < total; ++i) {
-    Rng& r = i < o.n_train ? train_rng : test_rng;
-    double y = 1;
-    for (Index j = 0; j < o.n; ++j) ds.features(i, j) = (r.next_u64() >> 63) ? 1.0 : -1.0;
-    for (Index s : S) y *= ds.features(i, s);
-    ds.targets(i, 0) = y;
-    ds.labels[static_cast<std::size_t>(i)] = y > 0 ? 1 : 0;
-    (i < o.n_train ? ds.train : ds.test).push_back(i);
-  }
-  ds.meta = {{"task", "sparse_parity"},
-             {"n", o.n},
-             {"k", o.k},
-             {"support", S},
-             {"n_train", o.n_train},
-             {"n_test", o.n_test},
-             {"train_seed", o.train_seed},
-             {"test_seed", o.test_seed}};
-  return ds;
-}
+GROKSCOPE_INLINE Dataset sparse_parity(const ParityOptions& o);
 
 }  // namespace grokscope
+
+#if GROKSCOPE_HEADER_ONLY
+#include <grokscope/data/parity-inl.hpp>
+#endif

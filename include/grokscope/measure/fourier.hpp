@@ -11,6 +11,7 @@
 /// F_{2k} ∝ sin(2πk x/p), k = 1..(p−1)/2 (p odd).
 
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/types.hpp>
 
 #include <unsupported/Eigen/FFT>
@@ -25,91 +26,30 @@
 namespace grokscope {
 
 /// Nanda et al.'s Fourier basis over Z_p (p odd ≥ 3): a p × p matrix with orthonormal rows.
-inline Eigen::MatrixXd fourier_basis(Index p) {
-  require(p >= 3 && p % 2 == 1, "fourier_basis", "p must be odd and >= 3, got " + std::to_string(p));
-  Eigen::MatrixXd F(p, p);
-  const double pi = 3.14159265358979323846;
-  F.row(0).setConstant(1.0 / std::sqrt(static_cast<double>(p)));
-  for (Index k = 1; k <= (p - 1) / 2; ++k)
-    for (Index x = 0; x < p; ++x) {
-      F(2 * k - 1, x) = std::cos(2 * pi * static_cast<double>(k * x) / static_cast<double>(p));
-      F(2 * k, x) = std::sin(2 * pi * static_cast<double>(k * x) / static_cast<double>(p));
-    }
-  for (Index r = 1; r < p; ++r) F.row(r).normalize();
-  return F;
-}
+GROKSCOPE_INLINE Eigen::MatrixXd fourier_basis(Index p);
 
 namespace detail {
-inline Index grid_p(const char* where, Index rows) {
-  const Index p = static_cast<Index>(std::llround(std::sqrt(static_cast<double>(rows))));
-  require(p * p == rows && p >= 3 && p % 2 == 1, where,
-          "expected p² rows over the (a, b) grid with p odd, got " + std::to_string(rows) + " rows");
-  return p;
-}
+GROKSCOPE_INLINE Index grid_p(const char* where, Index rows);
 }  // namespace detail
 
 /// 2-D DFT over the input grid: out[(f·p + g), c] = Σ_{a,b} F_f[a] F_g[b] L[(a·p + b), c].
-inline Eigen::MatrixXd fourier_2d(const Eigen::MatrixXd& L) {
-  const Index p = detail::grid_p("fourier_2d", L.rows());
-  const Eigen::MatrixXd F = fourier_basis(p);
-  Eigen::MatrixXd out(L.rows(), L.cols());
-  Eigen::MatrixXd G(p, p);
-  for (Index c = 0; c < L.cols(); ++c) {
-    for (Index a = 0; a < p; ++a) G.row(a) = L.col(c).segment(a * p, p).transpose();
-    const Eigen::MatrixXd H = F * G * F.transpose();
-    for (Index f = 0; f < p; ++f) out.col(c).segment(f * p, p) = H.row(f).transpose();
-  }
-  return out;
-}
+GROKSCOPE_INLINE Eigen::MatrixXd fourier_2d(const Eigen::MatrixXd& L);
 
 /// Projection of grid logits onto the directions cos(w_k(a + b)) and sin(w_k(a + b)) for the
 /// frequencies in `freqs` (Nanda et al.'s P_K), per output column.
-inline Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, const std::vector<Index>& freqs) {
-  const Index p = detail::grid_p("project_frequencies", L.rows());
-  const Eigen::MatrixXd F = fourier_basis(p);
-  Eigen::MatrixXd P = Eigen::MatrixXd::Zero(L.rows(), L.cols());
-  for (Index k : freqs) {
-    require(k >= 1 && k <= (p - 1) / 2, "project_frequencies",
-            "frequency " + std::to_string(k) + " outside [1, " + std::to_string((p - 1) / 2) + "]");
-    Eigen::VectorXd uc(p * p), us(p * p);
-    for (Index a = 0; a < p; ++a)
-      for (Index b = 0; b < p; ++b) {
-        uc(a * p + b) = (F(2 * k - 1, a) * F(2 * k - 1, b) - F(2 * k, a) * F(2 * k, b)) / std::sqrt(2.0);
-        us(a * p + b) = (F(2 * k, a) * F(2 * k - 1, b) + F(2 * k - 1, a) * F(2 * k, b)) / std::sqrt(2.0);
-      }
-    P += uc * (uc.transpose() * L) + us * (us.transpose() * L);
-  }
-  return P;
-}
+GROKSCOPE_INLINE Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, const std::vector<Index>& freqs);
 
 namespace detail {
-inline double grid_cross_entropy(const Eigen::MatrixXd& L, const IndexList& labels, const IndexList& rows) {
-  require(static_cast<Index>(labels.size()) == L.rows(), "cross_entropy", "one label per grid row needed");
-  require(!rows.empty(), "cross_entropy", "no rows to evaluate");
-  double total = 0;
-  for (Index r : rows) {
-    require(r >= 0 && r < L.rows(), "cross_entropy", "row out of range");
-    const auto row = L.row(r);
-    const double m = row.maxCoeff();
-    total += std::log((row.array() - m).exp().sum()) + m - row(labels[static_cast<std::size_t>(r)]);
-  }
-  return total / static_cast<double>(rows.size());
-}
+GROKSCOPE_INLINE double grid_cross_entropy(const Eigen::MatrixXd& L, const IndexList& labels, const IndexList& rows);
 }  // namespace detail
 
 /// Restricted loss (Nanda et al. §5.1): cross-entropy on `rows` of P_K(L) + the grid mean of L.
-inline double restricted_loss(const Eigen::MatrixXd& L, const IndexList& labels, const std::vector<Index>& key_freqs,
-                              const IndexList& rows) {
-  Eigen::MatrixXd R = project_frequencies(L, key_freqs);
-  R.rowwise() += L.colwise().mean();
-  return detail::grid_cross_entropy(R, labels, rows);
-}
+GROKSCOPE_INLINE double restricted_loss(const Eigen::MatrixXd& L, const IndexList& labels,
+                                        const std::vector<Index>& key_freqs, const IndexList& rows);
 
 /// Excluded loss (Nanda et al. §5.1): cross-entropy on `rows` of L − P_K(L) (usually the training rows).
-inline double excluded_loss(const Eigen::MatrixXd& L, const IndexList& labels, const std::vector<Index>& excluded,
-                            const IndexList& rows) {
-  return detail::grid_cross_entropy(L - project_frequencies(L, excluded), labels, rows);
-}
+GROKSCOPE_INLINE double excluded_loss(const Eigen::MatrixXd& L, const IndexList& labels,
+                                      const std::vector<Index>& excluded, const IndexList& rows);
 
 /// Key frequencies of neuron activations over the grid (Nanda et al.'s code): each neuron's
 /// activations are centred over inputs, 2-D DFT'd, and assigned the frequency k in 1..(p−1)/2
@@ -120,105 +60,29 @@ struct KeyFrequencies {
   Eigen::VectorXd explained;       ///< per neuron: share of squared mass in its block
 };
 
-inline KeyFrequencies key_frequencies(const Eigen::MatrixXd& activations) {
-  const Index p = detail::grid_p("key_frequencies", activations.rows());
-  Eigen::MatrixXd A = activations;
-  A.rowwise() -= A.colwise().mean();
-  const Eigen::MatrixXd D = fourier_2d(A);
-  KeyFrequencies r;
-  r.explained.resize(A.cols());
-  std::set<Index> seen;
-  for (Index n = 0; n < A.cols(); ++n) {
-    const double total = D.col(n).squaredNorm();
-    Index best = 1;
-    double best_share = -1;
-    for (Index k = 1; k <= (p - 1) / 2; ++k) {
-      const Index idx[3] = {0, 2 * k - 1, 2 * k};
-      double s = 0;
-      for (Index f : idx)
-        for (Index g : idx) s += D(f * p + g, n) * D(f * p + g, n);
-      const double share = total > 0 ? s / total : 0.0;
-      if (share > best_share) best_share = share, best = k;
-    }
-    r.neuron_frequency.push_back(best);
-    r.explained(n) = best_share;
-    seen.insert(best);
-  }
-  r.frequencies.assign(seen.begin(), seen.end());
-  return r;
-}
+GROKSCOPE_INLINE KeyFrequencies key_frequencies(const Eigen::MatrixXd& activations);
 
 /// Norms of the Fourier components of a matrix indexed by residues along its rows (p × m with p
 /// odd, e.g. the token columns of an embedding transposed, or the unembedding to p classes):
 /// ‖(F M)_f‖ for each basis row f = const, cos₁, sin₁, …. With `per_frequency`, the (p+1)/2 values
 /// ‖const‖, √(‖cos_k‖² + ‖sin_k‖²). Parseval: the squares sum to ‖M‖²_F either way.
-inline Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& M, bool per_frequency = false) {
-  const Index p = M.rows();
-  require(p >= 3 && p % 2 == 1, "fourier_component_norms",
-          "expected p rows (one per residue, p odd >= 3), got " + std::to_string(p));
-  require(M.cols() >= 1, "fourier_component_norms", "no columns");
-  require(M.allFinite(), "fourier_component_norms", "matrix has NaN or Inf entries");
-  const Eigen::VectorXd rows = (fourier_basis(p) * M).rowwise().norm();
-  if (!per_frequency) return rows;
-  Eigen::VectorXd out((p + 1) / 2);
-  out(0) = rows(0);
-  for (Index k = 1; k <= (p - 1) / 2; ++k) out(k) = std::hypot(rows(2 * k - 1), rows(2 * k));
-  return out;
-}
+GROKSCOPE_INLINE Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& M, bool per_frequency = false);
 
 /// Gini coefficient of non-negative values Σᵢ Σⱼ |cᵢ − cⱼ| / (2 n Σ c): 0 when equal, → 1 when
 /// concentrated in one entry (Hurley & Rickard 2009). 0 for an all-zero input.
-inline double gini(const Eigen::VectorXd& c) {
-  require(c.size() > 0, "gini", "empty input");
-  require((c.array() >= 0).all(), "gini", "values must be non-negative");
-  const double s = c.sum();
-  if (!(s > 0)) return 0.0;
-  std::vector<double> v(c.data(), c.data() + c.size());
-  std::sort(v.begin(), v.end());
-  const double n = static_cast<double>(v.size());
-  double acc = 0;  // Σᵢ (2i − n + 1) c_(i) = ½ Σᵢ Σⱼ |cᵢ − cⱼ|, sorted ascending
-  for (std::size_t i = 0; i < v.size(); ++i) acc += (2.0 * static_cast<double>(i) - n + 1.0) * v[i];
-  return acc / (n * s);
-}
+GROKSCOPE_INLINE double gini(const Eigen::VectorXd& c);
 
 /// Gromov's inverse participation ratio of a weight vector: ν = |rFFT(w)|,
 /// IPR_r = Σₖ (νₖ/‖ν‖₂)^{2r} (r = 2 by default): 1/K for K equal peaks, → 1 for one frequency.
-inline double inverse_participation_ratio(const Eigen::VectorXd& w, int r = 2) {
-  require(w.size() >= 2, "inverse_participation_ratio", "need at least 2 values");
-  require(r >= 1, "inverse_participation_ratio", "r must be >= 1");
-  Eigen::FFT<double> fft;
-  std::vector<double> in(w.data(), w.data() + w.size());
-  std::vector<std::complex<double>> out;
-  fft.fwd(out, in);
-  const std::size_t half = in.size() / 2 + 1;  // rFFT: frequencies 0..⌊n/2⌋
-  Eigen::VectorXd nu(static_cast<Index>(half));
-  for (std::size_t k = 0; k < half; ++k) nu(static_cast<Index>(k)) = std::abs(out[k]);
-  const double norm = nu.norm();
-  if (!(norm > 0)) return 0.0;
-  return (nu / norm).array().pow(2.0 * r).sum();
-}
+GROKSCOPE_INLINE double inverse_participation_ratio(const Eigen::VectorXd& w, int r = 2);
 
 /// Liu et al.'s representation quality index for addition: with embeddings E (m values × dims)
 /// standardised per dimension (unbiased std), the share of the quadruples i < j ≤ k < l with
 /// i + l = j + k whose mean squared (Ẽᵢ + Ẽₗ − Ẽⱼ − Ẽₖ) is below `threshold` (0.01 in their code).
-inline double representation_quality_index(const Eigen::MatrixXd& E, double threshold = 0.01) {
-  require(E.rows() >= 4 && E.cols() >= 1, "representation_quality_index", "need at least 4 embeddings");
-  Eigen::MatrixXd Z = E;
-  Z.rowwise() -= Z.colwise().mean();
-  const Eigen::RowVectorXd sd = (Z.colwise().squaredNorm() / static_cast<double>(Z.rows() - 1)).cwiseSqrt();
-  for (Index d = 0; d < Z.cols(); ++d)
-    if (sd(d) > 0) Z.col(d) /= sd(d);
-  const Index m = Z.rows();
-  double good = 0, total = 0;
-  for (Index i = 0; i < m; ++i)
-    for (Index j = i + 1; j < m; ++j)
-      for (Index k = j; k < m; ++k) {
-        const Index l = j + k - i;
-        if (l >= m || l <= k) continue;
-        ++total;
-        good += (Z.row(i) + Z.row(l) - Z.row(j) - Z.row(k)).squaredNorm() / static_cast<double>(Z.cols()) < threshold;
-      }
-  return total > 0 ? good / total : 0.0;
-}
+GROKSCOPE_INLINE double representation_quality_index(const Eigen::MatrixXd& E, double threshold = 0.01);
 
 }  // namespace grokscope
+
+#if GROKSCOPE_HEADER_ONLY
+#include <grokscope/measure/fourier-inl.hpp>
+#endif

@@ -4,6 +4,7 @@
 /// \file Embedding: a lookup table of token vectors (PyTorch nn.Embedding layout: vocab × d).
 
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/rng.hpp>
 
 #include <string>
@@ -25,5 +26,8 @@ struct Embedding {
   /// ids (n·T) -> (n·T, d), T rows per example.
   Var<S> forward(Tape<S>& t, const IndexList& ids, Index T = 1) { return embedding(t.param(weight), ids, T); }
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_STRUCT(Embedding)
 
 }  // namespace grokscope

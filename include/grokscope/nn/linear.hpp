@@ -5,6 +5,7 @@
 /// with a forward multiplier for the NTK and mean-field parameterisations.
 
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/nn/init.hpp>
 
 #include <string>
@@ -54,5 +55,8 @@ struct Linear {
     if (has_bias) out.push_back(&bias);
   }
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_STRUCT(Linear)
 
 }  // namespace grokscope

@@ -7,6 +7,7 @@
 /// one-hot form of the first layer, never as dense one-hot matrices.
 
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/nn/init.hpp>
 #include <grokscope/nn/linear.hpp>
 #include <grokscope/nn/model.hpp>
@@ -218,5 +219,8 @@ class Mlp : public Model<S> {
   std::vector<Linear<S>> m_layers;
   OutputTransform<S> m_out;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Mlp)
 
 }  // namespace grokscope

@@ -9,6 +9,7 @@
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/data/dataset.hpp>
 
 #include <nlohmann/json.hpp>
@@ -177,5 +178,10 @@ class OutputTransform {
   std::vector<Matrix<S>> m_initial;
   std::vector<std::pair<std::uint64_t, Matrix<S>>> m_cache;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_STRUCT(ModelInput)
+GROKSCOPE_EXTERN_CLASS(Model)
+GROKSCOPE_EXTERN_CLASS(OutputTransform)
 
 }  // namespace grokscope

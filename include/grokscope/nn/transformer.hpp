@@ -17,6 +17,7 @@
 /// read there do not depend on the other positions' outputs, so this is exact.
 
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/nn/init.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/model.hpp>
@@ -267,5 +268,8 @@ class Transformer : public Model<S> {
   IndexList m_pos_ids;
   OutputTransform<S> m_out;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Transformer)
 
 }  // namespace grokscope

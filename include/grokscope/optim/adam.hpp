@@ -6,6 +6,7 @@
 /// torch.optim.AdamW) and Adam+L2 (coupled: g ← g + wd·θ inside the moments; torch.optim.Adam
 /// with weight_decay, as Grokfast's reference code). Operation order follows PyTorch 1.13.
 
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/parallel.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
@@ -102,5 +103,8 @@ class Adam : public Optimizer<S> {
   std::vector<Matrix<S>> m_m, m_v;
   Index m_t = 0;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Adam)
 
 }  // namespace grokscope

@@ -13,6 +13,7 @@
 /// unnormalised filter multiplies the step by up to 1 + λ; Adam's update is nearly invariant to
 /// the gradient's scale, so there the two differ mostly through ε and the moment estimates.
 
+#include <grokscope/core/config.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
 #include <cmath>
@@ -111,5 +112,9 @@ class GrokfastMa : public GradientFilter<S> {
   bool m_warmup, m_sum, m_normalize;
   std::deque<std::vector<Matrix<S>>> m_queue;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(GrokfastEma)
+GROKSCOPE_EXTERN_CLASS(GrokfastMa)
 
 }  // namespace grokscope

@@ -7,6 +7,7 @@
 
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/config.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -44,5 +45,9 @@ class GradientFilter {
   virtual void apply(const std::vector<Parameter<S>*>& params) = 0;
   virtual nlohmann::ordered_json config() const = 0;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Optimizer)
+GROKSCOPE_EXTERN_CLASS(GradientFilter)
 
 }  // namespace grokscope

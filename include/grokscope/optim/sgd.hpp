@@ -4,6 +4,7 @@
 /// \file Sgd: (full-batch) gradient descent with momentum, Nesterov and coupled weight decay,
 /// step for step as torch.optim.SGD.
 
+#include <grokscope/core/config.hpp>
 #include <grokscope/core/parallel.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
@@ -80,5 +81,8 @@ class Sgd : public Optimizer<S> {
   SgdConfig m_c;
   std::vector<Matrix<S>> m_buf;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Sgd)
 
 }  // namespace grokscope

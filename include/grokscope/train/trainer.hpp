@@ -14,6 +14,7 @@
 /// fraction whose output has the sign of its ±1 target.
 
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/config.hpp>
 #include <grokscope/data/dataset.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/params.hpp>
@@ -436,5 +437,8 @@ class Trainer {
   std::vector<ProbeEntry> m_probes;
   std::string m_divergence;
 };
+
+// Provided by the compiled library in compiled mode (core/config.hpp).
+GROKSCOPE_EXTERN_CLASS(Trainer)
 
 }  // namespace grokscope

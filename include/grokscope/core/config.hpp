@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Build mode: header-only (the default) or compiled (`grokscope::compiled`).
+///
+/// Header-only: every definition is in the headers; non-template functions are `inline`.
+/// Compiled: `GROKSCOPE_COMPILED` is defined (the `grokscope::compiled` CMake target sets it for
+/// its users), the non-template definitions live in the library, the headers only declare them,
+/// and the float and double instantiations of the class and function templates are declared
+/// `extern template`, so a user's translation unit neither re-instantiates nor re-optimises them.
+/// Other scalar types still instantiate from the headers in both modes.
+
+#if defined(GROKSCOPE_COMPILED)
+#define GROKSCOPE_HEADER_ONLY 0
+/// Linkage of the library's non-template functions: defined once, in the compiled library.
+#define GROKSCOPE_INLINE
+#else
+#define GROKSCOPE_HEADER_ONLY 1
+#define GROKSCOPE_INLINE inline
+#endif
+
+/// `GROKSCOPE_EXTERN_CLASS(Tmpl)`: declares the float and double instantiations of a class
+/// template as provided by the compiled library (nothing in header-only mode).
+#if defined(GROKSCOPE_COMPILED)
+#define GROKSCOPE_EXTERN_CLASS(Tmpl) \
+  extern template class Tmpl<float>; \
+  extern template class Tmpl<double>;
+#define GROKSCOPE_EXTERN_STRUCT(Tmpl) \
+  extern template struct Tmpl<float>; \
+  extern template struct Tmpl<double>;
+#else
+#define GROKSCOPE_EXTERN_CLASS(Tmpl)
+#define GROKSCOPE_EXTERN_STRUCT(Tmpl)
+#endif
+
+/// `GROKSCOPE_INSTANTIATE_CLASS(Tmpl)`: the matching explicit instantiation definitions, used by
+/// the compiled library's sources only.
+#define GROKSCOPE_INSTANTIATE_CLASS(Tmpl) \
+  template class Tmpl<float>;             \
+  template class Tmpl<double>;
+#define GROKSCOPE_INSTANTIATE_STRUCT(Tmpl) \
+  template struct Tmpl<float>;             \
+  template struct Tmpl<double>;

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Definitions of the non-template functions declared in <grokscope/io/csv.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
+
+#include <grokscope/io/csv.hpp>
+
+namespace grokscope {
+
+GROKSCOPE_INLINE Index CsvTable::column(const std::string& name) const {
+  const Index c = find_column(name);
+  if (c < 0) {
+    std::string have;
+    for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
+    throw std::runtime_error("grokscope::CsvTable: " + path + ": no column '" + name + "' (columns: " + have + ")");
+  }
+  return c;
+}
+
+GROKSCOPE_INLINE std::vector<double> CsvTable::numeric(const std::string& name, Index* non_numeric) const {
+  const Index c = column(name);
+  std::vector<double> out;
+  out.reserve(rows.size());
+  Index bad = 0;
+  for (const auto& r : rows) {
+    const std::string& f = r[static_cast<std::size_t>(c)];
+    double v = std::numeric_limits<double>::quiet_NaN();
+    if (!parse_double(f, v) && !f.empty()) ++bad;
+    out.push_back(v);
+  }
+  if (non_numeric) *non_numeric = bad;
+  return out;
+}
+
+GROKSCOPE_INLINE bool CsvTable::parse_double(const std::string& field, double& out) {
+  std::size_t b = 0, e = field.size();
+  while (b < e && (field[b] == ' ' || field[b] == '\t')) ++b;
+  while (e > b && (field[e - 1] == ' ' || field[e - 1] == '\t')) --e;
+  if (b == e) return false;
+  const std::string s = field.substr(b, e - b);
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return false;
+  out = v;
+  return true;
+}
+
+GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter) {
+  CsvTable t;
+  t.path = path;
+  if (text.find('\0') != std::string::npos) detail::csv_fail(path, "not a CSV file (contains NUL bytes)");
+  std::vector<std::string> record;
+  std::string field;
+  bool in_quotes = false, field_started = false, any = false;
+  std::size_t line = 1, record_line = 1;
+  auto end_record = [&]() {
+    record.push_back(field);
+    field.clear();
+    const bool blank = record.size() == 1 && record[0].empty() && !field_started;
+    if (!blank) {
+      if (t.header.empty()) {
+        t.header = record;
+        for (auto& h : t.header) {
+          std::size_t b = 0, e = h.size();
+          while (b < e && h[b] == ' ') ++b;
+          while (e > b && h[e - 1] == ' ') --e;
+          h = h.substr(b, e - b);
+        }
+      } else {
+        if (record.size() != t.header.size())
+          detail::csv_fail(path, "line " + std::to_string(record_line) + " has " + std::to_string(record.size()) +
+                                     " fields but the header has " + std::to_string(t.header.size()));
+        t.rows.push_back(record);
+      }
+    }
+    record.clear();
+    field_started = false;
+    record_line = line;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    any = true;
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    if (c == '"' && field.empty()) {
+      in_quotes = true;
+      field_started = true;
+    } else if (c == delimiter) {
+      record.push_back(field);
+      field.clear();
+      field_started = true;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      ++line;
+      end_record();
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (in_quotes) detail::csv_fail(path, "unterminated quoted field starting on line " + std::to_string(record_line));
+  if (field_started || !field.empty() || !record.empty()) end_record();
+  if (!any || t.header.empty()) detail::csv_fail(path, "empty file (no header row)");
+  return t;
+}
+
+GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) detail::csv_fail(path, "cannot open file for reading");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) detail::csv_fail(path, "read error");
+  return parse_csv(text, path, delimiter);
+}
+
+GROKSCOPE_INLINE std::string format_number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == std::floor(v) && std::abs(v) < 1e15) {
+    std::ostringstream os;
+    os << static_cast<long long>(v);
+    return os.str();
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  double back = 0;
+  for (int prec = 6; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    back = std::strtod(buf, nullptr);
+    if (back == v) break;
+  }
+  return buf;
+}
+
+GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter) {
+  if (s.find_first_of(std::string(1, delimiter) + "\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace grokscope

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Definitions of the non-template functions declared in <grokscope/measure/cka.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
+
+#include <grokscope/measure/cka.hpp>
+
+namespace grokscope {
+
+GROKSCOPE_INLINE const char* cka_kind_name(CkaKind k) {
+  switch (k) {
+    case CkaKind::Linear:
+      return "linear";
+    case CkaKind::Rbf:
+      return "rbf";
+    case CkaKind::DebiasedLinear:
+      return "debiased";
+  }
+  return "?";
+}
+
+}  // namespace grokscope
+
+namespace grokscope::detail {
+
+GROKSCOPE_INLINE double sym_squared_norm(const Eigen::MatrixXd& G) {
+  double s = 0;
+  for (Index j = 0; j < G.cols(); ++j) {
+    s += G(j, j) * G(j, j);
+    s += 2.0 * G.col(j).tail(G.rows() - j - 1).squaredNorm();
+  }
+  return s;
+}
+
+GROKSCOPE_INLINE void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y) {
+  require(nx == ny, where,
+          "X has " + std::to_string(nx) + " rows but Y has " + std::to_string(ny) + " (rows are examples)");
+  require(nx >= 2, where, "need at least 2 examples, got " + std::to_string(nx));
+  require(cols_x >= 1 && cols_y >= 1, where, "representations must have at least one feature");
+}
+
+GROKSCOPE_INLINE CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n) {
+  CkaResult r;
+  r.kind = kind, r.method = method, r.n = n;
+  const double tiny = 1e-300;
+  if (!(xx > tiny) || !(yy > tiny)) {
+    r.defined = false;
+    r.value = 0;
+    r.note = std::string(!(xx > tiny) ? "X" : "Y") + " is constant across examples: CKA is undefined (reported as 0)";
+    return r;
+  }
+  r.value = xy / std::sqrt(xx * yy);
+  return r;
+}
+
+GROKSCOPE_INLINE Eigen::MatrixXd u_center(Eigen::MatrixXd G) {
+  const Index n = G.rows();
+  G.diagonal().setZero();
+  Eigen::VectorXd means = G.colwise().sum().transpose() / static_cast<double>(n - 2);
+  means.array() -= means.sum() / (2.0 * static_cast<double>(n - 1));
+  G.colwise() -= means;
+  G.rowwise() -= means.transpose();
+  G.diagonal().setZero();
+  return G;
+}
+
+GROKSCOPE_INLINE Eigen::MatrixXd double_center(Eigen::MatrixXd G) {
+  Eigen::VectorXd means = G.colwise().mean().transpose();
+  means.array() -= means.mean() / 2;
+  G.colwise() -= means;
+  G.rowwise() -= means.transpose();
+  return G;
+}
+
+}  // namespace grokscope::detail
+
+namespace grokscope {
+
+GROKSCOPE_INLINE Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K) {
+  require(K.rows() == K.cols(), "center_gram", "K is " + shape_string(K) + ", not square");
+  return detail::double_center(K);
+}
+
+GROKSCOPE_INLINE CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased,
+                                          CkaKind kind) {
+  require(K.rows() == K.cols() && L.rows() == L.cols() && K.rows() == L.rows(), "cka_from_grams",
+          "K is " + shape_string(K) + " and L is " + shape_string(L) + " (expected equal square matrices)");
+  require(K.rows() >= (debiased ? 4 : 2), "cka_from_grams",
+          std::string("need at least ") + (debiased ? "4" : "2") + " examples, got " + std::to_string(K.rows()));
+  const Eigen::MatrixXd Kc = debiased ? detail::u_center(K) : detail::double_center(K);
+  const Eigen::MatrixXd Lc = debiased ? detail::u_center(L) : detail::double_center(L);
+  return detail::cka_from(Kc.cwiseProduct(Lc).sum(), Kc.squaredNorm(), Lc.squaredNorm(),
+                          debiased && kind == CkaKind::Linear ? CkaKind::DebiasedLinear : kind, CkaMethod::Gram,
+                          K.rows());
+}
+
+GROKSCOPE_INLINE Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As,
+                                            const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind, double threshold) {
+  require(!As.empty() && !Bs.empty(), "cka_matrix", "empty list of representations");
+  Eigen::MatrixXd M(static_cast<Index>(As.size()), static_cast<Index>(Bs.size()));
+  for (std::size_t i = 0; i < As.size(); ++i)
+    for (std::size_t j = 0; j < Bs.size(); ++j)
+      M(static_cast<Index>(i), static_cast<Index>(j)) = cka(As[i], Bs[j], kind, threshold).value;
+  return M;
+}
+
+}  // namespace grokscope

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Definitions of the non-template functions declared in <grokscope/measure/ntk.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
+
+#include <grokscope/measure/ntk.hpp>
+
+namespace grokscope::detail {
+
+GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2;
+#endif
+  return std::size_t(8) << 30;
+}
+
+GROKSCOPE_INLINE std::string gib(std::size_t b) {
+  std::string s = std::to_string(static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0));
+  return s.substr(0, s.find('.') + 4) + " GiB";
+}
+
+GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) {
+  constexpr Index tile = 64;
+  const Index n = K.rows();
+  for (Index j0 = 0; j0 < n; j0 += tile)
+    for (Index i0 = 0; i0 <= j0; i0 += tile) {
+      const Index nj = std::min(tile, n - j0), ni = std::min(tile, n - i0);
+      if (i0 == j0) {
+        for (Index j = 1; j < nj; ++j)
+          for (Index i = 0; i < j; ++i) K(i0 + i, j0 + j) = K(j0 + j, i0 + i);
+      } else {
+        K.block(i0, j0, ni, nj) = K.block(j0, i0, nj, ni).transpose();
+      }
+    }
+}
+
+GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
+  const Index n = A.rows();
+  if (n <= 192) {
+    G.noalias() = A * A.transpose();
+    return;
+  }
+  const Index h = n / 2;
+  G.bottomLeftCorner(n - h, h).noalias() = A.bottomRows(n - h) * A.topRows(h).transpose();
+  ntk_sym_gram(A.topRows(h), G.topLeftCorner(h, h));
+  ntk_sym_gram(A.bottomRows(n - h), G.bottomRightCorner(n - h, n - h));
+}
+
+GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
+                               Eigen::MatrixXd& G) {
+  if (!A.sparse() && !B.sparse()) {
+    if (A.dense == B.dense && a0 == b0 && na == nb) {  // symmetric: half the work
+      G.resize(na, na);
+      ntk_sym_gram(A.D().middleRows(a0, na), G);
+      mirror_lower(G);
+      return;
+    }
+    G.noalias() = A.D().middleRows(a0, na) * B.D().middleRows(b0, nb).transpose();
+    return;
+  }
+  G.setZero(na, nb);
+  if (A.sparse() && B.sparse()) {
+    if (A.ones() && B.ones()) {
+      G.setOnes();
+      return;
+    }
+    for (Index t = 0; t < na; ++t)
+      for (Index s = 0; s < nb; ++s) {
+        double c = 0;
+        for (Index x = 0; x < A.k; ++x)
+          for (Index y = 0; y < B.k; ++y) c += A.id(a0 + t, x) == B.id(b0 + s, y);
+        G(t, s) = c;
+      }
+    return;
+  }
+  const bool a_sparse = A.sparse();
+  const NtkFactor& S = a_sparse ? A : B;
+  const NtkFactor& D = a_sparse ? B : A;
+  const Index s0 = a_sparse ? a0 : b0, ns = a_sparse ? na : nb;
+  const Index d0 = a_sparse ? b0 : a0, nd = a_sparse ? nb : na;
+  // (onehot sum of row t) · D_s = Σ_x D(s, id_tx)
+  for (Index t = 0; t < ns; ++t)
+    for (Index x = 0; x < S.k; ++x) {
+      const Index id = S.id(s0 + t, x);
+      if (a_sparse)
+        G.row(t) += D.D().col(id).segment(d0, nd).transpose();
+      else
+        G.col(t) += D.D().col(id).segment(d0, nd);
+    }
+}
+
+GROKSCOPE_INLINE const char* op_name(OpKind k) {
+  switch (k) {
+    case OpKind::MatMul:
+      return "matmul";
+    case OpKind::Linear:
+      return "linear";
+    case OpKind::Add:
+      return "add";
+    case OpKind::Sub:
+      return "sub";
+    case OpKind::Mul:
+      return "mul";
+    case OpKind::LayerNorm:
+      return "layer_norm";
+    case OpKind::Embedding:
+      return "embedding";
+    case OpKind::OneHotMatmul:
+      return "onehot_matmul";
+    case OpKind::Attention:
+      return "attention";
+    case OpKind::Custom:
+      return "a custom op";
+    default:
+      return "an op";
+  }
+}
+
+GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
+                                    Eigen::Ref<Eigen::MatrixXd> K) {
+  if (Ta == 1 && Tb == 1) {
+    K += w * H;
+    return;
+  }
+  for (Index j = 0; j < K.cols(); ++j)
+    for (Index i = 0; i < K.rows(); ++i) K(i, j) += w * H.block(i * Ta, j * Tb, Ta, Tb).sum();
+}
+
+GROKSCOPE_INLINE NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
+  require(o.block_examples >= 1, "empirical_ntk", "block_examples must be >= 1");
+  require(!o.diagonal || symmetric, "empirical_ntk", "the diagonal needs a single input set (no X2)");
+  NtkPlan p;
+  p.n1 = n1, p.n2 = n2, p.k = k, p.symmetric = symmetric;
+  if (o.output == NtkOutput::Single) {
+    require(
+        o.output_index >= 0 && o.output_index < k, "empirical_ntk",
+        "output_index " + std::to_string(o.output_index) + " is out of range for " + std::to_string(k) + " outputs");
+    p.outputs = {o.output_index};
+  } else {
+    for (Index a = 0; a < k; ++a) p.outputs.push_back(a);
+  }
+  return p;
+}
+
+GROKSCOPE_INLINE std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p) {
+  const std::size_t kk = o.output == NtkOutput::Full ? static_cast<std::size_t>(p.k) : 1;
+  if (o.diagonal) return static_cast<std::size_t>(p.n1) * kk * sizeof(double);
+  return static_cast<std::size_t>(p.n1) * static_cast<std::size_t>(p.n2) * kk * kk * sizeof(double);
+}
+
+GROKSCOPE_INLINE void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
+  const std::size_t cap = o.max_bytes ? o.max_bytes : ntk_default_max_bytes();
+  if (e.total() > cap)
+    throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(e.total()) + " (kernel " + gib(e.kernel) +
+                             ", gradients " + gib(e.gradients) + ", workspace " + gib(e.workspace) +
+                             "), more than the limit of " + gib(cap) +
+                             " (NtkOptions::max_bytes); ask for fewer examples, the trace or one output, or the "
+                             "diagonal");
+}
+
+GROKSCOPE_INLINE Eigen::MatrixXd NtkGramCache::take(Index rows, Index cols) {
+  if (pool)
+    for (std::size_t i = 0; i < pool->size(); ++i)
+      if ((*pool)[i].rows() == rows && (*pool)[i].cols() == cols) {
+        Eigen::MatrixXd m = std::move((*pool)[i]);
+        pool->erase(pool->begin() + static_cast<std::ptrdiff_t>(i));
+        return m;
+      }
+  return Eigen::MatrixXd(rows, cols);
+}
+
+GROKSCOPE_INLINE const void* ntk_data_id(const NtkFactor& f) {
+  return f.sparse() ? static_cast<const void*>(f.ids.get()) : static_cast<const void*>(f.dense.get());
+}
+
+GROKSCOPE_INLINE const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
+                                                        Index rb, Index nb, NtkGramCache& cache) {
+  const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
+  auto it = cache.map.find(key);
+  if (it != cache.map.end()) return it->second;
+  Eigen::MatrixXd G = cache.take(na, nb);
+  ntk_gram(fa, ra, na, fb, rb, nb, G);
+  cache.bytes += static_cast<std::size_t>(G.size()) * sizeof(double);
+  return cache.map.emplace(key, std::move(G)).first->second;
+}
+
+GROKSCOPE_INLINE void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
+                                           Index ni, Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K,
+                                           NtkGramCache& persistent) {
+  NtkGramCache local;
+  local.pool = persistent.pool;
+  for (std::size_t u = 0; u < U1.size(); ++u)
+    for (std::size_t v = 0; v < U2.size(); ++v) {
+      const NtkUse& a = U1[u];
+      const NtkUse& b = U2[v];
+      if (a.param != b.param) continue;
+      if (local.map.size() > 4) local.clear();  // reuse is between neighbouring uses only
+      const Index ra = i0 * a.T, na = ni * a.T, rb = j0 * b.T, nb = nj * b.T;
+      const double w = a.weight * b.weight;
+      auto gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared) -> const Eigen::MatrixXd& {
+        if (both_shared && persistent.budget > 0) {
+          const std::size_t need = static_cast<std::size_t>(na * nb) * sizeof(double);
+          const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
+          if (persistent.map.count(key) || persistent.bytes + need <= persistent.budget)
+            return ntk_cached_gram(fa, ra, na, fb, rb, nb, persistent);
+        }
+        return ntk_cached_gram(fa, ra, na, fb, rb, nb, local);
+      };
+      const bool l_ones = a.L.ones() && b.L.ones();
+      const bool r_ones = a.R.ones() && b.R.ones();
+      if (l_ones && r_ones) {
+        ntk_block_sum(Eigen::MatrixXd::Ones(na, nb), a.T, b.T, w, K);
+      } else if (l_ones) {
+        ntk_block_sum(gram(a.R, b.R, a.R_shared && b.R_shared), a.T, b.T, w, K);
+      } else if (r_ones) {
+        ntk_block_sum(gram(a.L, b.L, a.L_shared && b.L_shared), a.T, b.T, w, K);
+      } else {
+        const Eigen::MatrixXd& gl = gram(a.L, b.L, a.L_shared && b.L_shared);
+        const Eigen::MatrixXd& gr = gram(a.R, b.R, a.R_shared && b.R_shared);
+        if (a.T == 1 && b.T == 1)
+          K.noalias() += w * gl.cwiseProduct(gr);
+        else
+          ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
+      }
+    }
+}
+
+GROKSCOPE_INLINE double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL, Eigen::MatrixXd& GR) {
+  double s = 0;
+  for (const NtkUse& a : U)
+    for (const NtkUse& b : U) {
+      if (a.param != b.param) continue;
+      ntk_gram(a.L, i * a.T, a.T, b.L, i * b.T, b.T, GL);
+      ntk_gram(a.R, i * a.T, a.T, b.R, i * b.T, b.T, GR);
+      s += a.weight * b.weight * GL.cwiseProduct(GR).sum();
+    }
+  return s;
+}
+
+}  // namespace grokscope::detail

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+/// \file Definitions of the non-template functions declared in <grokscope/train/sweep.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
+
+#include <grokscope/train/sweep.hpp>
+
+namespace grokscope {
+
+GROKSCOPE_INLINE SweepGrid& SweepGrid::point(const nlohmann::ordered_json& params) {
+  require(params.is_object() && !params.empty(), "SweepGrid::point", "a point is a non-empty object");
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    require(it.value().is_number() || it.value().is_string(), "SweepGrid::point",
+            "value of '" + it.key() + "' must be a number or a string");
+    require(it.key() != "seed", "SweepGrid::point", "'seed' is reserved; use seeds()");
+  }
+  m_points.push_back(params);
+  return *this;
+}
+
+GROKSCOPE_INLINE std::vector<SweepPoint> SweepGrid::points() const {
+  std::vector<nlohmann::ordered_json> configs;
+  if (!m_axes.empty()) {
+    configs.emplace_back(nlohmann::ordered_json::object());
+    for (const auto& ax : m_axes) {
+      std::vector<nlohmann::ordered_json> next;
+      for (const auto& c : configs)
+        for (const auto& v : ax.second) {
+          nlohmann::ordered_json d = c;
+          d[ax.first] = v;
+          next.push_back(d);
+        }
+      configs = std::move(next);
+    }
+  }
+  configs.insert(configs.end(), m_points.begin(), m_points.end());
+  require(!configs.empty(), "SweepGrid::points", "the grid has no axes and no points");
+  std::vector<SweepPoint> out;
+  for (const auto& c : configs)
+    for (std::uint64_t s : m_seeds) {
+      SweepPoint p;
+      p.index = static_cast<Index>(out.size());
+      p.params = c;
+      p.seed = s;
+      p.id = point_id(c, s);
+      out.push_back(std::move(p));
+    }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      require(out[i].id != out[j].id, "SweepGrid::points", "two points have the same id '" + out[i].id + "'");
+  return out;
+}
+
+GROKSCOPE_INLINE std::string SweepGrid::point_id(const nlohmann::ordered_json& params, std::uint64_t seed) {
+  std::string id;
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const std::string v =
+        it.value().is_string() ? it.value().get<std::string>() : format_number(it.value().get<double>());
+    id += it.key() + "=" + v + "_";
+  }
+  id += "seed=" + std::to_string(seed);
+  for (char& ch : id)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '+' || ch == '-' || ch == '=' ||
+          ch == '_'))
+      ch = '-';
+  return id;
+}
+
+GROKSCOPE_INLINE SweepGrid& SweepGrid::add_axis(const std::string& name, const std::vector<nlohmann::json>& values) {
+  require(!name.empty() && name != "seed", "SweepGrid::axis", "axis name must be non-empty and not 'seed'");
+  require(!values.empty(), "SweepGrid::axis", "axis '" + name + "' has no values");
+  for (const auto& a : m_axes) require(a.first != name, "SweepGrid::axis", "axis '" + name + "' given twice");
+  for (const auto& v : values)
+    if (v.is_number())
+      require(std::isfinite(v.get<double>()), "SweepGrid::axis", "axis '" + name + "' has a non-finite value");
+  m_axes.emplace_back(name, values);
+  return *this;
+}
+
+}  // namespace grokscope
+
+namespace grokscope::detail {
+
+GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    require(static_cast<bool>(f), "sweep", "cannot write " + tmp);
+    f << text;
+    f.flush();
+    require(static_cast<bool>(f), "sweep", "write to " + tmp + " failed");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+GROKSCOPE_INLINE bool read_json(const std::string& path, nlohmann::ordered_json& out) {
+  std::ifstream f(path);
+  if (!f) return false;
+  try {
+    out = nlohmann::ordered_json::parse(f);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  return true;
+}
+
+GROKSCOPE_INLINE bool finished(const std::string& dir) {
+  nlohmann::ordered_json j;
+  return read_json(dir + "/result.json", j) && j.is_object() && j.value("complete", false) &&
+         j.value("status", std::string()) != "error";
+}
+
+GROKSCOPE_INLINE nlohmann::json opt_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+GROKSCOPE_INLINE nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds) {
+  nlohmann::ordered_json j{
+      {"complete", true}, {"id", p.id}, {"index", p.index}, {"params", p.params}, {"seed", p.seed}};
+  j["status"] = train_status_name(o.result.status);
+  const GrokReport* r = o.result.report ? &*o.result.report : nullptr;
+  j["verdict"] = r ? verdict_name(r->verdict) : "undetermined";
+  j["t_mem"] = r ? opt_json(r->t_mem) : nlohmann::json(nullptr);
+  j["t_grok"] = r ? opt_json(r->t_grok) : nlohmann::json(nullptr);
+  j["gap"] = r ? opt_json(r->gap) : nlohmann::json(nullptr);
+  nlohmann::ordered_json fin = nlohmann::ordered_json::object();
+  const History& h = o.result.history;
+  if (h.size() > 0)
+    for (const char* c : {"train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"})
+      if (std::find(h.columns().begin(), h.columns().end(), c) != h.columns().end()) {
+        const double v = h.last(c);
+        fin[c] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      }
+  for (const auto& kv : o.extra)
+    fin[kv.first] = std::isfinite(kv.second) ? nlohmann::json(kv.second) : nlohmann::json(nullptr);
+  j["final"] = fin;
+  j["steps_done"] = o.result.steps_done;
+  j["seconds"] = seconds;
+  return j;
+}
+
+GROKSCOPE_INLINE GrokVerdict verdict_from_name(const std::string& s) {
+  for (GrokVerdict v : {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly, GrokVerdict::Partial,
+                        GrokVerdict::Ungrokked, GrokVerdict::NotFit, GrokVerdict::Undetermined})
+    if (s == verdict_name(v)) return v;
+  return GrokVerdict::Undetermined;
+}
+
+GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+}  // namespace grokscope::detail
+
+namespace grokscope {
+
+GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir) {
+  const std::vector<SweepPoint> pts = grid.points();
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  std::vector<std::string> missing;
+  std::vector<std::string> axes;
+  std::vector<std::string> finals;
+  for (const SweepPoint& p : pts) {
+    for (auto it = p.params.begin(); it != p.params.end(); ++it)
+      if (std::find(axes.begin(), axes.end(), it.key()) == axes.end()) axes.push_back(it.key());
+    nlohmann::ordered_json j;
+    const std::string dir = out_dir + "/points/" + p.id;
+    if (!detail::read_json(dir + "/result.json", j) || !j.value("complete", false)) {
+      missing.push_back(p.id);
+      continue;
+    }
+    if (j.contains("final") && j["final"].is_object())
+      for (auto it = j["final"].begin(); it != j["final"].end(); ++it)
+        if (std::find(finals.begin(), finals.end(), it.key()) == finals.end()) finals.push_back(it.key());
+    rows.push_back(j);
+  }
+  // aggregate over seeds: points with the same params
+  std::map<std::string, std::vector<const nlohmann::ordered_json*>> groups;
+  std::vector<std::string> order;
+  for (const auto& r : rows) {
+    const std::string key = r["params"].dump();
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&r);
+  }
+  nlohmann::ordered_json agg = nlohmann::ordered_json::array();
+  for (const std::string& key : order) {
+    std::vector<GrokReport> reps;
+    for (const auto* r : groups[key]) {
+      GrokReport g;
+      g.verdict = detail::verdict_from_name((*r).value("verdict", std::string("undetermined")));
+      g.t_mem = detail::opt_of(*r, "t_mem");
+      g.t_grok = detail::opt_of(*r, "t_grok");
+      g.gap = detail::opt_of(*r, "gap");
+      reps.push_back(g);
+    }
+    nlohmann::ordered_json a{{"params", (*groups[key].front())["params"]}};
+    a["summary"] = to_json(aggregate_reports(reps));
+    agg.push_back(a);
+  }
+  nlohmann::ordered_json table{{"out_dir", out_dir}, {"points", pts.size()}, {"finished", rows.size()},
+                               {"missing", missing}, {"rows", rows},         {"aggregate", agg}};
+  std::filesystem::create_directories(out_dir);
+  detail::write_atomically(out_dir + "/results.json", table.dump(2) + "\n");
+  // CSV: id, axes..., seed, status, verdict, t_mem, t_grok, gap, finals...
+  std::ostringstream csv;
+  csv << "id";
+  for (const auto& a : axes) csv << "," << a;
+  csv << ",seed,status,verdict,t_mem,t_grok,gap";
+  for (const auto& f : finals) csv << "," << f;
+  csv << "\n";
+  auto cell = [](const nlohmann::ordered_json& v) -> std::string {
+    if (v.is_null()) return "";
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number()) return format_number(v.get<double>());
+    return v.dump();
+  };
+  for (const auto& r : rows) {
+    csv << r["id"].get<std::string>();
+    for (const auto& a : axes) csv << "," << (r["params"].contains(a) ? cell(r["params"][a]) : "");
+    csv << "," << r["seed"].get<std::uint64_t>() << "," << cell(r["status"]) << "," << cell(r["verdict"]) << ","
+        << cell(r["t_mem"]) << "," << cell(r["t_grok"]) << "," << cell(r["gap"]);
+    for (const auto& f : finals) csv << "," << (r["final"].contains(f) ? cell(r["final"][f]) : "");
+    csv << "\n";
+  }
+  detail::write_atomically(out_dir + "/results.csv", csv.str());
+  return table;
+}
+
+}  // namespace grokscope
+
+namespace grokscope::detail {
+
+GROKSCOPE_INLINE void resolve_shard(SweepOptions& o) {
+  if (o.use_slurm_env && o.shard_count == 1 && o.shard_index == 0) {
+    const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+    const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
+    if (id && count) {
+      o.shard_index = std::atol(id);
+      o.shard_count = std::atol(count);
+      const char* lo = std::getenv("SLURM_ARRAY_TASK_MIN");
+      if (lo) o.shard_index -= std::atol(lo);
+    }
+  }
+  require(o.shard_count >= 1 && o.shard_index >= 0 && o.shard_index < o.shard_count, "run_sweep",
+          "shard " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) + " is not valid");
+}
+
+GROKSCOPE_INLINE std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o, SweepSummary& s) {
+  std::vector<SweepPoint> pts = grid.points();
+  s.total = static_cast<Index>(pts.size());
+  std::vector<SweepPoint> pending;
+  for (SweepPoint& p : pts) {
+    if (p.index % o.shard_count != o.shard_index) continue;
+    ++s.assigned;
+    p.dir = o.out_dir + "/points/" + p.id;
+    if (detail::finished(p.dir)) {
+      ++s.skipped;
+      continue;
+    }
+    pending.push_back(p);
+  }
+  return pending;
+}
+
+GROKSCOPE_INLINE nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                                  const SweepPoint& p) {
+  std::filesystem::create_directories(p.dir);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    const SweepOutcome out = fn(p);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return detail::result_json(p, out, sec);
+  } catch (const std::exception& e) {
+    return {{"complete", true},
+            {"id", p.id},
+            {"index", p.index},
+            {"params", p.params},
+            {"seed", p.seed},
+            {"status", "error"},
+            {"verdict", "undetermined"},
+            {"t_mem", nullptr},
+            {"t_grok", nullptr},
+            {"gap", nullptr},
+            {"error", e.what()},
+            {"final", nlohmann::ordered_json::object()}};
+  }
+}
+
+GROKSCOPE_INLINE std::string point_line(const nlohmann::ordered_json& j) {
+  const std::string id = j.value("id", std::string());
+  if (j.value("status", std::string()) == "error") return id + ": error: " + j.value("error", std::string());
+  return id + ": " + j.value("status", std::string()) + ", " + j.value("verdict", std::string());
+}
+
+}  // namespace grokscope::detail
+
+namespace grokscope {
+
+GROKSCOPE_INLINE SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                        SweepOptions o) {
+  require(o.workers >= 1, "run_sweep", "workers must be >= 1");
+  detail::resolve_shard(o);
+  SweepSummary s;
+  const std::vector<SweepPoint> pending = detail::pending_points(grid, o, s);
+  std::atomic<std::size_t> next{0};
+  std::atomic<Index> ran{0}, errors{0};
+  std::mutex out_mutex;
+  std::exception_ptr fatal;  // a failure of the runner itself (not of a point): stops the sweep
+  const int eigen_threads = Eigen::nbThreads();
+  if (o.workers > 1) Eigen::setNbThreads(1);
+  auto work_points = [&]() {
+    for (std::size_t i = next++; i < pending.size(); i = next++) {
+      const SweepPoint& p = pending[i];
+      const nlohmann::ordered_json j = detail::run_point(fn, p);
+      if (j["status"] == "error") ++errors;
+      detail::write_atomically(p.dir + "/result.json", j.dump(2) + "\n");
+      ++ran;
+      if (o.verbose) {
+        std::lock_guard<std::mutex> lock(out_mutex);
+        std::printf("[%ld/%ld] %s\n", static_cast<long>(ran.load()), static_cast<long>(pending.size()),
+                    detail::point_line(j).c_str());
+        std::fflush(stdout);
+      }
+    }
+  };
+  auto work = [&]() {
+    try {
+      work_points();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(out_mutex);
+      if (!fatal) fatal = std::current_exception();
+      next = pending.size();
+    }
+  };
+  const Index nthreads = std::min<Index>(o.workers, static_cast<Index>(pending.size()));
+  if (nthreads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> threads;
+    for (Index t = 0; t < nthreads; ++t) threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+  }
+  if (o.workers > 1) Eigen::setNbThreads(eigen_threads);
+  if (fatal) std::rethrow_exception(fatal);
+  s.ran = ran.load();
+  s.errors = errors.load();
+  s.table = collect_sweep(grid, o.out_dir);
+  return s;
+}
+
+}  // namespace grokscope

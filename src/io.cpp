@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+// The compiled library's CSV and .npy readers and writers.
+
+#include <grokscope/io/csv-inl.hpp>
+#include <grokscope/io/npy-inl.hpp>

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+// The compiled library's training loop (float and double), history and sweeps.
+
+#include <grokscope/train/history-inl.hpp>
+#include <grokscope/train/sweep-inl.hpp>
+#include <grokscope/train/trainer.hpp>
+
+namespace grokscope {
+GROKSCOPE_INSTANTIATE_CLASS(Trainer)
+}  // namespace grokscope
