@@ -2,5 +2,5 @@
 // Copyright (c) 2026 The grokscope authors
 // The compiled library's grokking detectors and curve smoothing.
 
-#include <grokscope/detect/grokking-inl.hpp>
-#include <grokscope/detect/smooth-inl.hpp>
+#include <grokscope/detect/detail/grokking-inl.hpp>
+#include <grokscope/detect/detail/smooth-inl.hpp>

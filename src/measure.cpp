@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The grokscope authors
-// The compiled library's measurements: CKA, Fourier progress measures, kernel tools, NTK helpers.
+// The compiled library's measurements: CKA, Fourier progress measures, kernel tools, and kernel tools.
 
-#include <grokscope/measure/cka-inl.hpp>
-#include <grokscope/measure/fourier-inl.hpp>
-#include <grokscope/measure/kernel-inl.hpp>
-#include <grokscope/measure/ntk-inl.hpp>
+#include <grokscope/measure/detail/cka-inl.hpp>
+#include <grokscope/measure/detail/fourier-inl.hpp>
+#include <grokscope/measure/detail/kernel-inl.hpp>

@@ -2,8 +2,8 @@
 // Copyright (c) 2026 The grokscope authors
 // The compiled library's training loop (float and double), history and sweeps.
 
-#include <grokscope/train/history-inl.hpp>
-#include <grokscope/train/sweep-inl.hpp>
+#include <grokscope/train/detail/history-inl.hpp>
+#include <grokscope/train/detail/sweep-inl.hpp>
 #include <grokscope/train/trainer.hpp>
 
 namespace grokscope {

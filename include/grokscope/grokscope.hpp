@@ -44,6 +44,7 @@
 #include <grokscope/optim/sgd.hpp>
 
 #include <grokscope/train/history.hpp>
+#include <grokscope/train/probes.hpp>
 #include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
 
@@ -52,5 +53,4 @@
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
-#include <grokscope/measure/probes.hpp>
 #include <grokscope/measure/weights.hpp>

@@ -8,7 +8,9 @@
 /// its users), the non-template definitions live in the library, the headers only declare them,
 /// and the float and double instantiations of the class and function templates are declared
 /// `extern template`, so a user's translation unit neither re-instantiates nor re-optimises them.
-/// Other scalar types still instantiate from the headers in both modes.
+/// Other scalar types still instantiate from the headers in both modes. The `<area>/detail/*-inl.hpp` headers are
+/// for header-only mode and for the library's own sources (`GROKSCOPE_BUILDING_LIBRARY`): included
+/// by a user in compiled mode they stop with an error instead of defining everything twice.
 
 #if defined(GROKSCOPE_COMPILED)
 #define GROKSCOPE_HEADER_ONLY 0

@@ -139,5 +139,5 @@ class MiniBatcher {
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/dataset-inl.hpp>
+#include <grokscope/data/detail/dataset-inl.hpp>
 #endif

@@ -51,5 +51,5 @@ GROKSCOPE_INLINE Dataset dihedral_dataset(Index n);
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/groups-inl.hpp>
+#include <grokscope/data/detail/groups-inl.hpp>
 #endif

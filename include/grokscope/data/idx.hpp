@@ -115,5 +115,5 @@ GROKSCOPE_INLINE Dataset fashion_mnist(const IdxOptions& o = {}, const std::stri
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/idx-inl.hpp>
+#include <grokscope/data/detail/idx-inl.hpp>
 #endif

@@ -98,5 +98,5 @@ GROKSCOPE_INLINE Dataset& apply_split(Dataset& ds, Split s, const std::string& h
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/modular-inl.hpp>
+#include <grokscope/data/detail/modular-inl.hpp>
 #endif

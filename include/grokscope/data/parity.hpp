@@ -32,5 +32,5 @@ GROKSCOPE_INLINE Dataset sparse_parity(const ParityOptions& o);
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/parity-inl.hpp>
+#include <grokscope/data/detail/parity-inl.hpp>
 #endif

@@ -61,5 +61,5 @@ GROKSCOPE_INLINE Dataset teacher_student(const TeacherStudentOptions& o);
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/data/regression-inl.hpp>
+#include <grokscope/data/detail/regression-inl.hpp>
 #endif

@@ -173,5 +173,5 @@ GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokAggregate& a);
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/detect/grokking-inl.hpp>
+#include <grokscope/detect/detail/grokking-inl.hpp>
 #endif

@@ -38,5 +38,5 @@ GROKSCOPE_INLINE std::vector<double> ema_records(const std::vector<double>& valu
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/detect/smooth-inl.hpp>
+#include <grokscope/detect/detail/smooth-inl.hpp>
 #endif

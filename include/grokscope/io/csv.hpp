@@ -71,5 +71,5 @@ GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter = ',
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/io/csv-inl.hpp>
+#include <grokscope/io/detail/csv-inl.hpp>
 #endif

@@ -223,5 +223,5 @@ void save_npy(const std::string& path, const std::vector<T>& v) {
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/io/npy-inl.hpp>
+#include <grokscope/io/detail/npy-inl.hpp>
 #endif

@@ -271,5 +271,5 @@ GROKSCOPE_INLINE Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& 
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/measure/cka-inl.hpp>
+#include <grokscope/measure/detail/cka-inl.hpp>
 #endif

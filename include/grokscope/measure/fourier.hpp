@@ -84,5 +84,5 @@ GROKSCOPE_INLINE double representation_quality_index(const Eigen::MatrixXd& E, d
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/measure/fourier-inl.hpp>
+#include <grokscope/measure/detail/fourier-inl.hpp>
 #endif

@@ -82,5 +82,5 @@ GROKSCOPE_INLINE KernelSpectrum kernel_spectrum(const Eigen::MatrixXd& K);
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/measure/kernel-inl.hpp>
+#include <grokscope/measure/detail/kernel-inl.hpp>
 #endif

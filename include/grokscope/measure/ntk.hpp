@@ -786,8 +786,20 @@ NtkMemoryEstimate ntk_memory_estimate(Model<S>& model, const ModelInput<S>& X1, 
   return detail::ntk_memory_estimate(model, X1, &X2, options);
 }
 
+/// The NTK's float and double instantiations, listed once: `X` is `extern template` in the
+/// headers (compiled mode) and `template` in the compiled library.
+#define GROKSCOPE_NTK_INSTANTIATIONS(X, S)                                                                             \
+  X Eigen::MatrixXd detail::ntk_dispatch<S>(Model<S>&, const ModelInput<S>&, const ModelInput<S>*, const NtkOptions&); \
+  X NtkMemoryEstimate detail::ntk_memory_estimate<S>(Model<S>&, const ModelInput<S>&, const ModelInput<S>*,            \
+                                                     const NtkOptions&);
+
+#if defined(GROKSCOPE_COMPILED)
+GROKSCOPE_NTK_INSTANTIATIONS(extern template, float)
+GROKSCOPE_NTK_INSTANTIATIONS(extern template, double)
+#endif
+
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/measure/ntk-inl.hpp>
+#include <grokscope/measure/detail/ntk-inl.hpp>
 #endif

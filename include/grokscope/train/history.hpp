@@ -59,5 +59,5 @@ class History {
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/train/history-inl.hpp>
+#include <grokscope/train/detail/history-inl.hpp>
 #endif

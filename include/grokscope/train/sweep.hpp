@@ -193,5 +193,5 @@ GROKSCOPE_INLINE SweepSummary run_sweep(const SweepGrid& grid, const std::functi
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
-#include <grokscope/train/sweep-inl.hpp>
+#include <grokscope/train/detail/sweep-inl.hpp>
 #endif

@@ -6,6 +6,10 @@
 
 #include <grokscope/data/dataset.hpp>
 
+#if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
+#error "grokscope: in compiled mode these definitions are in the library; include the header without -inl"
+#endif
+
 namespace grokscope {
 
 GROKSCOPE_INLINE IndexList Dataset::token_ids(const IndexList& rows) const {

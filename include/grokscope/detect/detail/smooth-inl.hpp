@@ -6,6 +6,10 @@
 
 #include <grokscope/detect/smooth.hpp>
 
+#if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
+#error "grokscope: in compiled mode these definitions are in the library; include the header without -inl"
+#endif
+
 namespace grokscope::detail {
 
 GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& steps,

@@ -1,9 +1,9 @@
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
-#include <grokscope/measure/probes.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/train/probes.hpp>
 #include <grokscope/train/trainer.hpp>
 
 #include <doctest/doctest.h>

@@ -6,6 +6,10 @@
 
 #include <grokscope/measure/ntk.hpp>
 
+#if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
+#error "grokscope: in compiled mode these definitions are in the library; include the header without -inl"
+#endif
+
 namespace grokscope::detail {
 
 GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() {
