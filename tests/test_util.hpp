@@ -3,18 +3,51 @@
 // Helpers shared by the test executables.
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <clocale>
 #include <cstdlib>
+#include <locale>
 #include <string>
 
 namespace grokscope::test {
 
-/// Scratch directory for files written by tests (set by CTest; falls back to /tmp).
-inline std::string tmp_path(const std::string& name) {
-  const char* d = std::getenv("GROKSCOPE_TMP");
-  return std::string(d ? d : "/tmp") + "/" + name;
-}
+/// Scratch directory for files written by tests (the build folder's tests/tmp).
+inline std::string tmp_path(const std::string& name) { return std::string(GROKSCOPE_TEST_TMP_DIR) + "/" + name; }
 
 /// Path of a committed fixture under tests/fixtures.
 inline std::string fixture(const std::string& name) { return std::string(GROKSCOPE_TEST_DATA_DIR) + "/" + name; }
+
+// A C++ locale whose numbers use ',' as the decimal point and '.' to group thousands.
+struct CommaDecimal : std::numpunct<char> {
+  char do_decimal_point() const override { return ','; }
+  char do_thousands_sep() const override { return '.'; }
+  std::string do_grouping() const override { return "\3"; }
+};
+
+// Switches the process to a comma-decimal locale, C and C++, for one scope.
+struct CommaLocale {
+  std::locale saved_cpp;
+  std::string saved_c;
+  bool c_level = false;
+  CommaLocale() : saved_cpp(std::locale()), saved_c(std::setlocale(LC_ALL, nullptr)) {
+    std::locale::global(std::locale(std::locale::classic(), new CommaDecimal));
+    // The C library's locale (strtod, printf) needs a real one: CMake generates de_DE.UTF-8 into
+    // the build folder when localedef and Debian's locale sources are there (glibc reads LOCPATH
+    // at every setlocale).
+#ifdef GROKSCOPE_TEST_LOCALE_DIR
+    ::setenv("LOCPATH", GROKSCOPE_TEST_LOCALE_DIR, 1);
+    c_level = std::setlocale(LC_ALL, "de_DE.UTF-8") != nullptr;
+    REQUIRE_MESSAGE(c_level, "the test locale de_DE.UTF-8 in " GROKSCOPE_TEST_LOCALE_DIR " could not be set");
+    REQUIRE(std::localeconv()->decimal_point == std::string(","));
+#else
+    WARN_MESSAGE(false, "no de_DE.UTF-8 test locale was generated: only the C++ locale is switched");
+#endif
+  }
+  ~CommaLocale() {
+    std::setlocale(LC_ALL, saved_c.c_str());
+    std::locale::global(saved_cpp);
+  }
+};
 
 }  // namespace grokscope::test

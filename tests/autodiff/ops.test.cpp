@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 using namespace grokscope;
 using P = Parameter<double>;
@@ -286,12 +287,27 @@ TEST_CASE("select_rows, last_position, concat_cols, slice_cols") {
   CHECK_THROWS_WITH_AS(concat_cols(std::vector<V>{t.param(x), t.param(z)}),
                        "grokscope::concat_cols: first input is 6x4 but another is 5x2 (row counts differ)",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(slice_cols(t.param(x), 3, 2), "grokscope::slice_cols: columns [3, 5) are out of range for x 6x4",
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(slice_cols(t.param(x), 3, 2),
+                       "grokscope::slice_cols: columns [3, +2) are out of range for x 6x4", std::invalid_argument);
+  // start + count would overflow: the check must not form it
+  CHECK_THROWS_AS(slice_cols(t.param(x), 1, std::numeric_limits<Index>::max()), std::invalid_argument);
+  CHECK_THROWS_AS(slice_cols(t.param(x), std::numeric_limits<Index>::max(), 2), std::invalid_argument);
+  CHECK(slice_cols(t.param(x), 4, 0).value().cols() == 0);
   CHECK_THROWS_WITH_AS(select_rows(t.param(x), IndexList{6}),
                        "grokscope::select_rows: row 6 at position 0 is out of range [0, 6)", std::invalid_argument);
   CHECK_THROWS_WITH_AS(last_position(t.param(x), 4), "grokscope::last_position: x is 6x4, not a multiple of T = 4 rows",
                        std::invalid_argument);
+}
+
+TEST_CASE("attention on zero examples is an empty result, not a division by zero") {
+  T t;
+  P q("q", M(0, 6)), k("k", M(0, 6)), v("v", M(0, 6));
+  const V o = attention(t.param(q), t.param(k), t.param(v), 3, 2, true);
+  CHECK(o.rows() == 0);
+  CHECK(o.cols() == 6);
+  CHECK(layer_norm(o).rows() == 0);
+  P w("w", M(3, 0));
+  CHECK_THROWS_WITH_AS(layer_norm(t.param(w)), "grokscope::layer_norm: x has no columns (3x0)", std::invalid_argument);
 }
 
 TEST_CASE("attention: fused multi-head causal core") {

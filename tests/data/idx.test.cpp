@@ -134,8 +134,7 @@ TEST_CASE("a small image/label pair becomes a dataset: flattening, scaling, subs
 TEST_CASE("bad IDX files give runtime_error naming the file and the problem") {
   const std::string p = tmp_path("bad.idx");
   CHECK_THROWS_WITH_AS(read_idx(tmp_path("nope.idx")),
-                       ("grokscope::read_idx: " + tmp_path("nope.idx") + ": cannot open file for reading").c_str(),
-                       std::runtime_error);
+                       ("grokscope::read_idx: " + tmp_path("nope.idx") + ": no such file").c_str(), std::runtime_error);
   write_plain(p, std::string("\x01\x00\x08\x01\x00\x00\x00\x01\x05", 9));
   CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("not an IDX file (bad magic bytes)"), std::runtime_error);
   write_plain(p, header(0x0A, {1}) + "x");
@@ -149,7 +148,14 @@ TEST_CASE("bad IDX files give runtime_error naming the file and the problem") {
   write_plain(p, header(0x08, {2}) + "abc");
   CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("unexpected bytes after the data"), std::runtime_error);
   write_plain(p, header(0x08, {0xffffffffu, 0xffffffffu, 0xffffffffu}));
-  CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("dimensions overflow"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("dimensions too large"), std::runtime_error);
+  // A zero dimension first does not switch the bound off: one example would still be 2^96 values.
+  write_plain(p, header(0x08, {0, 0xffffffffu, 0xffffffffu, 0xffffffffu}));
+  CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("dimensions too large"), std::runtime_error);
+  write_plain(p, header(0x08, {0, 28, 28}));
+  const IdxArray empty = read_idx(p);
+  CHECK(idx_matrix(empty, {}, true).cols() == 28 * 28);
+  CHECK_THROWS_WITH_AS(read_idx(tmp_path("")), doctest::Contains("is a directory"), std::runtime_error);
   write_plain(p, header(0x08, {0x7fffffffu, 16}));  // 34 GB promised, none present: no huge allocation
   CHECK_THROWS_WITH_AS(read_idx(p), doctest::Contains("truncated data"), std::runtime_error);
   write_plain(p, header(0x0D, {2}) + big_endian<float>(1.0f) + big_endian<float>(2.0f));
@@ -219,4 +225,22 @@ TEST_CASE("Debian's Fashion-MNIST: 60 000 x 28 x 28 training images, 6 000 per c
     write_plain(p, full.substr(0, len));
     CHECK_THROWS_AS(read_idx(p), std::runtime_error);
   }
+}
+
+TEST_CASE("a corrupt label cannot make a huge allocation or a model with billions of classes") {
+  Rng rng(0);
+  // A label of 5·10^8 among two: no 5·10^8 class lists, a message instead.
+  CHECK_THROWS_WITH_AS(class_balanced_indices({0, 500000000}, 1, rng), doctest::Contains("labels run up to 500000000"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(class_balanced_indices({0, -3}, 1, rng), doctest::Contains("negative label -3"),
+                       std::invalid_argument);
+  CHECK(class_balanced_indices({1, 0, 1, 0}, 2, rng).size() == 4);
+  const std::string img = tmp_path("lab_img.idx"), lab = tmp_path("lab_lab.idx");
+  std::string images = header(0x08, {2, 1, 1}) + std::string("\x01\x02", 2);
+  write_plain(img, images);
+  write_plain(lab, header(0x0C, {2}) + big_endian<std::int32_t>(0) + big_endian<std::int32_t>(2147483647));
+  CHECK_THROWS_WITH_AS(idx_classification(img, lab, img, lab), doctest::Contains("label 2147483647"),
+                       std::runtime_error);
+  write_plain(lab, header(0x0C, {2}) + big_endian<std::int32_t>(0) + big_endian<std::int32_t>(1));
+  CHECK(idx_classification(img, lab, img, lab).num_classes == 2);
 }

@@ -46,8 +46,7 @@ TEST_CASE("bad CSV gives runtime_error naming the file and the problem") {
   const CsvTable t = parse_csv("a,b\n1,2\n", "c.csv");
   CHECK_THROWS_WITH_AS(t.column("c"), "grokscope::CsvTable: c.csv: no column 'c' (columns: a, b)", std::runtime_error);
   const std::string missing = test::tmp_path("missing.csv");
-  CHECK_THROWS_WITH_AS(read_csv(missing),
-                       ("grokscope::read_csv: " + missing + ": cannot open file for reading").c_str(),
+  CHECK_THROWS_WITH_AS(read_csv(missing), ("grokscope::read_csv: " + missing + ": no such file").c_str(),
                        std::runtime_error);
 }
 
@@ -66,4 +65,38 @@ TEST_CASE("read_csv reads a file; format_number round-trips; csv_field quotes") 
   CHECK(format_number(std::nan("")) == "nan");
   CHECK(csv_field("a,b") == "\"a,b\"");
   CHECK(csv_field("plain") == "plain");
+}
+
+TEST_CASE("hostile inputs: a directory, a device, binary data, an endless stream, a byte-order mark") {
+  const std::string dir = test::tmp_path("");
+  CHECK_THROWS_WITH_AS(read_csv(dir), doctest::Contains(": is a directory, not a file"), std::runtime_error);
+  // /dev/zero never ends: refused at its first chunk, not read until memory runs out.
+  CHECK_THROWS_WITH_AS(read_csv("/dev/zero"),
+                       "grokscope::read_csv: /dev/zero: not a CSV file (contains NUL bytes near byte 0)",
+                       std::runtime_error);
+  const std::string p = test::tmp_path("big.csv");
+  {
+    std::ofstream out(p);
+    out << "a\n";
+    for (int i = 0; i < 100000; ++i) out << i << "\n";
+  }
+  CHECK(read_csv(p).rows.size() == 100000);
+  CHECK_THROWS_WITH_AS(read_csv(p, ',', 4096), doctest::Contains("larger than the limit of 4096 bytes"),
+                       std::runtime_error);
+  const CsvTable bom = parse_csv("\xEF\xBB\xBFstep,loss\n1,2\n", "bom.csv");
+  CHECK(bom.header == std::vector<std::string>{"step", "loss"});
+  CHECK(bom.numeric("step")[0] == 1);
+}
+
+TEST_CASE("a comma-decimal locale in the host program changes nothing") {
+  const std::string p = test::tmp_path("locale.csv");
+  {
+    std::ofstream out(p);
+    out << "step,loss\n0,0.5\n1000,1.25e-3\n";
+  }
+  test::CommaLocale comma;
+  const CsvTable t = read_csv(p);
+  CHECK(t.numeric("loss") == std::vector<double>{0.5, 1.25e-3});
+  CHECK(format_number(0.5) == "0.5");
+  CHECK(format_number(1234567) == "1234567");
 }

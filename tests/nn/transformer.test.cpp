@@ -121,3 +121,17 @@ TEST_CASE("bad configurations and inputs are rejected") {
   CHECK_THROWS_WITH_AS(m.forward(t, in), "grokscope::onehot_matmul: id 14 at position 2 is out of range [0, 14)",
                        std::invalid_argument);
 }
+
+TEST_CASE("a forward pass over zero examples gives zero rows of logits (every LayerNorm placement)") {
+  for (LayerNormPlacement ln : {LayerNormPlacement::None, LayerNormPlacement::Pre, LayerNormPlacement::Post}) {
+    TransformerConfig c = small(16, 2, 32, 2);
+    c.layer_norm = ln;
+    Transformer<double> m(c);
+    ModelInput<double> in;
+    in.T = 3;
+    Tape<double> t;
+    const Var<double> logits = m.forward(t, in);
+    CHECK(logits.rows() == 0);
+    CHECK(logits.cols() == 14);  // the vocabulary of small(): p + 1
+  }
+}

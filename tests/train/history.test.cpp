@@ -37,3 +37,11 @@ TEST_CASE("a record with a repeated column name is rejected") {
   CHECK_THROWS_WITH_AS(h.add(Record{{"step", 0.0}, {"weight_norm", 1.0}, {"weight_norm", 2.0}}),
                        doctest::Contains("'weight_norm' appears twice"), std::invalid_argument);
 }
+
+TEST_CASE("History writes '.' decimals in a comma-decimal locale") {
+  History h;
+  h.add({{"step", 1000}, {"loss", 0.5}});
+  test::CommaLocale comma;
+  CHECK(h.to_csv() == "step,loss\n1000,0.5\n");
+  CHECK(h.to_jsonl() == "{\"step\":1000,\"loss\":0.5}\n");
+}

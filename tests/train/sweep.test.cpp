@@ -181,3 +181,78 @@ TEST_CASE("shards split the points disjointly and any shard can collect the whol
   bad.shard_count = 3;
   CHECK_THROWS_AS(run_sweep(grid(), synthetic, bad), std::invalid_argument);
 }
+
+TEST_CASE("a damaged result.json is reported by path, left out of the table and redone, never a crash") {
+  const std::string dir = test::tmp_path("sweep_damaged");
+  std::filesystem::remove_all(dir);
+  run_sweep(grid(), synthetic, quiet(dir));
+  const std::vector<SweepPoint> pts = grid().points();
+  const std::string file = dir + "/points/" + pts[3].id + "/result.json";
+  const nlohmann::ordered_json good = nlohmann::ordered_json::parse(slurp(file));
+  const std::string good_csv = slurp(dir + "/results.csv");
+  // Each damage in turn: a key the table reads removed, a key of the wrong type, another
+  // point's record, text that is not JSON, a folder where the file should be.
+  std::vector<std::pair<std::string, std::string>> cases;  // damaged text, expected problem
+  for (const char* key : {"complete", "id", "params", "seed", "status", "verdict", "t_mem", "t_grok", "gap", "final"}) {
+    nlohmann::ordered_json j = good;
+    j.erase(key);
+    cases.emplace_back(j.dump(), std::string("no '") + key + "'");
+  }
+  auto with = [&](const char* key, nlohmann::ordered_json v) {
+    nlohmann::ordered_json j = good;
+    j[key] = std::move(v);
+    return j.dump();
+  };
+  cases.emplace_back(with("id", 5), "'id' is not a string");
+  cases.emplace_back(with("complete", "yes"), "'complete' is not true or false");
+  cases.emplace_back(with("seed", -1), "'seed' is not a non-negative integer");
+  cases.emplace_back(with("t_grok", "soon"), "'t_grok' is not a number or null");
+  cases.emplace_back(with("final", {{"test_acc", "high"}}), "final 'test_acc' is not a number or null");
+  cases.emplace_back(with("id", pts[0].id), "is not this point's");
+  cases.emplace_back(with("params", {{"weight_decay", 7}}), "its params are not this point's");
+  cases.emplace_back("[1, 2, 3]", "not a JSON object");
+  cases.emplace_back(std::string("\x89PNG\r\n\x1a\n\0\0", 10), "not valid JSON");
+  for (const auto& [text, problem] : cases) {
+    CAPTURE(problem);
+    std::ofstream(file, std::ios::trunc) << text;
+    nlohmann::ordered_json table;
+    REQUIRE_NOTHROW(table = collect_sweep(grid(), dir));
+    CHECK(table["finished"] == pts.size() - 1);
+    REQUIRE(table["damaged"].size() == 1);
+    CHECK(table["damaged"][0]["path"] == file);
+    CHECK(table["damaged"][0]["problem"].get<std::string>().find(problem) != std::string::npos);
+    // run_sweep redoes exactly that point and the table is whole again
+    std::vector<Index> redone;
+    const SweepSummary s = run_sweep(
+        grid(),
+        [&](const SweepPoint& p) {
+          redone.push_back(p.index);
+          return synthetic(p);
+        },
+        quiet(dir));
+    CHECK(s.damaged == 1);
+    CHECK(redone == std::vector<Index>{3});
+    CHECK(s.table["damaged"].empty());
+    CHECK(slurp(dir + "/results.csv") == good_csv);
+  }
+  std::filesystem::remove(file);
+  std::filesystem::create_directories(file);
+  const nlohmann::ordered_json table = collect_sweep(grid(), dir);
+  REQUIRE(table["damaged"].size() == 1);
+  CHECK(table["damaged"][0]["problem"] == "not a regular file");
+}
+
+TEST_CASE("a point whose error message is not UTF-8 is recorded, not fatal to the sweep") {
+  const std::string dir = test::tmp_path("sweep_bad_utf8");
+  std::filesystem::remove_all(dir);
+  const SweepSummary s = run_sweep(
+      grid(),
+      [](const SweepPoint& p) -> SweepOutcome {
+        if (p.index == 1) throw std::runtime_error("bad bytes \xff\xfe here");
+        return synthetic(p);
+      },
+      quiet(dir));
+  CHECK(s.errors == 1);
+  CHECK(s.ran == 8);
+  CHECK(s.table["finished"] == 8);
+}

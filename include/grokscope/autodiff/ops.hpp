@@ -780,7 +780,8 @@ template <typename S>
 Var<S> layer_norm(const Var<S>& x, const Var<S>& gamma = Var<S>{}, const Var<S>& beta = Var<S>{}, double eps = 1e-5) {
   Tape<S>& t = detail::tape_of("layer_norm", {&x});
   const Matrix<S>& X = x.value();
-  require_nonempty("layer_norm", "x", X);
+  // Zero rows (zero examples) is an empty result; zero columns has no mean to subtract.
+  require(X.cols() > 0, "layer_norm", "x has no columns (" + shape_string(X) + ")");
   require(eps >= 0, "layer_norm", "eps must be >= 0");
   std::vector<int> ins{x.id};
   for (const Var<S>* p : {&gamma, &beta}) {
@@ -977,8 +978,9 @@ Var<S> concat_cols(const std::vector<Var<S>>& xs) {
 template <typename S>
 Var<S> slice_cols(const Var<S>& x, Index start, Index count) {
   Tape<S>& t = detail::tape_of("slice_cols", {&x});
-  require(start >= 0 && count >= 0 && start + count <= x.cols(), "slice_cols",
-          "columns [" + std::to_string(start) + ", " + std::to_string(start + count) + ") are out of range for x " +
+  // Compared without forming start + count, which can overflow.
+  require(start >= 0 && count >= 0 && start <= x.cols() && count <= x.cols() - start, "slice_cols",
+          "columns [" + std::to_string(start) + ", +" + std::to_string(count) + ") are out of range for x " +
               shape_string(x.value()));
   Node<S>& n = t.make_node(OpKind::SliceCols, {x.id});
   n.iattr[0] = start;
@@ -1087,7 +1089,8 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
   require(heads >= 1 && Q.cols() % heads == 0, "attention",
           "q has " + std::to_string(Q.cols()) + " columns, not a multiple of heads = " + std::to_string(heads));
   Node<S>& n = t.make_node(OpKind::Attention, {q.id, k.id, v.id});
-  const Index dh = Q.cols() / heads, Tq = Q.rows() / nb;
+  // No examples: an empty output of q's shape (there are no positions to attend over).
+  const Index dh = Q.cols() / heads, Tq = nb == 0 ? T : Q.rows() / nb;
   n.iattr[0] = T;
   n.iattr[1] = heads;
   n.iattr[2] = causal;

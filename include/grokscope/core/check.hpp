@@ -4,10 +4,11 @@
 /// \file Argument checks that throw std::invalid_argument naming the function and the shapes,
 /// and GROKSCOPE_ASSERT for internal invariants.
 
+#include <grokscope/core/text.hpp>
+
 #include <Eigen/Core>
 
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -58,11 +59,10 @@ template <typename Derived>
 void require_finite(const std::string& where, const char* name, const Eigen::DenseBase<Derived>& a) {
   for (Eigen::Index i = 0; i < a.rows(); ++i)
     for (Eigen::Index j = 0; j < a.cols(); ++j)
-      if (!std::isfinite(static_cast<double>(a(i, j)))) {
-        std::ostringstream os;
-        os << name << " has a non-finite value " << a(i, j) << " at (" << i << ", " << j << ")";
-        throw_invalid(where, os.str());
-      }
+      if (!std::isfinite(static_cast<double>(a(i, j))))
+        throw_invalid(where, std::string(name) + " has a non-finite value " +
+                                 format_number(static_cast<double>(a(i, j))) + " at (" + std::to_string(i) + ", " +
+                                 std::to_string(j) + ")");
 }
 
 }  // namespace grokscope

@@ -12,6 +12,7 @@
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/file.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/data/dataset.hpp>
 

@@ -7,11 +7,16 @@
 /// training logs mix named numeric columns with text (status, split, run name) and empty cells.
 /// This reader keeps fields as text (RFC 4180 quoting, CRLF or LF line ends) and converts the
 /// columns asked for; every problem is a std::runtime_error naming the file and the line.
+/// Numbers are read and written with '.' as the decimal point whatever the process locale
+/// (core/text.hpp); a UTF-8 byte-order mark before the header is dropped.
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/file.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/core/types.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -46,8 +51,9 @@ struct CsvTable {
   /// (text that is not a number becomes NaN and is counted in `non_numeric`).
   std::vector<double> numeric(const std::string& name, Index* non_numeric = nullptr) const;
 
-  /// Parses a whole field as a double (surrounding spaces allowed); false if it is not a number.
-  static bool parse_double(const std::string& field, double& out);
+  /// Parses a whole field as a double (surrounding spaces allowed, '.' as the decimal point in any
+  /// locale); false if it is not a number. Same as parse_number (core/text.hpp).
+  static bool parse_double(const std::string& field, double& out) { return parse_number(field, out); }
 };
 
 namespace detail {
@@ -59,11 +65,10 @@ namespace detail {
 /// Parses CSV text (the first record is the header). `path` is used in error messages.
 GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter = ',');
 
-/// Reads a CSV file with a header row.
-GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter = ',');
-
-/// Formats a double for CSV/JSON with enough digits to round-trip ("nan", "inf" for non-finite).
-GROKSCOPE_INLINE std::string format_number(double v);
+/// Reads a CSV file with a header row. A pipe or device (/dev/stdin, `<(cmd)`) is read too; a
+/// directory, binary data (a NUL byte) or more than `max_bytes` is an error naming the path.
+GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter = ',',
+                                   std::size_t max_bytes = std::size_t(1) << 30);
 
 /// Quotes a field if it holds the delimiter, a quote or a line break.
 GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter = ',');

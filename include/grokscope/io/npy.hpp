@@ -6,15 +6,22 @@
 /// Writing goes through xtensor's npy encoder over a zero-copy view of the matrix. Reading
 /// validates the whole file before touching the payload (magic, version, header length, dtype,
 /// shape, exact payload size), because xtensor 0.24's reader neither detects truncated data nor
-/// reads header lengths above 127 bytes correctly. Every problem is a std::runtime_error that
-/// names the path and what is wrong.
+/// reads header lengths above 127 bytes correctly. The header dictionary is parsed as the Python
+/// literal it is (unknown or repeated keys are refused, as NumPy does), every dimension is bounded
+/// on its own, and load_npy_as converts only values the requested type holds exactly in range
+/// (no float-to-integer cast of NaN, Inf, 2.5 or 1e30, no silent int64 → uint8 narrowing, no
+/// finite float64 that overflows float32). Every problem is a std::runtime_error that names the
+/// path and what is wrong.
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/file.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/core/xtensor.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -22,6 +29,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace grokscope {
@@ -81,11 +89,36 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
 
 GROKSCOPE_INLINE std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in);
 
+// Whether the stored value v converts to T without undefined behaviour or a silent change of
+// value: integers must be whole and in T's range, a finite value must stay finite.
+template <typename T, typename From>
+bool npy_representable(From v) {
+  if constexpr (std::is_same_v<T, From>) {
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    if constexpr (std::is_floating_point_v<From>)
+      if (!std::isfinite(v) || v != std::trunc(v)) return false;
+    const auto x = static_cast<long double>(v);  // exact for every stored integer and float
+    return x >= static_cast<long double>(std::numeric_limits<T>::lowest()) &&
+           x <= static_cast<long double>(std::numeric_limits<T>::max());
+  } else if constexpr (std::is_floating_point_v<From>) {
+    return !std::isfinite(v) || std::abs(static_cast<long double>(v)) <= std::numeric_limits<T>::max();
+  } else {
+    return true;  // integers to float or double: rounded to nearest, never out of range
+  }
+}
+
 template <typename From, typename T>
-void npy_convert(const char* bytes, std::size_t count, T* out) {
+void npy_convert(const char* bytes, std::size_t count, T* out, const std::string& path) {
   for (std::size_t i = 0; i < count; ++i) {
     From v;
     std::memcpy(&v, bytes + i * sizeof(From), sizeof(From));
+    if (!npy_representable<T>(v))
+      npy_fail("load_npy_as", path,
+               "element " + std::to_string(i) + " (" + format_number(static_cast<double>(v)) + ") of the " +
+                   npy_dtype_name(npy_dtype_of<From>()) + " data is not representable as " +
+                   npy_dtype_name(npy_dtype_of<T>()) +
+                   (std::is_integral_v<T> ? " (integers must be whole numbers in range)" : " (out of range)"));
     out[i] = static_cast<T>(v);
   }
 }
@@ -115,19 +148,19 @@ NpyArray<T> load_npy_array(const std::string& path, bool require_exact_dtype = f
   out.data.resize(h.count);
   switch (h.dtype) {
     case NpyDtype::Float32:
-      detail::npy_convert<float>(bytes.data(), h.count, out.data.data());
+      detail::npy_convert<float>(bytes.data(), h.count, out.data.data(), path);
       break;
     case NpyDtype::Float64:
-      detail::npy_convert<double>(bytes.data(), h.count, out.data.data());
+      detail::npy_convert<double>(bytes.data(), h.count, out.data.data(), path);
       break;
     case NpyDtype::Int64:
-      detail::npy_convert<std::int64_t>(bytes.data(), h.count, out.data.data());
+      detail::npy_convert<std::int64_t>(bytes.data(), h.count, out.data.data(), path);
       break;
     case NpyDtype::Int32:
-      detail::npy_convert<std::int32_t>(bytes.data(), h.count, out.data.data());
+      detail::npy_convert<std::int32_t>(bytes.data(), h.count, out.data.data(), path);
       break;
     case NpyDtype::UInt8:
-      detail::npy_convert<std::uint8_t>(bytes.data(), h.count, out.data.data());
+      detail::npy_convert<std::uint8_t>(bytes.data(), h.count, out.data.data(), path);
       break;
   }
   if (h.fortran_order && h.shape.size() > 1) {

@@ -7,8 +7,9 @@
 /// Every point has a stable id built from its axis values and seed (`weight_decay=0.03_fraction=0.4_seed=0`),
 /// its own folder OUT/points/<id>/ for your run's files, and a result file OUT/points/<id>/result.json
 /// that the runner writes through a temporary file and a rename: a point is finished exactly when
-/// its result.json exists and says `"complete": true`, so a killed sweep never leaves a result
-/// that looks finished. A rerun skips finished points (a point that ended in `diverged` is
+/// its result.json exists, is a complete record of that point and says `"complete": true`, so a
+/// killed sweep never leaves a result that looks finished, and a damaged or foreign record is
+/// reported and redone. A rerun skips finished points (a point that ended in `diverged` is
 /// finished; one whose function threw is recorded with status `error` and its message, and is
 /// retried by the next run). The combined table OUT/results.csv and OUT/results.json has one row
 /// per finished point (axes, seed, status, verdict, t_mem, t_grok, gap, final metrics) and the
@@ -138,6 +139,7 @@ struct SweepSummary {
   Index total = 0;               ///< points in the grid
   Index assigned = 0;            ///< points of this shard
   Index skipped = 0;             ///< already finished before this run
+  Index damaged = 0;             ///< had a damaged result.json (named on stderr when verbose) and were redone
   Index ran = 0;                 ///< run now (including errors)
   Index errors = 0;              ///< run now and threw
   nlohmann::ordered_json table;  ///< the combined table (as written to results.json; MPI: rank 0 only)
@@ -148,9 +150,18 @@ namespace detail {
 
 GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::string& text);
 
-GROKSCOPE_INLINE bool read_json(const std::string& path, nlohmann::ordered_json& out);
+enum class ReadJson { Ok, Absent, Damaged };
 
-GROKSCOPE_INLINE bool finished(const std::string& dir);
+/// Reads a JSON file; Damaged (with the reason in `problem`) if it exists but is not readable JSON.
+GROKSCOPE_INLINE ReadJson read_json(const std::string& path, nlohmann::ordered_json& out,
+                                    std::string* problem = nullptr);
+
+/// Why a point's result record cannot be used (a key missing or of the wrong type, another
+/// point's id, seed or params), or "" when it has every key the table reads.
+GROKSCOPE_INLINE std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p);
+
+/// Whether the point in `dir` has a usable, complete record whose status is not "error".
+GROKSCOPE_INLINE bool finished(const std::string& dir, const SweepPoint& p);
 
 GROKSCOPE_INLINE nlohmann::json opt_json(const std::optional<double>& v);
 
@@ -163,7 +174,10 @@ GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, c
 }  // namespace detail
 
 /// Reads every finished point of `grid` under `out_dir` and writes the combined table
-/// (results.csv, results.json); returns the JSON. Points not finished yet are listed as missing.
+/// (results.csv, results.json); returns the JSON. Points not finished yet are listed as missing;
+/// a result.json that is not valid JSON, lacks a key, has a key of the wrong type or belongs to
+/// another point is listed under "damaged" with its path and the problem, and left out of the
+/// rows (run_sweep redoes it). It never throws on the contents of a result file.
 GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir);
 
 namespace detail {

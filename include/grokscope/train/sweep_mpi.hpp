@@ -169,7 +169,7 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
         const nlohmann::ordered_json j = detail::run_point(fn, p);
         ++s.ran;
         if (j["status"] == "error") ++s.errors;
-        msg = j.dump();
+        msg = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
     } catch (const std::exception& e) {
       detail::mpi_fail(comm, "rank " + std::to_string(rank) + ": " + e.what());
@@ -188,7 +188,8 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
   auto record = [&](const nlohmann::ordered_json& j, const std::string& where) {
     const std::string dir = o.out_dir + "/points/" + j.value("id", std::string());
     std::filesystem::create_directories(dir);
-    detail::write_atomically(dir + "/result.json", j.dump(2) + "\n");
+    detail::write_atomically(dir + "/result.json",
+                             j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     if (j["status"] == "error") ++errors;
     ++ran;
     if (o.verbose) {

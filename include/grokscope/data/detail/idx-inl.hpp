@@ -91,10 +91,7 @@ GROKSCOPE_INLINE void gz_read_exact(gzFile f, const std::string& path, unsigned 
 namespace grokscope {
 
 GROKSCOPE_INLINE IdxArray read_idx(const std::string& path) {
-  {
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) detail::idx_fail(path, "cannot open file for reading");
-  }
+  detail::open_input("read_idx", path);  // a clear message for a missing file, a directory or a device
   std::unique_ptr<gzFile_s, detail::GzCloser> f(gzopen(path.c_str(), "rb"));
   if (!f) detail::idx_fail(path, "cannot open file for reading");
   gzbuffer(f.get(), 1 << 17);
@@ -115,13 +112,18 @@ GROKSCOPE_INLINE IdxArray read_idx(const std::string& path) {
   if (rank < 1 || rank > 4) detail::idx_fail(path, "unsupported rank " + std::to_string(rank) + " (1 to 4)");
   std::vector<unsigned char> dimbytes(static_cast<std::size_t>(4 * rank));
   detail::gz_read_exact(f.get(), path, dimbytes.data(), dimbytes.size(), "header");
-  std::size_t count = 1;
+  // Every dimension is below 2^32; the product of the non-zero ones bounds every partial product
+  // (the size of one example, the payload), so it is the one that must fit, zeros or not.
+  std::size_t count = 1, nonzero = 1;
   for (int d = 0; d < rank; ++d) {
     const std::size_t v = (std::size_t(dimbytes[4 * d]) << 24) | (std::size_t(dimbytes[4 * d + 1]) << 16) |
                           (std::size_t(dimbytes[4 * d + 2]) << 8) | std::size_t(dimbytes[4 * d + 3]);
     a.dims.push_back(v);
-    if (v != 0 && count > (std::numeric_limits<std::size_t>::max() / 16) / v)
-      detail::idx_fail(path, "dimensions overflow");
+    if (v != 0) {
+      if (nonzero > (std::size_t(1) << 58) / v)
+        detail::idx_fail(path, "dimensions too large (their product overflows)");
+      nonzero *= v;
+    }
     count *= v;
   }
   const std::size_t nbytes = count * idx_type_size(a.type);
@@ -179,7 +181,15 @@ GROKSCOPE_INLINE IndexList idx_labels(const IdxArray& a) {
 GROKSCOPE_INLINE IndexList class_balanced_indices(const IndexList& labels, Index per_class, Rng& rng) {
   require(per_class >= 1, "class_balanced_indices", "per_class must be >= 1");
   Index classes = 0;
-  for (Index l : labels) classes = std::max(classes, l + 1);
+  for (Index l : labels) {
+    require(l >= 0, "class_balanced_indices", "negative label " + std::to_string(l));
+    classes = std::max(classes, l + 1);
+  }
+  // Classes are 0 .. max label; more classes than labels means some class has no example, and
+  // one list per class must not be allocated for a corrupt label of 5·10^8.
+  require(classes <= static_cast<Index>(labels.size()), "class_balanced_indices",
+          "labels run up to " + std::to_string(classes - 1) + " but there are only " + std::to_string(labels.size()) +
+              " labels, so some classes have no examples");
   std::vector<IndexList> by(static_cast<std::size_t>(classes));
   for (std::size_t i = 0; i < labels.size(); ++i)
     by[static_cast<std::size_t>(labels[i])].push_back(static_cast<Index>(i));
@@ -231,6 +241,15 @@ GROKSCOPE_INLINE Dataset idx_classification(const std::string& train_images, con
   ds.features << xtr, xte;
   for (Index r : rtr) ds.labels.push_back(ltr[static_cast<std::size_t>(r)]);
   for (Index r : rte) ds.labels.push_back(lte[static_cast<std::size_t>(r)]);
+  // A corrupt label far beyond the number of labels would make a model with that many outputs.
+  Index max_label = -1;
+  for (const IndexList* ls : {&ltr, &lte})
+    for (Index l : *ls) max_label = std::max(max_label, l);
+  const std::size_t total = ltr.size() + lte.size();
+  if (max_label >= static_cast<Index>(total))
+    throw std::runtime_error("grokscope::idx_classification: label " + std::to_string(max_label) + " in " +
+                             train_labels + " / " + test_labels + " is not below the number of labels (" +
+                             std::to_string(total) + "): classes must be 0 .. K-1");
   for (Index l : ds.labels) ds.num_classes = std::max(ds.num_classes, l + 1);
   for (Index i = 0; i < ds.features.rows(); ++i) (i < xtr.rows() ? ds.train : ds.test).push_back(i);
   ds.meta = {{"task", "idx_classification"}, {"train_images", train_images},

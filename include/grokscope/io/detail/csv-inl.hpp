@@ -37,24 +37,11 @@ GROKSCOPE_INLINE std::vector<double> CsvTable::numeric(const std::string& name, 
   return out;
 }
 
-GROKSCOPE_INLINE bool CsvTable::parse_double(const std::string& field, double& out) {
-  std::size_t b = 0, e = field.size();
-  while (b < e && (field[b] == ' ' || field[b] == '\t')) ++b;
-  while (e > b && (field[e - 1] == ' ' || field[e - 1] == '\t')) --e;
-  if (b == e) return false;
-  const std::string s = field.substr(b, e - b);
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size()) return false;
-  out = v;
-  return true;
-}
-
 GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter) {
   CsvTable t;
   t.path = path;
   if (text.find('\0') != std::string::npos) detail::csv_fail(path, "not a CSV file (contains NUL bytes)");
+  const std::size_t start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 byte-order mark
   std::vector<std::string> record;
   std::string field;
   bool in_quotes = false, field_started = false, any = false;
@@ -83,7 +70,7 @@ GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& 
     field_started = false;
     record_line = line;
   };
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
     any = true;
     if (in_quotes) {
@@ -122,31 +109,24 @@ GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& 
   return t;
 }
 
-GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) detail::csv_fail(path, "cannot open file for reading");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter, std::size_t max_bytes) {
+  std::ifstream in = detail::open_input("read_csv", path, true);
+  // In chunks, so that a device or a binary file is refused at its first NUL byte and an endless
+  // stream at max_bytes, instead of filling memory.
+  std::string text;
+  std::vector<char> chunk(std::size_t(1) << 16);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (std::find(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got), '\0') !=
+        chunk.begin() + static_cast<std::ptrdiff_t>(got))
+      detail::csv_fail(path, "not a CSV file (contains NUL bytes near byte " + std::to_string(text.size()) + ")");
+    if (text.size() + got > max_bytes)
+      detail::csv_fail(path, "larger than the limit of " + std::to_string(max_bytes) + " bytes (read_csv's max_bytes)");
+    text.append(chunk.data(), got);
+  }
   if (in.bad()) detail::csv_fail(path, "read error");
   return parse_csv(text, path, delimiter);
-}
-
-GROKSCOPE_INLINE std::string format_number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v == std::floor(v) && std::abs(v) < 1e15) {
-    std::ostringstream os;
-    os << static_cast<long long>(v);
-    return os.str();
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  double back = 0;
-  for (int prec = 6; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    back = std::strtod(buf, nullptr);
-    if (back == v) break;
-  }
-  return buf;
 }
 
 GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter) {

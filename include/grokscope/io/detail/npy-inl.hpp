@@ -32,31 +32,69 @@ GROKSCOPE_INLINE const char* npy_dtype_name(NpyDtype t) {
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE std::string npy_dict_value(const std::string& header, const std::string& key,
-                                            const std::string& path) {
-  const std::string quoted = "'" + key + "'";
-  const std::size_t k = header.find(quoted);
-  if (k == std::string::npos) npy_fail("load_npy", path, "header has no '" + key + "' key");
-  std::size_t p = header.find(':', k + quoted.size());
-  if (p == std::string::npos) npy_fail("load_npy", path, "malformed header near '" + key + "'");
-  ++p;
-  while (p < header.size() && header[p] == ' ') ++p;
-  std::size_t e = p;
-  if (p < header.size() && header[p] == '(') {
-    e = header.find(')', p);
-    if (e == std::string::npos) npy_fail("load_npy", path, "unterminated shape tuple in header");
-    return header.substr(p, e - p + 1);
+// The header is a Python dict literal with exactly the keys 'descr' (a string), 'fortran_order'
+// (True or False) and 'shape' (a tuple of non-negative integers), padded with spaces and ended
+// by a newline. It is parsed as such: a key's text inside another value cannot be mistaken
+// for the key, and unknown or repeated keys are refused (as numpy.lib.format does).
+struct NpyHeaderParser {
+  const std::string& text;
+  const std::string& path;
+  std::size_t i = 0;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    npy_fail("load_npy", path, "malformed header " + excerpt(text) + ": " + what);
   }
-  if (p < header.size() && header[p] == '\'') {
-    e = header.find('\'', p + 1);
-    if (e == std::string::npos) npy_fail("load_npy", path, "unterminated string in header");
-    return header.substr(p + 1, e - p - 1);
+  void skip_space() {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
   }
-  while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
-  std::string v = header.substr(p, e - p);
-  while (!v.empty() && v.back() == ' ') v.pop_back();
-  return v;
-}
+  bool take(char c) {
+    skip_space();
+    if (i < text.size() && text[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+  std::string string_literal() {
+    skip_space();
+    if (i >= text.size() || (text[i] != '\'' && text[i] != '"')) fail("expected a quoted string");
+    const char q = text[i++];
+    const std::size_t e = text.find(q, i);
+    if (e == std::string::npos) fail("unterminated string");
+    std::string v = text.substr(i, e - i);
+    if (v.find('\\') != std::string::npos) fail("escapes in strings are not supported");
+    i = e + 1;
+    return v;
+  }
+  bool bool_literal() {
+    skip_space();
+    if (text.compare(i, 4, "True") == 0) return i += 4, true;
+    if (text.compare(i, 5, "False") == 0) return i += 5, false;
+    fail("fortran_order must be True or False");
+  }
+  // Each dimension bounded on its own (at most 2^62), before any product is formed.
+  std::vector<std::size_t> shape_tuple() {
+    if (!take('(')) fail("shape must be a tuple");
+    std::vector<std::size_t> shape;
+    for (;;) {
+      if (take(')')) break;
+      skip_space();
+      if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i])))
+        fail("shape entries must be integers");
+      std::uint64_t v = 0;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        v = v * 10 + static_cast<std::uint64_t>(text[i++] - '0');
+        if (v > (std::uint64_t(1) << 62)) fail("a dimension is larger than 2^62");
+      }
+      if (i < text.size() && text[i] == 'L') ++i;  // Python 2 long
+      shape.push_back(static_cast<std::size_t>(v));
+      if (shape.size() > 32) fail("more than 32 dimensions");
+      if (take(')')) break;
+      if (!take(',')) fail("expected ',' or ')' in shape");
+    }
+    return shape;
+  }
+};
 
 GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size) {
   NpyHeader h;
@@ -86,10 +124,34 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
                  std::to_string(file_size) + ")");
   std::string header(static_cast<std::size_t>(header_len), '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(header_len))) npy_fail("load_npy", path, "truncated header");
-  if (header.find('{') == std::string::npos || header.find('}') == std::string::npos)
-    npy_fail("load_npy", path, "malformed header (no dictionary)");
+  NpyHeaderParser P{header, path};
+  bool have_descr = false, have_order = false, have_shape = false;
+  if (!P.take('{')) P.fail("no dictionary");
+  for (;;) {
+    if (P.take('}')) break;
+    const std::string key = P.string_literal();
+    if (!P.take(':')) P.fail("expected ':' after " + excerpt(key));
+    bool* seen = key == "descr"           ? &have_descr
+                 : key == "fortran_order" ? &have_order
+                 : key == "shape"         ? &have_shape
+                                          : nullptr;
+    if (!seen) P.fail("unknown key " + excerpt(key) + " (a .npy header has descr, fortran_order and shape)");
+    if (*seen) P.fail("key " + excerpt(key) + " appears twice");
+    *seen = true;
+    if (key == "descr")
+      h.descr = P.string_literal();
+    else if (key == "fortran_order")
+      h.fortran_order = P.bool_literal();
+    else
+      h.shape = P.shape_tuple();
+    if (P.take('}')) break;
+    if (!P.take(',')) P.fail("expected ',' or '}'");
+  }
+  P.skip_space();
+  if (P.i != header.size()) P.fail("text after the dictionary");
+  if (!have_descr || !have_order || !have_shape)
+    P.fail(std::string("missing key '") + (!have_descr ? "descr" : !have_order ? "fortran_order" : "shape") + "'");
 
-  h.descr = npy_dict_value(header, "descr", path);
   const std::string& d = h.descr;
   if (d == "<f4")
     h.dtype = NpyDtype::Float32, h.item_size = 4;
@@ -102,39 +164,25 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
   else if (d == "|u1" || d == "<u1")
     h.dtype = NpyDtype::UInt8, h.item_size = 1;
   else
-    npy_fail("load_npy", path,
-             "unsupported dtype '" + d +
-                 "' (supported: <f4 float32, <f8 float64, <i8 int64, "
-                 "<i4 int32, |u1 uint8)");
+    npy_fail(
+        "load_npy", path,
+        "unsupported dtype " + excerpt(d) + " (supported: <f4 float32, <f8 float64, <i8 int64, <i4 int32, |u1 uint8)");
 
-  const std::string fo = npy_dict_value(header, "fortran_order", path);
-  if (fo == "True")
-    h.fortran_order = true;
-  else if (fo == "False")
-    h.fortran_order = false;
-  else
-    npy_fail("load_npy", path, "invalid fortran_order value '" + fo + "'");
-
-  const std::string sh = npy_dict_value(header, "shape", path);
-  if (sh.size() < 2 || sh.front() != '(' || sh.back() != ')') npy_fail("load_npy", path, "invalid shape '" + sh + "'");
-  std::size_t i = 1;
+  // The product of the non-zero dimensions bounds every partial product (rows × cols of a
+  // matrix view, the payload of a non-empty array), so it is the one that must fit.
+  std::string sh = "(";
+  std::uint64_t nonzero = 1;
   h.count = 1;
-  bool overflow = false;
-  while (i + 1 < sh.size()) {
-    while (i + 1 < sh.size() && (sh[i] == ' ' || sh[i] == ',')) ++i;
-    if (i + 1 >= sh.size()) break;
-    if (!std::isdigit(static_cast<unsigned char>(sh[i]))) npy_fail("load_npy", path, "invalid shape '" + sh + "'");
-    std::uint64_t v = 0;
-    while (i + 1 < sh.size() && std::isdigit(static_cast<unsigned char>(sh[i]))) {
-      if (v > (std::numeric_limits<std::uint64_t>::max() - 9) / 10) overflow = true;
-      v = v * 10 + static_cast<std::uint64_t>(sh[i] - '0');
-      ++i;
+  for (std::size_t k = 0; k < h.shape.size(); ++k) {
+    const std::uint64_t v = h.shape[k];
+    sh += std::to_string(v) + (h.shape.size() == 1 ? ",)" : k + 1 < h.shape.size() ? ", " : ")");
+    if (v != 0) {
+      if (nonzero > (std::uint64_t(1) << 62) / 16 / v) npy_fail("load_npy", path, "shape is too large");
+      nonzero *= v;
     }
-    if (v != 0 && h.count > std::numeric_limits<std::uint64_t>::max() / 16 / v) overflow = true;
     h.count *= static_cast<std::size_t>(v);
-    h.shape.push_back(static_cast<std::size_t>(v));
   }
-  if (overflow || h.shape.size() > 32) npy_fail("load_npy", path, "shape " + sh + " is too large");
+  if (h.shape.empty()) sh += ")";
   const std::uint64_t payload = static_cast<std::uint64_t>(h.count) * h.item_size;
   const std::uint64_t have = file_size - h.data_offset;
   if (have < payload)
@@ -147,8 +195,7 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
 }
 
 GROKSCOPE_INLINE std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in) {
-  in.open(path, std::ios::binary);
-  if (!in) npy_fail(where, path, "cannot open file for reading");
+  in = open_input(where, path);
   in.seekg(0, std::ios::end);
   const auto end = in.tellg();
   if (end < 0) npy_fail(where, path, "cannot determine file size");

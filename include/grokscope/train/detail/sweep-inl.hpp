@@ -98,21 +98,58 @@ GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::strin
   std::filesystem::rename(tmp, path);
 }
 
-GROKSCOPE_INLINE bool read_json(const std::string& path, nlohmann::ordered_json& out) {
-  std::ifstream f(path);
-  if (!f) return false;
+GROKSCOPE_INLINE ReadJson read_json(const std::string& path, nlohmann::ordered_json& out, std::string* problem) {
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::not_found) return ReadJson::Absent;
+  auto bad = [&](const std::string& why) {
+    if (problem) *problem = why;
+    return ReadJson::Damaged;
+  };
+  if (type != std::filesystem::file_type::regular) return bad("not a regular file");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return bad("cannot be opened");
   try {
     out = nlohmann::ordered_json::parse(f);
-  } catch (const nlohmann::json::exception&) {
-    return false;
+  } catch (const nlohmann::json::exception& e) {
+    return bad("not valid JSON: " + excerpt(e.what(), 200));
   }
-  return true;
+  return ReadJson::Ok;
 }
 
-GROKSCOPE_INLINE bool finished(const std::string& dir) {
+GROKSCOPE_INLINE std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p) {
+  if (!j.is_object()) return "not a JSON object";
+  auto has = [&](const char* key, bool (nlohmann::ordered_json::*is)() const noexcept, const char* what) {
+    const auto it = j.find(key);
+    if (it == j.end()) return std::string("no '") + key + "'";
+    if (!((*it).*is)()) return std::string("'") + key + "' is not " + what;
+    return std::string();
+  };
+  using J = nlohmann::ordered_json;
+  for (const std::string& e :
+       {has("complete", &J::is_boolean, "true or false"), has("id", &J::is_string, "a string"),
+        has("params", &J::is_object, "an object"), has("seed", &J::is_number_unsigned, "a non-negative integer"),
+        has("status", &J::is_string, "a string"), has("verdict", &J::is_string, "a string"),
+        has("final", &J::is_object, "an object")})
+    if (!e.empty()) return e;
+  for (const char* key : {"t_mem", "t_grok", "gap"}) {
+    const auto it = j.find(key);
+    if (it == j.end()) return std::string("no '") + key + "'";
+    if (!it->is_null() && !it->is_number()) return std::string("'") + key + "' is not a number or null";
+  }
+  for (auto it = j["final"].begin(); it != j["final"].end(); ++it)
+    if (!it->is_null() && !it->is_number()) return "final '" + it.key() + "' is not a number or null";
+  if (j["id"].get<std::string>() != p.id)
+    return "its id " + excerpt(j["id"].get<std::string>()) + " is not this point's (" + p.id + ")";
+  if (j["seed"].get<std::uint64_t>() != p.seed) return "its seed is not this point's";
+  if (j["params"] != p.params) return "its params are not this point's";
+  return {};
+}
+
+GROKSCOPE_INLINE bool finished(const std::string& dir, const SweepPoint& p) {
   nlohmann::ordered_json j;
-  return read_json(dir + "/result.json", j) && j.is_object() && j.value("complete", false) &&
-         j.value("status", std::string()) != "error";
+  return read_json(dir + "/result.json", j) == ReadJson::Ok && result_problem(j, p).empty() &&
+         j["complete"].get<bool>() && j["status"].get<std::string>() != "error";
 }
 
 GROKSCOPE_INLINE nlohmann::json opt_json(const std::optional<double>& v) {
@@ -164,15 +201,23 @@ GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, con
   const std::vector<SweepPoint> pts = grid.points();
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   std::vector<std::string> missing;
+  nlohmann::ordered_json damaged = nlohmann::ordered_json::array();
   std::vector<std::string> axes;
   std::vector<std::string> finals;
   for (const SweepPoint& p : pts) {
     for (auto it = p.params.begin(); it != p.params.end(); ++it)
       if (std::find(axes.begin(), axes.end(), it.key()) == axes.end()) axes.push_back(it.key());
     nlohmann::ordered_json j;
-    const std::string dir = out_dir + "/points/" + p.id;
-    if (!detail::read_json(dir + "/result.json", j) || !j.value("complete", false)) {
+    const std::string file = out_dir + "/points/" + p.id + "/result.json";
+    std::string problem;
+    const detail::ReadJson got = detail::read_json(file, j, &problem);
+    if (got == detail::ReadJson::Ok) problem = detail::result_problem(j, p);
+    if (got == detail::ReadJson::Absent || (problem.empty() && !j["complete"].get<bool>())) {
       missing.push_back(p.id);
+      continue;
+    }
+    if (!problem.empty()) {  // reported, left out of the table, redone by the next run_sweep
+      damaged.push_back({{"id", p.id}, {"path", file}, {"problem", problem}});
       continue;
     }
     if (j.contains("final") && j["final"].is_object())
@@ -184,7 +229,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, con
   std::map<std::string, std::vector<const nlohmann::ordered_json*>> groups;
   std::vector<std::string> order;
   for (const auto& r : rows) {
-    const std::string key = r["params"].dump();
+    const std::string key = r["params"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!groups.count(key)) order.push_back(key);
     groups[key].push_back(&r);
   }
@@ -204,9 +249,12 @@ GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, con
     agg.push_back(a);
   }
   nlohmann::ordered_json table{{"out_dir", out_dir}, {"points", pts.size()}, {"finished", rows.size()},
-                               {"missing", missing}, {"rows", rows},         {"aggregate", agg}};
+                               {"missing", missing}, {"damaged", damaged},   {"rows", rows},
+                               {"aggregate", agg}};
   std::filesystem::create_directories(out_dir);
-  detail::write_atomically(out_dir + "/results.json", table.dump(2) + "\n");
+  // (invalid UTF-8, say in a path, is written as U+FFFD rather than stopping the table)
+  detail::write_atomically(out_dir + "/results.json",
+                           table.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   // CSV: id, axes..., seed, status, verdict, t_mem, t_grok, gap, finals...
   std::ostringstream csv;
   csv << "id";
@@ -218,13 +266,13 @@ GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, con
     if (v.is_null()) return "";
     if (v.is_string()) return v.get<std::string>();
     if (v.is_number()) return format_number(v.get<double>());
-    return v.dump();
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   for (const auto& r : rows) {
     csv << r["id"].get<std::string>();
     for (const auto& a : axes) csv << "," << (r["params"].contains(a) ? cell(r["params"][a]) : "");
-    csv << "," << r["seed"].get<std::uint64_t>() << "," << cell(r["status"]) << "," << cell(r["verdict"]) << ","
-        << cell(r["t_mem"]) << "," << cell(r["t_grok"]) << "," << cell(r["gap"]);
+    csv << "," << std::to_string(r["seed"].get<std::uint64_t>()) << "," << cell(r["status"]) << ","
+        << cell(r["verdict"]) << "," << cell(r["t_mem"]) << "," << cell(r["t_grok"]) << "," << cell(r["gap"]);
     for (const auto& f : finals) csv << "," << (r["final"].contains(f) ? cell(r["final"][f]) : "");
     csv << "\n";
   }
@@ -259,7 +307,14 @@ GROKSCOPE_INLINE std::vector<SweepPoint> pending_points(const SweepGrid& grid, c
     if (p.index % o.shard_count != o.shard_index) continue;
     ++s.assigned;
     p.dir = o.out_dir + "/points/" + p.id;
-    if (detail::finished(p.dir)) {
+    nlohmann::ordered_json j;
+    std::string problem;
+    const ReadJson got = read_json(p.dir + "/result.json", j, &problem);
+    if (got == ReadJson::Ok) problem = result_problem(j, p);
+    if (got != ReadJson::Absent && !problem.empty()) {
+      ++s.damaged;
+      if (o.verbose) std::fprintf(stderr, "grokscope: redoing %s/result.json: %s\n", p.dir.c_str(), problem.c_str());
+    } else if (got == ReadJson::Ok && j["complete"].get<bool>() && j["status"].get<std::string>() != "error") {
       ++s.skipped;
       continue;
     }
@@ -319,7 +374,8 @@ GROKSCOPE_INLINE SweepSummary run_sweep(const SweepGrid& grid, const std::functi
       const SweepPoint& p = pending[i];
       const nlohmann::ordered_json j = detail::run_point(fn, p);
       if (j["status"] == "error") ++errors;
-      detail::write_atomically(p.dir + "/result.json", j.dump(2) + "\n");
+      detail::write_atomically(p.dir + "/result.json",
+                               j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       ++ran;
       if (o.verbose) {
         std::lock_guard<std::mutex> lock(out_mutex);
