@@ -2,7 +2,8 @@
 // Copyright (c) 2026 The grokscope authors
 // grokscope-cka: CKA between two activation dumps from any framework (.npy, rows = examples,
 // float32 or float64, rank 2 or higher flattened per example). Prints one JSON object; exit 2
-// with a one-line message when a file cannot be used.
+// with a one-line message when a file cannot be used or anything else fails (out of memory
+// included): never an uncaught exception.
 
 #include <grokscope/io/npy.hpp>
 #include <grokscope/measure/cka.hpp>
@@ -11,9 +12,17 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <new>
 #include <string>
 
-int main(int argc, char** argv) {
+namespace {
+
+int fail(const std::string& msg) {
+  std::cerr << "grokscope-cka: " << msg << "\n";
+  return 2;
+}
+
+int run(int argc, char** argv) {
   using namespace grokscope;
   CLI::App app{"Centered kernel alignment between two activation dumps (.npy, rows = examples)", "grokscope-cka"};
   std::string a_path, b_path, kind = "linear";
@@ -24,10 +33,6 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"linear", "rbf", "debiased"}))
       ->capture_default_str();
   app.add_option("--threshold", threshold, "RBF bandwidth as a fraction of the median distance")->capture_default_str();
-  auto fail = [](const std::string& msg) {
-    std::cerr << "grokscope-cka: " << msg << "\n";
-    return 2;
-  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -57,9 +62,25 @@ int main(int argc, char** argv) {
     if (!r.note.empty()) j["note"] = r.note;
     std::cout << j.dump() << "\n";
     return 0;
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory");
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (msg.rfind("grokscope::", 0) == 0) msg = msg.substr(msg.find(": ") + 2);
     return fail(msg);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory");
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  } catch (...) {
+    return fail("unknown error");
   }
 }

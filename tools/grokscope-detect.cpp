@@ -3,7 +3,8 @@
 // grokscope-detect: t_mem, t_grok, gap, sigmoid sharpness and a verdict from CSV training logs
 // written by any framework. One file: one JSON report on stdout. Several files (seeds of one
 // configuration): {"runs": [...], "aggregate": {...}}. Exit 0 whenever the analysis ran,
-// 2 with a one-line message on stderr when a file or column cannot be used.
+// 2 with a one-line message on stderr when a file or column cannot be used, or on any other
+// failure (out of memory included): never an uncaught exception.
 
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/csv.hpp>
@@ -12,6 +13,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,7 +27,7 @@ namespace {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace grokscope;
   CLI::App app{"Detect grokking in CSV training logs (header row; one row per logged step)", "grokscope-detect"};
   std::vector<std::string> files;
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
       if (msg.rfind(prefix, 0) == 0) msg = msg.substr(msg.find(": ") + 2);
       fail(msg);
     } catch (const std::invalid_argument& e) {
-      fail(e.what());
+      fail(std::string(e.what()) + " (in " + f + ")");
     }
     nlohmann::ordered_json j = to_json(rep);
     if (files.size() > 1) j["file"] = f;
@@ -125,6 +127,19 @@ int main(int argc, char** argv) {
       {"min_delay_steps", opt.min_delay_steps},
       {"log_x", opt.log_x},
       {"columns", {step_col, train_col, test_col}}};
-  std::cout << out.dump(2) << "\n";
+  // (a file name that is not UTF-8 is written with U+FFFD instead of stopping the report)
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    fail("out of memory");
+  } catch (const std::exception& e) {
+    fail(e.what());
+  } catch (...) {
+    fail("unknown error");
+  }
 }

@@ -186,3 +186,21 @@ TEST_CASE("bad parameters name the parameter and value") {
                        "grokscope::power_split: train_percent must be in (0, 100), got 100.000000",
                        std::invalid_argument);
 }
+
+TEST_CASE("the size guard is a memory bound with a message, checked before anything is allocated") {
+  // p = 30 000 asks for 9·10^8 equations: tens of GB, refused at once on any machine of today.
+  CHECK_THROWS_WITH_AS(modular_dataset({ModOp::Add, 30000}), doctest::Contains("GiB, more than the limit of"),
+                       std::runtime_error);
+  CHECK_THROWS_AS(modular_equations(ModOp::Add, 3000000000000LL), std::runtime_error);  // p·p overflows Index
+  ::setenv("GROKSCOPE_MAX_MEMORY", "1M", 1);
+  CHECK_THROWS_WITH_AS(
+      modular_dataset({ModOp::Add, 1000}),
+      doctest::Contains("grokscope::modular_dataset: p = 1000 (1000000 equations, tokens) needs about"),
+      std::runtime_error);
+  CHECK(modular_dataset({ModOp::Add, 23}).size() == 529);
+  // one-hot rows of 2p doubles are counted: p = 97 fits 1 MiB as tokens, not as one-hot features
+  CHECK(modular_dataset({ModOp::Add, 97}).size() == 9409);
+  CHECK_THROWS_WITH_AS(modular_dataset({ModOp::Add, 97, ModEncoding::OneHotFeatures}),
+                       doctest::Contains("one-hot features"), std::runtime_error);
+  ::unsetenv("GROKSCOPE_MAX_MEMORY");
+}

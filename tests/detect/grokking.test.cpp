@@ -283,3 +283,36 @@ TEST_CASE("aggregation over seeds: quartiles as NumPy and every verdict counted"
   CHECK_FALSE(aggregate_reports({}).t_mem);
   CHECK_THROWS_AS(quantile({}, 0.5), std::invalid_argument);
 }
+
+TEST_CASE("extreme steps and values never throw: spans near ±1e308, subnormals, infinities") {
+  const double big = 1e308, tiny = 4.9e-324, inf = std::numeric_limits<double>::infinity();
+  // The span 2e308 overflows: the smoothing window becomes every record instead of an error.
+  const GrokReport r =
+      detect_grokking({-big, -big / 2, 0, big / 4, big / 2, big}, {0, 1, 1, 1, 1, 1}, {0, 0, 0, 1, 1, 1});
+  CHECK(r.status == DetectStatus::Ok);
+  CHECK(r.t_mem);
+  CHECK(moving_average({-big, big}, {0, 1}, inf) == std::vector<double>{0.5, 0.5});
+  CHECK_THROWS_AS(moving_average({0, 1}, {0, 1}, std::nan("")), std::invalid_argument);
+  // Random curves drawn from a palette of hostile values, with and without log steps and fits.
+  const std::vector<double> palette{0,   1,    -1,           0.5,    big,   -big, tiny, -tiny,
+                                    inf, -inf, std::nan(""), 1e-300, 1e300, 7,    1000, 0.9};
+  Rng rng(11);
+  for (int trial = 0; trial < 400; ++trial) {
+    const Index n = rng.integer(40);
+    std::vector<double> s, tr, te;
+    for (Index i = 0; i < n; ++i) {
+      const bool sorted = trial % 2 == 0;
+      s.push_back(sorted ? static_cast<double>(i) * palette[static_cast<std::size_t>(rng.integer(16))]
+                         : palette[static_cast<std::size_t>(rng.integer(16))]);
+      tr.push_back(palette[static_cast<std::size_t>(rng.integer(16))]);
+      te.push_back(palette[static_cast<std::size_t>(rng.integer(16))]);
+    }
+    DetectOptions o;
+    o.log_x = trial % 3 == 0;
+    o.metric = trial % 5 == 0 ? GrokMetric::Loss : GrokMetric::Accuracy;
+    o.loss_relative = trial % 7 == 0;
+    GrokReport rep;
+    REQUIRE_NOTHROW(rep = detect_grokking(s, tr, te, o));
+    CHECK_NOTHROW(to_json(rep).dump());
+  }
+}

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using namespace grokscope;
 using test::load_fixture;
 using test::rel_diff;
@@ -47,6 +49,19 @@ TEST_CASE("Adam rejects bad hyperparameters and skips frozen parameters") {
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(Adam<double>({}, AdamConfig{}), "grokscope::Optimizer: no parameters to optimise",
                        std::invalid_argument);
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  for (double bad : {inf, -1.0, nan}) {
+    CAPTURE(bad);
+    for (int field = 0; field < 3; ++field) {
+      AdamConfig b;
+      (field == 0 ? b.lr : field == 1 ? b.eps : b.weight_decay) = bad;
+      CHECK_THROWS_WITH_AS(Adam<double>({&w}, b), "grokscope::Adam: lr, eps and weight_decay must be finite and >= 0",
+                           std::invalid_argument);
+    }
+    AdamConfig b;
+    b.beta1 = bad;
+    CHECK_THROWS_AS(Adam<double>({&w}, b), std::invalid_argument);
+  }
   w.requires_grad = false;
   w.grad.setOnes();
   Adam<double> opt({&w}, AdamConfig{});

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 using namespace grokscope;
 using test::load_fixture;
 using test::rel_diff;
@@ -37,4 +39,12 @@ TEST_CASE("plain gradient descent and Nesterov") {
   bad.nesterov = true;
   CHECK_THROWS_WITH_AS(Sgd<double>({&v}, bad), "grokscope::Sgd: Nesterov needs momentum > 0 and dampening 0",
                        std::invalid_argument);
+  for (double b : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(), -0.5}) {
+    CAPTURE(b);
+    for (int field = 0; field < 3; ++field) {
+      SgdConfig c;
+      (field == 0 ? c.lr : field == 1 ? c.momentum : c.weight_decay) = b;
+      CHECK_THROWS_WITH_AS(Sgd<double>({&v}, c), doctest::Contains("must be finite and >= 0"), std::invalid_argument);
+    }
+  }
 }

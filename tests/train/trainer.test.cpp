@@ -203,6 +203,16 @@ TEST_CASE("regression accuracy uses the per-example MSE threshold; cross-entropy
   TrainConfig bad;
   bad.checkpoint_steps = {5};
   CHECK_THROWS_AS(Trainer<double>(m, ds, opt, bad), std::invalid_argument);
+  // A schedule of 10^9 evaluations is refused at once (it used to loop before the first step).
+  TrainConfig many;
+  many.steps = 1000;
+  many.log_points = 1000000000;
+  CHECK_THROWS_WITH_AS(Trainer<double>(m, ds, opt, many), doctest::Contains("more than 10^7 evaluations"),
+                       std::invalid_argument);
+  many.log_points = 0;
+  many.steps = 1000000000000LL;
+  many.eval_every = 1;
+  CHECK_THROWS_AS(Trainer<double>(m, ds, opt, many), std::invalid_argument);
 }
 
 TEST_CASE("gradient filters run between backward and the step") {

@@ -11,6 +11,7 @@
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/memory.hpp>
 #include <grokscope/core/reference_rng.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/data/dataset.hpp>

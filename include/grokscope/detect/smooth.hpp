@@ -20,7 +20,8 @@ GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& 
 }  // namespace detail
 
 /// Centred moving average in step units: point i is the mean of the values whose step lies in
-/// [step_i − width/2, step_i + width/2]. Irregular spacing is handled naturally; O(n).
+/// [step_i − width/2, step_i + width/2]. Irregular spacing is handled naturally; O(n). An
+/// infinite width averages every value.
 GROKSCOPE_INLINE std::vector<double> moving_average(const std::vector<double>& steps, const std::vector<double>& values,
                                                     double width);
 

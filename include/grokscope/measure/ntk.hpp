@@ -27,6 +27,7 @@
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/memory.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/nn/model.hpp>
 
@@ -64,7 +65,7 @@ struct NtkOptions {
   bool diagonal = false;                ///< only K(i,i) (one input set only): n × 1, or n·k × 1 for Full
   std::vector<std::string> parameters;  ///< names of the parameters θ; empty = all with requires_grad
   Index block_examples = 1024;          ///< examples per row block of the Gram products
-  std::size_t max_bytes = 0;            ///< refuse above this estimated peak; 0 = half the physical memory
+  std::size_t max_bytes = 0;            ///< refuse above this estimated peak; 0 = default_memory_limit()
   std::size_t gram_cache_bytes = std::size_t(1) << 30;  ///< cache of output-independent Gram blocks
 };
 
@@ -79,8 +80,6 @@ struct NtkMemoryEstimate {
 namespace detail {
 
 GROKSCOPE_INLINE std::size_t ntk_default_max_bytes();
-
-GROKSCOPE_INLINE std::string gib(std::size_t b);
 
 // One factor of a parameter use, rows = examples·T: dense rows, or sums of k one-hot vectors of
 // dimension `dim` (ids k per row). A bias's L = 1 is the one-hot case with dim 1. The data are

@@ -44,8 +44,9 @@ template <typename S>
 class Adam : public Optimizer<S> {
  public:
   Adam(std::vector<Parameter<S>*> params, const AdamConfig& c) : Optimizer<S>(std::move(params)), m_c(c) {
-    require(std::isfinite(c.lr) && c.lr >= 0 && c.eps >= 0 && c.weight_decay >= 0, "Adam",
-            "lr, eps and weight_decay must be finite and >= 0");
+    require(std::isfinite(c.lr) && c.lr >= 0 && std::isfinite(c.eps) && c.eps >= 0 && std::isfinite(c.weight_decay) &&
+                c.weight_decay >= 0,
+            "Adam", "lr, eps and weight_decay must be finite and >= 0");
     require(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "Adam",
             "betas must be in [0, 1), got (" + std::to_string(c.beta1) + ", " + std::to_string(c.beta2) + ")");
     for (auto* p : this->m_params) {

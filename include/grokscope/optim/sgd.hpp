@@ -27,8 +27,9 @@ template <typename S>
 class Sgd : public Optimizer<S> {
  public:
   Sgd(std::vector<Parameter<S>*> params, const SgdConfig& c) : Optimizer<S>(std::move(params)), m_c(c) {
-    require(c.lr >= 0 && c.momentum >= 0 && c.weight_decay >= 0 && std::isfinite(c.lr), "Sgd",
-            "lr, momentum and weight_decay must be finite and >= 0");
+    require(std::isfinite(c.lr) && c.lr >= 0 && std::isfinite(c.momentum) && c.momentum >= 0 &&
+                std::isfinite(c.weight_decay) && c.weight_decay >= 0 && std::isfinite(c.dampening),
+            "Sgd", "lr, momentum and weight_decay must be finite and >= 0, dampening finite");
     require(!c.nesterov || (c.momentum > 0 && c.dampening == 0), "Sgd", "Nesterov needs momentum > 0 and dampening 0");
     m_buf.resize(this->m_params.size());
   }

@@ -125,6 +125,16 @@ class Trainer {
     require(m_cfg.steps >= 0 && m_cfg.batch_size >= 0 && m_cfg.eval_every >= 0 && m_cfg.log_points >= 0 &&
                 m_cfg.eval_chunk >= 1,
             "Trainer", "steps, batch_size, eval_every, log_points must be >= 0 and eval_chunk >= 1");
+    {
+      // Every evaluation is a row of the history: bounded before the schedule is built, so that
+      // log_points = 10^9 or eval_every = 1 over 10^12 steps is a message, not a stall.
+      constexpr double max_evaluations = 1e7;
+      const double every = m_cfg.eval_every > 0 ? static_cast<double>(m_cfg.steps) / m_cfg.eval_every + 1 : 0;
+      require(every + static_cast<double>(m_cfg.log_points) <= max_evaluations, "Trainer",
+              "eval_every = " + std::to_string(m_cfg.eval_every) +
+                  " and log_points = " + std::to_string(m_cfg.log_points) + " over " + std::to_string(m_cfg.steps) +
+                  " steps ask for more than 10^7 evaluations");
+    }
     if (m_cfg.loss == LossKind::CrossEntropy)
       require(!m_data.labels.empty(), "Trainer",
               "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");

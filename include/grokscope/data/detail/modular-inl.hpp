@@ -115,7 +115,11 @@ GROKSCOPE_INLINE Index mod_apply(ModOp op, Index x, Index y, Index p) {
 
 GROKSCOPE_INLINE std::vector<Equation> modular_equations(ModOp op, Index p) {
   require(p >= 2, "modular_equations", "p must be >= 2, got " + std::to_string(p));
-  require(p <= 100000, "modular_equations", "p = " + std::to_string(p) + " gives more than 10^10 equations");
+  // The bound is the memory the equations take (estimated in double: p·p may overflow Index).
+  const double pp = static_cast<double>(p) * static_cast<double>(p);
+  detail::require_memory("modular_equations", "p = " + std::to_string(p) + " (p^2 equations)",
+                         pp * static_cast<double>(sizeof(Equation)), 0, "default_memory_limit()",
+                         "use a smaller p or raise GROKSCOPE_MAX_MEMORY");
   const bool needs_inverse = op == ModOp::Div || op == ModOp::Mix1Paper;
   require(!needs_inverse || is_prime(p), "modular_equations",
           std::string(mod_op_name(op)) + " needs inverses: p = " + std::to_string(p) + " is not prime");
@@ -135,6 +139,19 @@ GROKSCOPE_INLINE std::vector<Equation> modular_equations(ModOp op, Index p) {
 }
 
 GROKSCOPE_INLINE Dataset modular_dataset(const ModularOptions& o) {
+  require(o.p >= 2, "modular_dataset", "p must be >= 2, got " + std::to_string(o.p));
+  {
+    // Per equation: the equation, its label, its inputs (tokens, or a dense one-hot row of 2p
+    // doubles) and the split's index and shuffle order.
+    const double pp = static_cast<double>(o.p) * static_cast<double>(o.p);
+    const double inputs = o.encoding == ModEncoding::OneHotFeatures ? 2.0 * static_cast<double>(o.p) * sizeof(double)
+                                                                    : 4.0 * sizeof(Index);
+    detail::require_memory("modular_dataset",
+                           "p = " + std::to_string(o.p) + " (" + format_number(pp) + " equations, " +
+                               (o.encoding == ModEncoding::OneHotFeatures ? "one-hot features" : "tokens") + ")",
+                           pp * (sizeof(Equation) + 3.0 * sizeof(Index) + inputs), 0, "default_memory_limit()",
+                           "use a smaller p or raise GROKSCOPE_MAX_MEMORY");
+  }
   const std::vector<Equation> eqs = modular_equations(o.op, o.p);
   const Index n = static_cast<Index>(eqs.size()), p = o.p;
   Dataset ds;

@@ -144,7 +144,8 @@ GROKSCOPE_INLINE std::optional<SigmoidFit> fit_sigmoid(const std::vector<double>
   const double yrange = *ymax_it - *ymin_it;
   if (!(xmax > xmin) || !(yrange > 1e-12 * std::max(1.0, std::abs(*ymax_it)))) return std::nullopt;
   // Normalised coordinates keep the problem well conditioned for any step scale.
-  const double xmid = 0.5 * (xmin + xmax), xs = 0.5 * (xmax - xmin);
+  // (halves first: xmax − xmin overflows for steps near ±1e308)
+  const double xmid = 0.5 * xmin + 0.5 * xmax, xs = 0.5 * xmax - 0.5 * xmin;
   std::vector<double> u(n);
   for (std::size_t i = 0; i < n; ++i) u[i] = (x[i] - xmid) / xs;
   const std::vector<double> sm = moving_average(u, y, std::max(2.0 * smooth_fraction, 1e-12));

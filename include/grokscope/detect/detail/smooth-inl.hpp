@@ -28,7 +28,8 @@ namespace grokscope {
 GROKSCOPE_INLINE std::vector<double> moving_average(const std::vector<double>& steps, const std::vector<double>& values,
                                                     double width) {
   detail::check_curve("moving_average", steps, values);
-  require(width >= 0 && std::isfinite(width), "moving_average", "width must be finite and >= 0");
+  // +inf is a window over every record (a step span near ±1e308 makes its fraction overflow).
+  require(width >= 0 && !std::isnan(width), "moving_average", "width must be >= 0 (inf: every record)");
   const std::size_t n = values.size();
   std::vector<double> prefix(n + 1, 0.0), out(n);
   for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + values[i];

@@ -12,18 +12,7 @@
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() {
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  if (pages > 0 && page > 0) return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 2;
-#endif
-  return std::size_t(8) << 30;
-}
-
-GROKSCOPE_INLINE std::string gib(std::size_t b) {
-  std::string s = std::to_string(static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0));
-  return s.substr(0, s.find('.') + 4) + " GiB";
-}
+GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() { return default_memory_limit(); }
 
 GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) {
   constexpr Index tile = 64;
@@ -157,9 +146,9 @@ GROKSCOPE_INLINE std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan
 GROKSCOPE_INLINE void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
   const std::size_t cap = o.max_bytes ? o.max_bytes : ntk_default_max_bytes();
   if (e.total() > cap)
-    throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(e.total()) + " (kernel " + gib(e.kernel) +
-                             ", gradients " + gib(e.gradients) + ", workspace " + gib(e.workspace) +
-                             "), more than the limit of " + gib(cap) +
+    throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(double(e.total())) + " (kernel " +
+                             gib(double(e.kernel)) + ", gradients " + gib(double(e.gradients)) + ", workspace " +
+                             gib(double(e.workspace)) + "), more than the limit of " + gib(double(cap)) +
                              " (NtkOptions::max_bytes); ask for fewer examples, the trace or one output, or the "
                              "diagonal");
 }
