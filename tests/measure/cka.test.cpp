@@ -7,7 +7,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 
 using namespace grokscope;
 
@@ -121,4 +124,79 @@ TEST_CASE("CKA matrix; constant representations give a documented result, not Na
                        "grokscope::linear_cka: X has 30 rows but Y has 20 (rows are examples)", std::invalid_argument);
   CHECK_THROWS_AS(rbf_cka(X, Y, 0.0), std::invalid_argument);
   CHECK_THROWS_AS(debiased_linear_cka(X.topRows(3), Y.topRows(3)), std::invalid_argument);
+}
+
+TEST_CASE("non-finite activations are an error naming the entry, not a 'constant' representation") {
+  Rng rng(3);
+  const Eigen::MatrixXd Y = rng.normal_matrix(20, 3);
+  for (double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    Eigen::MatrixXd X = rng.normal_matrix(20, 3);
+    X(4, 1) = bad;
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(linear_cka(X, Y), doctest::Contains("grokscope::linear_cka: X has a non-finite value"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(rbf_cka(Y, X), doctest::Contains("Y has a non-finite value"), std::invalid_argument);
+    CHECK_THROWS_AS(debiased_linear_cka(X, Y), std::invalid_argument);
+    CHECK_THROWS_AS(cka_from_grams(X * X.transpose(), Y * Y.transpose()), std::invalid_argument);
+    MinibatchCka mb;
+    CHECK_THROWS_AS(mb.update(X, Y), std::invalid_argument);
+    const Eigen::MatrixXf Xf = X.cast<float>();
+    CHECK_THROWS_AS(linear_cka(Xf, Y.cast<float>().eval()), std::invalid_argument);
+  }
+}
+
+TEST_CASE("scale invariance holds from 1e-300 to 1e300, on every route and in float") {
+  Rng rng(5);
+  const Eigen::MatrixXd X = rng.normal_matrix(40, 3), Y = rng.normal_matrix(40, 3) + 0.5 * X;
+  const Eigen::MatrixXd Xw = rng.normal_matrix(10, 30), Yw = rng.normal_matrix(10, 30) + Xw;  // d > n: Gram route
+  const double lin = linear_cka(X, Y).value, rbf = rbf_cka(X, Y).value, deb = debiased_linear_cka(X, Y).value;
+  const double lin_w = linear_cka(Xw, Yw).value, deb_w = debiased_linear_cka(Xw, Yw).value;
+  for (double s : {1e-300, 1e-150, 1e-75, 1e77, 1e150, 1e300}) {
+    CAPTURE(s);
+    const Eigen::MatrixXd Xs = X * s, Xws = Xw * s;
+    CHECK(linear_cka(Xs, Y).value == doctest::Approx(lin).epsilon(1e-12));
+    CHECK(linear_cka(Xs, Y).defined);
+    CHECK(rbf_cka(Xs, Y).value == doctest::Approx(rbf).epsilon(1e-12));
+    CHECK(debiased_linear_cka(Xs, Y).value == doctest::Approx(deb).epsilon(1e-10));
+    CHECK(linear_cka(Xws, Yw).value == doctest::Approx(lin_w).epsilon(1e-12));
+    CHECK(debiased_linear_cka(Xws, Yw).value == doctest::Approx(deb_w).epsilon(1e-10));
+    const Eigen::MatrixXd Ks = (X * X.transpose()) * s;
+    CHECK(cka_from_grams(Ks, Y * Y.transpose()).value ==
+          doctest::Approx(cka_from_grams(X * X.transpose(), Y * Y.transpose()).value).epsilon(1e-12));
+  }
+  // an offset 10^6 times the spread, at a magnitude whose fourth power underflows
+  const Eigen::MatrixXd Xo = (X * 1e-200).array() + 1e-194;
+  CHECK(linear_cka(Xo, Y).value == doctest::Approx(lin).epsilon(1e-6));
+  // float: tiny magnitudes (subnormal range) and large ones
+  for (float s : {1e-38f, 1e30f}) {
+    const Eigen::MatrixXf Xf = (X * static_cast<double>(s)).cast<float>(), Yf = Y.cast<float>();
+    CHECK(linear_cka(Xf, Yf).value == doctest::Approx(lin).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("a constant representation whose mean is not exact is still reported as constant") {
+  Rng rng(9);
+  const Eigen::MatrixXd X = rng.normal_matrix(37, 3), C = Eigen::MatrixXd::Constant(37, 3, 0.1);
+  for (const CkaResult& r : {linear_cka(C, X), rbf_cka(C, X), debiased_linear_cka(C, X)}) {
+    CHECK_FALSE(r.defined);
+    CHECK(r.value == 0);
+  }
+  const Eigen::MatrixXd K = Eigen::MatrixXd::Constant(37, 37, 0.1);
+  CHECK_FALSE(cka_from_grams(K, X * X.transpose()).defined);
+}
+
+TEST_CASE("the Gram routes estimate their memory first and refuse with a message") {
+  // 30 000 examples of one feature: RBF would hold several 7 GB matrices.
+  const Eigen::MatrixXd X = Eigen::VectorXd::LinSpaced(30000, 0, 1), Y = X.array().square().matrix();
+  ::setenv("GROKSCOPE_MAX_MEMORY", "4G", 1);
+  CHECK_THROWS_WITH_AS(rbf_cka(X, Y),
+                       doctest::Contains("grokscope::rbf_cka: the Gram route for n = 30000 examples needs about"),
+                       std::runtime_error);
+  CHECK_THROWS_AS(cka(X, Y, CkaKind::Rbf), std::runtime_error);
+  // linear CKA of the same data takes the feature route: no n x n matrix, no refusal
+  CHECK(linear_cka(X, Y).method == CkaMethod::Feature);
+  CHECK(linear_cka(X, Y).value > 0.9);
+  const Eigen::MatrixXd W = Eigen::MatrixXd::Zero(30000, 30000 / 1000);
+  CHECK_NOTHROW(debiased_linear_cka(W.leftCols(3) + X.replicate(1, 3), Y.replicate(1, 3)));
+  ::unsetenv("GROKSCOPE_MAX_MEMORY");
 }

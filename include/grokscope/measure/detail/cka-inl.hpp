@@ -92,9 +92,18 @@ GROKSCOPE_INLINE CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen:
           "K is " + shape_string(K) + " and L is " + shape_string(L) + " (expected equal square matrices)");
   require(K.rows() >= (debiased ? 4 : 2), "cka_from_grams",
           std::string("need at least ") + (debiased ? "4" : "2") + " examples, got " + std::to_string(K.rows()));
-  const Eigen::MatrixXd Kc = debiased ? detail::u_center(K) : detail::double_center(K);
-  const Eigen::MatrixXd Lc = debiased ? detail::u_center(L) : detail::double_center(L);
-  return detail::cka_from(Kc.cwiseProduct(Lc).sum(), Kc.squaredNorm(), Lc.squaredNorm(),
+  detail::require_finite_rep("cka_from_grams", "K", K);
+  detail::require_finite_rep("cka_from_grams", "L", L);
+  // Unit-scaled (by powers of two, exactly) before the products: ‖K‖² cannot overflow.
+  const double sk = detail::unit_scale(detail::max_abs_of(K)), sl = detail::unit_scale(detail::max_abs_of(L));
+  const Eigen::MatrixXd Kc = debiased ? detail::u_center(K * sk) : detail::double_center(K * sk);
+  const Eigen::MatrixXd Lc = debiased ? detail::u_center(L * sl) : detail::double_center(L * sl);
+  // A constant kernel centres to rounding noise: measured against the kernel's own size.
+  auto self = [](const Eigen::MatrixXd& C, const Eigen::MatrixXd& G, double sg) {
+    const double c = C.squaredNorm();
+    return c <= 1e-24 * (G * sg).squaredNorm() ? 0.0 : c;
+  };
+  return detail::cka_from(Kc.cwiseProduct(Lc).sum(), self(Kc, K, sk), self(Lc, L, sl),
                           debiased && kind == CkaKind::Linear ? CkaKind::DebiasedLinear : kind, CkaMethod::Gram,
                           K.rows());
 }
