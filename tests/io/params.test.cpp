@@ -33,10 +33,30 @@ TEST_CASE("a folder that does not match the model changes nothing and lists ever
   Parameter<double> a3("a", Matrix<double>::Zero(3, 2)), c("c", Matrix<double>::Zero(1, 1));
   CHECK_THROWS_WITH_AS(load_parameters(dir, std::vector<Parameter<double>*>{&a3, &c}),
                        ("grokscope::load_parameters: " + dir +
-                        ": a is 2x2 in the file but 3x2 in the model; missing c (1x1); unexpected extra")
+                        ": a is (2, 2) in the file but 3x2 in the model; missing c (1x1); unexpected extra")
                            .c_str(),
                        std::runtime_error);
   CHECK(a3.value.isZero());
   CHECK_THROWS_WITH_AS(load_parameters(test::tmp_path("no_such_dir"), std::vector<Parameter<double>*>{&a}),
                        doctest::Contains("not a directory"), std::runtime_error);
+}
+
+TEST_CASE("shapes are checked from the header: a huge or damaged file of the wrong shape is not read") {
+  const std::string dir = test::tmp_path("params_header");
+  std::filesystem::remove_all(dir);
+  Parameter<float> b("b", Matrix<float>::Ones(1, 3)), w("w", Matrix<float>::Ones(2, 3));
+  save_parameters(dir, std::vector<Parameter<float>*>{&b, &w});
+  // a rank-1 bias, as a PyTorch state_dict has it, loads into (1, 3)
+  save_npy(dir + "/b.npy", std::vector<float>{4, 5, 6});
+  Parameter<float> b2("b", Matrix<float>::Zero(1, 3)), w2("w", Matrix<float>::Zero(2, 3));
+  load_parameters(dir, std::vector<Parameter<float>*>{&b2, &w2});
+  CHECK(b2.value(0, 2) == 6);
+  // a 10^6 x 10^6 header with no data behind it: reported as the wrong shape before anything is read
+  std::ofstream(dir + "/w.npy", std::ios::binary | std::ios::trunc)
+      << std::string("\x93NUMPY\x01\x00\x76\x00", 10)
+      << "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }" + std::string(43, ' ') + "\n";
+  w2.value.setZero();
+  CHECK_THROWS_WITH_AS(load_parameters(dir, std::vector<Parameter<float>*>{&b2, &w2}), doctest::Contains("w.npy"),
+                       std::runtime_error);
+  CHECK(w2.value.isZero());
 }

@@ -55,11 +55,20 @@ void load_parameters(const std::string& dir, const std::vector<Parameter<S>*>& p
       values.emplace_back();
       continue;
     }
+    // The header first: a file of the wrong shape is reported without reading (or allocating) its data.
+    const NpyHeader h = read_npy_header(path);
+    const std::vector<std::size_t> want{static_cast<std::size_t>(p->rows()), static_cast<std::size_t>(p->cols())};
+    const bool vector_ok = h.shape.size() == 1 && h.shape[0] == want[0] * want[1] && (want[0] == 1 || want[1] == 1);
+    if (h.shape != want && !vector_ok) {
+      std::string have = "(";
+      for (std::size_t k = 0; k < h.shape.size(); ++k) have += (k ? ", " : "") + std::to_string(h.shape[k]);
+      problems.push_back(p->name + " is " + have + (h.shape.size() == 1 ? ",)" : ")") + " in the file but " +
+                         shape_string(p->value) + " in the model");
+      values.emplace_back();
+      continue;
+    }
     Matrix<S> v = load_npy_as<S>(path);
-    if (v.rows() == p->rows() * p->cols() && v.cols() == 1 && p->rows() == 1) v = Matrix<S>(v.transpose());  // 1-D bias
-    if (v.rows() != p->rows() || v.cols() != p->cols())
-      problems.push_back(p->name + " is " + shape_string(v) + " in the file but " + shape_string(p->value) +
-                         " in the model");
+    if (v.rows() != p->rows()) v = Matrix<S>(v.transpose());  // a 1-D bias (1, n) stored as (n,)
     values.push_back(std::move(v));
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

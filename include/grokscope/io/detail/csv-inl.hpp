@@ -15,9 +15,19 @@ namespace grokscope {
 GROKSCOPE_INLINE Index CsvTable::column(const std::string& name) const {
   const Index c = find_column(name);
   if (c < 0) {
+    // The header comes from the file: each name is cut and made printable, and the list too.
     std::string have;
-    for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
-    throw std::runtime_error("grokscope::CsvTable: " + path + ": no column '" + name + "' (columns: " + have + ")");
+    for (std::size_t i = 0; i < header.size() && i < 40; ++i) {
+      const std::string& h = header[i];
+      const bool plain = h.size() <= 60 && std::all_of(h.begin(), h.end(), [](char ch) {
+                           return static_cast<unsigned char>(ch) >= 0x20 && static_cast<unsigned char>(ch) < 0x7f;
+                         });
+      have += (have.empty() ? "" : ", ") + (plain ? h : detail::excerpt(h));
+    }
+    if (header.size() > 40) have += ", ... (" + std::to_string(header.size()) + " columns)";
+    throw std::runtime_error("grokscope::CsvTable: " + path + ": no column " +
+                             (name.size() <= 60 ? "'" + name + "'" : detail::excerpt(name)) + " (columns: " + have +
+                             ")");
   }
   return c;
 }
