@@ -11,8 +11,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace grokscope;
 using P = Parameter<double>;
@@ -21,6 +27,13 @@ using V = Var<double>;
 using T = Tape<double>;
 
 namespace {
+
+// These tests compare fixed thread counts: the load-aware count (another test executable runs
+// beside this one under ctest -j2) is off here, except in the test of it at the end.
+const bool fixed_threads = [] {
+  adapt_threads_to_load(false);
+  return true;
+}();
 
 // Large enough for two threads: 600 × 128 entries.
 constexpr Index kRows = 600, kCols = 128;
@@ -170,4 +183,47 @@ TEST_CASE("optimiser steps are identical on 1 and 2 threads") {
       return std::make_unique<Sgd<double>>(ps, c);
     });
   for (const auto& make : makers) CHECK(steps(1, make) == steps(2, make));
+}
+
+TEST_CASE("the thread count follows the load: one thread per core left free, never more than set") {
+  const auto [cores, busy0] = detail::load_snapshot();
+  REQUIRE(cores >= 1);
+  Eigen::setNbThreads(cores);
+  adapt_threads_to_load(true);
+  // As many busy processes as there are cores: every core is taken, so one thread.
+  std::vector<pid_t> children;
+  for (int i = 0; i < cores; ++i) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      volatile unsigned long spin = 0;
+      while (std::chrono::steady_clock::now() < end) spin = spin + 1;
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(detail::load_snapshot().second >= cores);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  detail::refresh_thread_budget();
+  CHECK(Eigen::nbThreads() == 1);
+  for (pid_t pid : children) kill(pid, SIGKILL);
+  for (pid_t pid : children) waitpid(pid, nullptr, 0);
+  // The load gone, the count may rise again, but never above what was set.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  detail::refresh_thread_budget();
+  CHECK(Eigen::nbThreads() >= 1);
+  CHECK(Eigen::nbThreads() <= cores);
+  // A count set by the user is the new maximum.
+  Eigen::setNbThreads(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  detail::refresh_thread_budget();
+  CHECK(Eigen::nbThreads() == 1);
+  // Off: the count stays as it is.
+  adapt_threads_to_load(false);
+  Eigen::setNbThreads(cores);
+  detail::refresh_thread_budget();
+  CHECK(Eigen::nbThreads() == cores);
+  (void)busy0;
 }

@@ -9,18 +9,134 @@
 /// OpenMP, or for small loops, or inside an enclosing parallel region, everything runs on the
 /// calling thread. Each row is computed by exactly one thread with the same instructions as a
 /// serial loop, so results do not depend on the thread count. The bodies must not throw.
+///
+/// Shared machines. A parallel region waits for its slowest thread, and a thread whose core is
+/// taken by another job waits for a time slice, so on 2 cores with one other busy process two
+/// threads were 8 times slower than one. With OpenMP on Linux the thread count therefore follows
+/// the load: at most every 50 ms (on the next loop or NTK call) grokscope counts the runnable
+/// threads of other processes (/proc/stat's procs_running less this process's own running
+/// threads) and uses at most the cores they leave free, never fewer than one and never more than
+/// the count you set (Eigen::setNbThreads or OMP_NUM_THREADS, read again whenever you change it).
+/// It applies the count with Eigen::setNbThreads, so Eigen's GEMMs follow too. Set
+/// GROKSCOPE_ADAPT_THREADS=0 to switch this off (for instance on a machine whose /proc shows other
+/// tenants' processes); it is off by itself where /proc/stat's CPUs differ from the ones this
+/// process may run on.
 
 #include <grokscope/core/types.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <utility>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__linux__)
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#endif
 
 namespace grokscope {
 namespace detail {
+
+#if defined(_OPENMP) && defined(__linux__)
+// Reads a small /proc file into buf (NUL-terminated); the number of bytes, or -1.
+inline long read_proc(const char* path, char* buf, long size) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  long got = 0;
+  while (got < size - 1) {
+    const long r = static_cast<long>(::read(fd, buf + got, static_cast<std::size_t>(size - 1 - got)));
+    if (r <= 0) break;
+    got += r;
+  }
+  ::close(fd);
+  buf[got] = '\0';
+  return got;
+}
+
+// Cores this process may use, and how many of them other processes' runnable threads occupy
+// now; {0, 0} when that cannot be told (no /proc, or /proc/stat describes other CPUs).
+inline std::pair<int, int> cores_and_busy() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {0, 0};
+  const int cores = CPU_COUNT(&set);
+  std::unique_ptr<char[]> storage(new char[1 << 16]);  // /proc/stat: about 150 bytes per CPU
+  char* buf = storage.get();
+  if (read_proc("/proc/stat", buf, 1 << 16) <= 0) return {0, 0};
+  int cpus = 0;
+  for (const char* p = buf; (p = std::strstr(p, "\ncpu")) != nullptr; ++p) ++cpus;  // "cpuN" lines
+  const char* r = std::strstr(buf, "procs_running ");
+  if (!r || cpus != cores) return {0, 0};
+  const int running = std::atoi(r + 14);
+  int own = 0;  // this process's threads in state R (the caller, spinning OpenMP workers)
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    char path[64], st[512];
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      std::snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+      if (read_proc(path, st, sizeof st) <= 0) continue;
+      const char* close = std::strrchr(st, ')');  // "tid (comm) S ...": comm may hold spaces
+      if (close && close[1] == ' ' && close[2] == 'R') ++own;
+    }
+    ::closedir(d);
+  }
+  return {cores, std::max(0, running - std::max(own, 1))};
+}
+
+struct ThreadBudget {
+  std::atomic<long long> next_ns{0};
+  std::atomic<int> base{-1};     // the count the user (or OpenMP) set
+  std::atomic<int> applied{-1};  // the count this budget last set
+  std::atomic<int> enabled{-1};
+};
+
+inline ThreadBudget& thread_budget() {
+  static ThreadBudget b;
+  return b;
+}
+#endif
+
+/// Busy cores seen by the load-aware thread count: {cores this process may use, cores other
+/// processes' runnable threads occupy}; {0, 0} where it cannot tell (not Linux, no OpenMP).
+inline std::pair<int, int> load_snapshot() {
+#if defined(_OPENMP) && defined(__linux__)
+  return cores_and_busy();
+#else
+  return {0, 0};
+#endif
+}
+
+/// Applies the load-aware thread count (see the file comment); cheap between refreshes.
+inline void refresh_thread_budget() {
+#if defined(_OPENMP) && defined(__linux__)
+  ThreadBudget& b = thread_budget();
+  if (b.enabled < 0) {
+    const char* env = std::getenv("GROKSCOPE_ADAPT_THREADS");
+    b.enabled = !(env && env[0] == '0');
+    b.applied = -1;
+  }
+  if (!b.enabled || omp_in_parallel()) return;
+  const long long now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  long long next = b.next_ns.load(std::memory_order_relaxed);
+  if (now < next || !b.next_ns.compare_exchange_strong(next, now + 50'000'000)) return;
+  const int current = Eigen::nbThreads();
+  if (current != b.applied.load()) b.base = current;  // set by the user since: their new maximum
+  const auto [cores, busy] = cores_and_busy();
+  if (cores == 0) return;
+  const int want = std::max(1, std::min(b.base.load(), cores - busy));
+  if (want != current) Eigen::setNbThreads(want);
+  b.applied = want;
+#endif
+}
 
 /// Below this many scalar operations per thread a loop stays on the calling thread: starting a
 /// parallel region costs a few microseconds.
@@ -30,6 +146,7 @@ inline constexpr Index kParallelGrain = Index(1) << 14;
 inline int parallel_threads(Index rows, Index work_per_row) {
 #ifdef _OPENMP
   if (rows < 2 || omp_in_parallel()) return 1;
+  refresh_thread_budget();
   const Index total = rows * std::max<Index>(work_per_row, 1);
   const Index by_work = total / kParallelGrain;
   const Index t = std::min<Index>({static_cast<Index>(Eigen::nbThreads()), by_work, rows});
@@ -87,4 +204,19 @@ auto row_range(M& m, Index begin, Index end) {
 }
 
 }  // namespace detail
+
+/// Switches the load-aware thread count on or off for the whole process (on by default, off
+/// with GROKSCOPE_ADAPT_THREADS=0). Off leaves Eigen::nbThreads() as it is now; on starts from
+/// the current count as the maximum, and the next refresh follows the load at once.
+inline void adapt_threads_to_load(bool on) {
+#if defined(_OPENMP) && defined(__linux__)
+  detail::ThreadBudget& b = detail::thread_budget();
+  b.enabled = on ? 1 : 0;
+  b.applied = -1;
+  b.next_ns = 0;
+#else
+  (void)on;
+#endif
+}
+
 }  // namespace grokscope

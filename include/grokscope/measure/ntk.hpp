@@ -28,6 +28,7 @@
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
 #include <grokscope/core/memory.hpp>
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/nn/model.hpp>
 
@@ -711,6 +712,7 @@ Eigen::MatrixXd ntk_jacobian_contraction(Model<S>& model, const std::vector<cons
 
 template <typename S>
 Eigen::MatrixXd ntk_dispatch(Model<S>& model, const ModelInput<S>& X1, const ModelInput<S>* X2, const NtkOptions& o) {
+  refresh_thread_budget();  // its GEMMs follow the machine's load (core/parallel.hpp)
   ntk_check_input("empirical_ntk", X1, "X1");
   if (X2) {
     ntk_check_input("empirical_ntk", *X2, "X2");
