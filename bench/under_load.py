@@ -8,7 +8,8 @@ starts, and stops after each measurement; each also stops by itself after --load
 runs every benchmark three ways: on one thread (OMP_NUM_THREADS=1), on all cores with the
 load-aware thread count (the default), and on all cores with it switched off
 (GROKSCOPE_ADAPT_THREADS=0, the behaviour before it). Each cell is the median over
---repetitions of Google Benchmark's real time per iteration. Prints a Markdown table.
+--repetitions rounds (each round runs the three ways once, interleaved) of Google Benchmark's
+real time per iteration. Prints a Markdown table.
 
     ./run bench --benchmark_filter=none     # builds build/bench
     python3 bench/under_load.py [--loads 0 1 2] [--repetitions 5]
@@ -38,7 +39,7 @@ def run_benchmark(exe, name, env_extra, repetitions, min_time):
     env = dict(os.environ)
     env.update(env_extra)
     out = subprocess.run(
-        [exe, "--benchmark_filter=^" + name + "$", "--benchmark_format=json",
+        [exe, "--benchmark_filter=^" + name + "(/real_time)?$", "--benchmark_format=json",
          "--benchmark_repetitions=%d" % repetitions, "--benchmark_min_time=%g" % min_time],
         env=env, check=True, capture_output=True, text=True, timeout=600).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
@@ -61,8 +62,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--loads", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--repetitions", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=0.3, help="seconds per repetition")
+    ap.add_argument("--repetitions", type=int, default=7, help="rounds")
+    ap.add_argument("--min-time", type=float, default=0.5, help="seconds per measurement")
     ap.add_argument("--load-seconds", type=float, default=300, help="a busy process's own time limit")
     ap.add_argument("--filter", default="", help="only benchmarks whose name contains this")
     args = ap.parse_args()
@@ -77,14 +78,18 @@ def main():
             continue
         exe = os.path.join(args.build_dir, "bench", "grokscope_bench_" + area)
         for k in args.loads:
-            cells = []
-            for _, env in modes:
-                load = start_load(k, args.load_seconds)
-                try:
-                    time.sleep(0.5)  # let the busy processes get their cores
-                    cells.append(run_benchmark(exe, name, env, args.repetitions, args.min_time))
-                finally:
-                    stop_load(load)
+            # Rounds interleave the three modes, so that a drift of the machine's speed (it is
+            # shared) affects them alike; each cell is the median over the rounds.
+            samples = [[] for _ in modes]
+            load = start_load(k, args.load_seconds)
+            try:
+                time.sleep(0.5)  # let the busy processes get their cores
+                for _ in range(args.repetitions):
+                    for m, (_, env) in enumerate(modes):
+                        samples[m].append(run_benchmark(exe, name, env, 1, args.min_time))
+            finally:
+                stop_load(load)
+            cells = [statistics.median(x) for x in samples]
             rows.append((label, k, cells))
             print(label, k, ["%.2f" % c for c in cells], file=sys.stderr)
 

@@ -15,7 +15,8 @@
 /// threads were 8 times slower than one. With OpenMP on Linux the thread count therefore follows
 /// the load: at most every 50 ms (on the next loop or NTK call) grokscope counts the runnable
 /// threads of other processes (/proc/stat's procs_running less this process's own running
-/// threads) and uses at most the cores they leave free, never fewer than one and never more than
+/// threads; a core counts as taken when two samples in a row say so) and uses at most the cores
+/// they leave free, never fewer than one and never more than
 /// the count you set (Eigen::setNbThreads or OMP_NUM_THREADS, read again whenever you change it).
 /// It applies the count with Eigen::setNbThreads, so Eigen's GEMMs follow too. Set
 /// GROKSCOPE_ADAPT_THREADS=0 to switch this off (for instance on a machine whose /proc shows other
@@ -62,21 +63,9 @@ inline long read_proc(const char* path, char* buf, long size) {
   return got;
 }
 
-// Cores this process may use, and how many of them other processes' runnable threads occupy
-// now; {0, 0} when that cannot be told (no /proc, or /proc/stat describes other CPUs).
-inline std::pair<int, int> cores_and_busy() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return {0, 0};
-  const int cores = CPU_COUNT(&set);
-  std::unique_ptr<char[]> storage(new char[1 << 16]);  // /proc/stat: about 150 bytes per CPU
-  char* buf = storage.get();
-  if (read_proc("/proc/stat", buf, 1 << 16) <= 0) return {0, 0};
-  int cpus = 0;
-  for (const char* p = buf; (p = std::strstr(p, "\ncpu")) != nullptr; ++p) ++cpus;  // "cpuN" lines
-  const char* r = std::strstr(buf, "procs_running ");
-  if (!r || cpus != cores) return {0, 0};
-  const int running = std::atoi(r + 14);
-  int own = 0;  // this process's threads in state R (the caller, spinning OpenMP workers)
+// This process's threads in state R.
+inline int own_running_threads() {
+  int own = 0;
   if (DIR* d = ::opendir("/proc/self/task")) {
     char path[64], st[512];
     while (const dirent* e = ::readdir(d)) {
@@ -88,6 +77,27 @@ inline std::pair<int, int> cores_and_busy() {
     }
     ::closedir(d);
   }
+  return own;
+}
+
+// Cores this process may use, and how many of them other processes' runnable threads occupy
+// now; {0, 0} when that cannot be told (no /proc, or /proc/stat describes other CPUs).
+inline std::pair<int, int> cores_and_busy() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {0, 0};
+  const int cores = CPU_COUNT(&set);
+  const int own_before = own_running_threads();
+  std::unique_ptr<char[]> storage(new char[1 << 16]);  // /proc/stat: about 150 bytes per CPU
+  char* buf = storage.get();
+  if (read_proc("/proc/stat", buf, 1 << 16) <= 0) return {0, 0};
+  int cpus = 0;
+  for (const char* p = buf; (p = std::strstr(p, "\ncpu")) != nullptr; ++p) ++cpus;  // "cpuN" lines
+  const char* r = std::strstr(buf, "procs_running ");
+  if (!r || cpus != cores) return {0, 0};
+  const int running = std::atoi(r + 14);
+  // This process's own threads in state R (the caller, busy or spinning OpenMP workers), counted
+  // before and after /proc/stat was read: a worker that went to sleep in between still counts.
+  const int own = std::max(own_before, own_running_threads());
   return {cores, std::max(0, running - std::max(own, 1))};
 }
 
@@ -95,6 +105,7 @@ struct ThreadBudget {
   std::atomic<long long> next_ns{0};
   std::atomic<int> base{-1};     // the count the user (or OpenMP) set
   std::atomic<int> applied{-1};  // the count this budget last set
+  std::atomic<int> busy_before{0};
   std::atomic<int> enabled{-1};
 };
 
@@ -130,8 +141,11 @@ inline void refresh_thread_budget() {
   if (now < next || !b.next_ns.compare_exchange_strong(next, now + 50'000'000)) return;
   const int current = Eigen::nbThreads();
   if (current != b.applied.load()) b.base = current;  // set by the user since: their new maximum
-  const auto [cores, busy] = cores_and_busy();
+  const auto [cores, busy_now] = cores_and_busy();
   if (cores == 0) return;
+  // A core counts as taken when two samples in a row (50 ms apart) say so: kernel threads and
+  // short-lived processes are runnable for moments, a competing job stays.
+  const int busy = std::min(busy_now, b.busy_before.exchange(busy_now));
   const int want = std::max(1, std::min(b.base.load(), cores - busy));
   if (want != current) Eigen::setNbThreads(want);
   b.applied = want;
@@ -213,6 +227,7 @@ inline void adapt_threads_to_load(bool on) {
   detail::ThreadBudget& b = detail::thread_budget();
   b.enabled = on ? 1 : 0;
   b.applied = -1;
+  b.busy_before = 0;
   b.next_ns = 0;
 #else
   (void)on;
