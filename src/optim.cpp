@@ -5,6 +5,7 @@
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/grokfast.hpp>
 #include <grokscope/optim/optimizer.hpp>
+#include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/sgd.hpp>
 
 namespace grokscope {
@@ -14,4 +15,5 @@ GROKSCOPE_INSTANTIATE_CLASS(Adam)
 GROKSCOPE_INSTANTIATE_CLASS(Sgd)
 GROKSCOPE_INSTANTIATE_CLASS(GrokfastEma)
 GROKSCOPE_INSTANTIATE_CLASS(GrokfastMa)
+GROKSCOPE_INSTANTIATE_CLASS(OrthoGrad)
 }  // namespace grokscope

@@ -3,6 +3,9 @@
 #include <grokscope/autodiff/gradcheck.hpp>
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/core/rng.hpp>
+#include <grokscope/io/npy.hpp>
+
+#include "../test_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -502,4 +505,112 @@ TEST_CASE("a fresh gradient buffer is assigned, an accumulating one is added to"
   const M expect = (w.value.array() > 0).cast<double>().matrix() + 2 * w.value;
   CHECK((x.grad() - expect).norm() < 1e-12);
   CHECK((w.grad - expect).norm() < 1e-12);
+}
+
+namespace {
+Matrix<double> torch_fixture(const std::string& c, const std::string& name) {
+  return load_npy<double>(test::fixture("torch/" + c + "/" + name + ".npy"));
+}
+IndexList as_ids(const Matrix<double>& m) {
+  IndexList ids;
+  for (Index i = 0; i < m.size(); ++i) ids.push_back(static_cast<Index>(m.data()[i]));
+  return ids;
+}
+// Logits with the target `margin` above the largest other logit (V = 7, float32).
+Matrix<float> margin_logits(const std::vector<double>& margins, IndexList& targets) {
+  Rng rng(21);
+  Matrix<float> z = rng.normal_matrix(static_cast<Index>(margins.size()), 7).cast<float>();
+  targets.clear();
+  for (std::size_t i = 0; i < margins.size(); ++i) {
+    const Index t = static_cast<Index>(i * 3 % 7), r = static_cast<Index>(i);
+    z(r, t) = z.row(r).maxCoeff() + static_cast<float>(margins[i]);
+    targets.push_back(t);
+  }
+  return z;
+}
+}  // namespace
+
+TEST_CASE("stable cross-entropy: in float32 every row of dZ sums to zero, at margins 20, 25 and 40") {
+  IndexList y;
+  const Matrix<float> z0 = margin_logits({3, 20, 25, 40}, y);
+  for (CrossEntropyPrecision prec : {CrossEntropyPrecision::Stable, CrossEntropyPrecision::Native}) {
+    Tape<float> t;
+    Parameter<float> z("z", z0);
+    t.backward(cross_entropy(t.param(z), y, prec));
+    for (Index i = 0; i < z0.rows(); ++i) {
+      CAPTURE(i);
+      const double row_sum = z.grad.row(i).cast<double>().sum();
+      const double scale = z.grad.row(i).cast<double>().cwiseAbs().maxCoeff();
+      const double target = z.grad(i, y[static_cast<std::size_t>(i)]);
+      if (prec == CrossEntropyPrecision::Stable) {
+        CHECK(target < 0);  // the target's logit is still pulled up...
+        CHECK(std::abs(row_sum) <= 1e-6 * scale);  // ...exactly as much as the others are pushed down
+      } else if (i > 0) {
+        CHECK(target == 0.0f);  // PyTorch's float32 behaviour: the target entry rounds away
+        CHECK(row_sum > 0.5 * scale);
+      }
+    }
+  }
+}
+
+TEST_CASE("native cross-entropy matches torch float32 (F.cross_entropy), zero target gradients included") {
+  const Matrix<double> zd = torch_fixture("ce_float32", "logits"), ref = torch_fixture("ce_float32", "grad.logits");
+  const IndexList y = as_ids(torch_fixture("ce_float32", "targets"));
+  Tape<float> t;
+  Parameter<float> z("z", zd.cast<float>());
+  const Var<float> loss = cross_entropy(t.param(z), y, CrossEntropyPrecision::Native);
+  CHECK(loss.item() == doctest::Approx(torch_fixture("ce_float32", "loss")(0, 0)).epsilon(1e-6));
+  t.backward(loss);
+  for (Index i = 0; i < ref.rows(); ++i)
+    for (Index j = 0; j < ref.cols(); ++j) {
+      CAPTURE(i);
+      CAPTURE(j);
+      if (ref(i, j) == 0)
+        CHECK(z.grad(i, j) == 0.0f);
+      else
+        CHECK(static_cast<double>(z.grad(i, j)) == doctest::Approx(ref(i, j)).epsilon(2e-6));
+    }
+  // In double both precisions agree and pass the finite-difference check.
+  Rng rng(4);
+  P zz = rand_param(rng, "z", 5, 6, 3.0);
+  const IndexList yy{0, 5, 2, 2, 1};
+  // (losses of a few units: central differences carry about 1e-10 of rounding, 1e-5 of the 1e-4 floor)
+  expect_grad([&](T& tt) { return cross_entropy(tt.param(zz), yy, CrossEntropyPrecision::Native); }, {&zz}, 2e-5);
+  T a, b;
+  P z1("z", zz.value), z2("z", zz.value);
+  a.backward(cross_entropy(a.param(z1), yy, CrossEntropyPrecision::Native));
+  b.backward(cross_entropy(b.param(z2), yy));
+  CHECK((z1.grad - z2.grad).cwiseAbs().maxCoeff() < 1e-15);
+}
+
+TEST_CASE("StableMax cross-entropy: finite differences, Prieto et al.'s formula in torch, saturation") {
+  for (std::uint64_t seed : {31, 32, 33}) {
+    Rng rng(seed);
+    const Index n = 1 + rng.integer(4), k = 2 + rng.integer(5);
+    P z = rand_param(rng, "z", n, k, 3.0);
+    IndexList y;
+    for (Index i = 0; i < n; ++i) y.push_back(rng.integer(k));
+    // losses of a few units and s only once differentiable at 0: central differences are good to
+    // about 1e-5 of the 1e-4 floor here (the torch fixture below checks to 1e-14)
+    expect_grad([&](T& t) { return stablemax_cross_entropy(t.param(z), y); }, {&z}, 2e-5);
+  }
+  const Matrix<double> zd = torch_fixture("stablemax", "logits");
+  const IndexList y = as_ids(torch_fixture("stablemax", "targets"));
+  T t;
+  P z("z", zd);
+  const V loss = stablemax_cross_entropy(t.param(z), y);
+  CHECK(loss.item() == doctest::Approx(torch_fixture("stablemax", "loss")(0, 0)).epsilon(1e-13));
+  CHECK(loss_in_double(loss) == loss.item());
+  t.backward(loss);
+  CHECK((z.grad - torch_fixture("stablemax", "grad.logits")).cwiseAbs().maxCoeff() < 1e-14);
+  // A margin of 40 in float32: softmax's target gradient is 0, StableMax's is not (p_t = 41/45).
+  Tape<float> tf;
+  Parameter<float> zf("z", Matrix<float>::Zero(1, 5));
+  zf.value(0, 2) = 40;
+  tf.backward(stablemax_cross_entropy(tf.param(zf), IndexList{2}));
+  CHECK(zf.grad(0, 2) == doctest::Approx(1.0 / 45 - 1.0 / 41).epsilon(1e-6));
+  CHECK(zf.grad(0, 0) == doctest::Approx(1.0 / 45).epsilon(1e-6));
+  CHECK_THROWS_WITH_AS(stablemax_cross_entropy(t.param(z), IndexList{0}),
+                       "grokscope::stablemax_cross_entropy: logits are 5x6 but there are 1 targets",
+                       std::invalid_argument);
 }

@@ -28,6 +28,10 @@ enum class GeluApprox { Tanh, Erf };
 
 namespace detail {
 
+// StableMax's s(x) and s′(x) (Prieto et al. 2025).
+inline double stablemax_s(double x) { return x >= 0 ? x + 1.0 : 1.0 / (1.0 - x); }
+inline double stablemax_ds(double x) { return x >= 0 ? 1.0 : 1.0 / ((1.0 - x) * (1.0 - x)); }
+
 template <typename S>
 Tape<S>& tape_of(const char* where, std::initializer_list<const Var<S>*> vars) {
   Tape<S>* t = nullptr;
@@ -676,10 +680,33 @@ Var<S> log_softmax(const Var<S>& x) {
   return x.tape->var(n);
 }
 
-/// Mean cross-entropy of row-wise softmax(logits) against integer targets, accumulated in double
-/// whatever S is (float32 log-softmax underflow causes spurious loss spikes). logits: (n,V) -> (1,1).
+/// How cross_entropy forms its gradient. In float64 both agree to rounding; in float32 they
+/// differ once the softmax saturates, which is where grokking without weight decay lives.
+enum class CrossEntropyPrecision {
+  /// Default. Log-sum-exp and probabilities in double; the target's entry of dZ is formed in
+  /// double as −(g/n)·Σ_{j≠t} p_j and rounded once, so every row of dZ sums to zero (to
+  /// rounding) in any training precision, however large the margin.
+  Stable,
+  /// As PyTorch's cross-entropy (log_softmax, then nll) in the training precision S: log-
+  /// probabilities, probabilities and dz_t = −g/n + (g/n)·p_t all in S. In float32, once
+  /// 1 − p_t is below half an ulp of 1 (about 6e-8: a margin near 16.6 + ln(V − 1)) dz_t is
+  /// exactly 0 while the other entries are not, so the row no longer sums to zero and every
+  /// logit is pushed up (Prieto et al. 2025's softmax collapse; the float mechanism proposed
+  /// for Thilak et al.'s slingshots). For studying that effect; it matches torch float32.
+  Native,
+};
+
+/// Name of a precision ("stable", "native").
+inline const char* cross_entropy_precision_name(CrossEntropyPrecision p) {
+  return p == CrossEntropyPrecision::Native ? "native" : "stable";
+}
+
+/// Mean cross-entropy of row-wise softmax(logits) against integer targets (n,V) -> (1,1); the loss
+/// is accumulated in double whatever S is. `precision` chooses how the gradient is formed (see
+/// CrossEntropyPrecision): the default keeps each row of dZ summing to zero in float32.
 template <typename S>
-Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
+Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets,
+                     CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
   Tape<S>& t = detail::tape_of("cross_entropy", {&logits});
   const Matrix<S>& Z = logits.value();
   require(static_cast<Index>(targets.size()) == Z.rows(), "cross_entropy",
@@ -689,20 +716,36 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
   Node<S>& n = t.make_node(OpKind::CrossEntropy, {logits.id});
   n.ids = targets;
   n.rows_per_example = 0;
-  // probabilities in double: p = softmax(z), loss = mean(lse(z) − z_t)
-  n.dcache.resize(Z.rows(), Z.cols());
+  const bool native = precision == CrossEntropyPrecision::Native;
+  n.iattr[0] = native;
   std::vector<double> row_loss(static_cast<std::size_t>(Z.rows()));  // summed in row order below
-  detail::parallel_rows(Z.rows(), Z.cols() * 20, [&](Index r0, Index r1) {
-    for (Index i = r0; i < r1; ++i) {
-      auto row = n.dcache.row(i);
-      row = Z.row(i).template cast<double>();
-      const double mx = row.maxCoeff();
-      row.array() -= mx;
-      const double lse = std::log(row.array().exp().sum());
-      row_loss[static_cast<std::size_t>(i)] = lse - row(targets[static_cast<std::size_t>(i)]);
-      row.array() = (row.array() - lse).exp();
-    }
-  });
+  if (native) {
+    // log_softmax in S, as PyTorch: ls = (z − max) − log Σ exp(z − max); cached for backward
+    n.cache0.resize(Z.rows(), Z.cols());
+    detail::parallel_rows(Z.rows(), Z.cols() * 20, [&](Index r0, Index r1) {
+      for (Index i = r0; i < r1; ++i) {
+        auto row = n.cache0.row(i);
+        row = Z.row(i).array() - Z.row(i).maxCoeff();
+        const S lse = std::log(row.array().exp().sum());
+        row.array() -= lse;
+        row_loss[static_cast<std::size_t>(i)] = -static_cast<double>(row(targets[static_cast<std::size_t>(i)]));
+      }
+    });
+  } else {
+    // probabilities in double: p = softmax(z), loss = mean(lse(z) − z_t)
+    n.dcache.resize(Z.rows(), Z.cols());
+    detail::parallel_rows(Z.rows(), Z.cols() * 20, [&](Index r0, Index r1) {
+      for (Index i = r0; i < r1; ++i) {
+        auto row = n.dcache.row(i);
+        row = Z.row(i).template cast<double>();
+        const double mx = row.maxCoeff();
+        row.array() -= mx;
+        const double lse = std::log(row.array().exp().sum());
+        row_loss[static_cast<std::size_t>(i)] = lse - row(targets[static_cast<std::size_t>(i)]);
+        row.array() = (row.array() - lse).exp();
+      }
+    });
+  }
   double total = 0;
   for (const double l : row_loss) total += l;
   n.own_value.resize(1, 1);
@@ -711,14 +754,76 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iz = nd.inputs[0];
     if (!tp.needs_grad(iz)) return;
+    const bool nat = nd.iattr[0] != 0;
+    const Index rows = nat ? nd.cache0.rows() : nd.dcache.rows();
+    const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(rows);
+    bool fresh = false;
+    Matrix<S>& dz = tp.grad_target(iz, fresh);
+    detail::parallel_rows(dz.rows(), dz.cols() * 2, [&](Index r0, Index r1) {
+      for (Index i = r0; i < r1; ++i) {
+        const Index ti = nd.ids[static_cast<std::size_t>(i)];
+        if (nat) {  // PyTorch's log_softmax backward in S: dz = dy − exp(ls)·Σdy, dy = −g/n at t
+          const S gs = static_cast<S>(g);
+          detail::put(fresh, dz.row(i), (nd.cache0.row(i).array().exp() * gs).matrix());
+          dz(i, ti) += -gs;  // -g + g·p_t, both rounded in S (0 once p_t rounds to 1)
+          continue;
+        }
+        // dz = g/n (p − onehot(t)); the target entry from the other entries, in double
+        auto p = nd.dcache.row(i);
+        const double others = p.head(ti).sum() + p.tail(p.size() - ti - 1).sum();  // Σ_{j≠t} p_j, not 1 − p_t
+        const S before = fresh ? S(0) : dz(i, ti);  // (adding g·p_t and taking it back would cancel in S)
+        detail::put(fresh, dz.row(i), (g * p).template cast<S>());
+        dz(i, ti) = before + static_cast<S>(-g * others);
+      }
+    });
+  };
+  return t.var(n);
+}
+
+/// StableMax cross-entropy (Prieto et al. 2025): s(x) = x + 1 for x ≥ 0, 1/(1 − x) for x < 0,
+/// p_i = s(z_i)/Σ_j s(z_j), loss = mean(−log p_t), computed in double whatever S is. s grows
+/// linearly instead of exponentially, so the probabilities saturate only at margins far beyond
+/// float's range. VJP: ∂L/∂z_i = (s′(z_i)/Σ_j s(z_j) − [i = t]·s′(z_t)/s(z_t))/n, with s′ = 1
+/// for x ≥ 0 and 1/(1 − x)² for x < 0.
+template <typename S>
+Var<S> stablemax_cross_entropy(const Var<S>& logits, const IndexList& targets) {
+  Tape<S>& t = detail::tape_of("stablemax_cross_entropy", {&logits});
+  const Matrix<S>& Z = logits.value();
+  require(static_cast<Index>(targets.size()) == Z.rows(), "stablemax_cross_entropy",
+          "logits are " + shape_string(Z) + " but there are " + std::to_string(targets.size()) + " targets");
+  require(Z.rows() > 0 && Z.cols() > 0, "stablemax_cross_entropy", "logits are empty (" + shape_string(Z) + ")");
+  detail::check_ids<S>("stablemax_cross_entropy", targets, Z.cols(), "target");
+  Node<S>& n = t.make_node(OpKind::StableMaxCrossEntropy, {logits.id});
+  n.ids = targets;
+  n.rows_per_example = 0;
+  // dcache: s′(z_i)/Σ s − [i = t] s′(z_t)/s(z_t), the per-row gradient before the 1/n factor
+  n.dcache.resize(Z.rows(), Z.cols());
+  std::vector<double> row_loss(static_cast<std::size_t>(Z.rows()));
+  detail::parallel_rows(Z.rows(), Z.cols() * 8, [&](Index r0, Index r1) {
+    for (Index i = r0; i < r1; ++i) {
+      auto row = n.dcache.row(i);
+      double total = 0;
+      for (Index j = 0; j < Z.cols(); ++j) total += detail::stablemax_s(static_cast<double>(Z(i, j)));
+      const Index ti = targets[static_cast<std::size_t>(i)];
+      const double zt = static_cast<double>(Z(i, ti)), st = detail::stablemax_s(zt);
+      row_loss[static_cast<std::size_t>(i)] = std::log(total) - std::log(st);
+      for (Index j = 0; j < Z.cols(); ++j) row(j) = detail::stablemax_ds(static_cast<double>(Z(i, j))) / total;
+      row(ti) -= detail::stablemax_ds(zt) / st;
+    }
+  });
+  double total = 0;
+  for (const double l : row_loss) total += l;
+  n.own_value.resize(1, 1);
+  n.own_value(0, 0) = static_cast<S>(total / static_cast<double>(Z.rows()));
+  n.attr[0] = total / static_cast<double>(Z.rows());
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {
+    const int iz = nd.inputs[0];
+    if (!tp.needs_grad(iz)) return;
     const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(nd.dcache.rows());
     bool fresh = false;
     Matrix<S>& dz = tp.grad_target(iz, fresh);
     detail::parallel_rows(dz.rows(), dz.cols() * 2, [&](Index r0, Index r1) {
-      for (Index i = r0; i < r1; ++i) {  // dz = g/n (p − onehot(t))
-        detail::put(fresh, dz.row(i), (g * nd.dcache.row(i)).template cast<S>());
-        dz(i, nd.ids[static_cast<std::size_t>(i)]) -= static_cast<S>(g);
-      }
+      for (Index i = r0; i < r1; ++i) detail::put(fresh, dz.row(i), (g * nd.dcache.row(i)).template cast<S>());
     });
   };
   return t.var(n);
@@ -728,7 +833,8 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets) {
 template <typename S>
 double loss_in_double(const Var<S>& ce) {
   const Node<S>& n = ce.tape->node(ce.id);
-  require(n.kind == OpKind::CrossEntropy, "loss_in_double", "node is not a cross_entropy");
+  require(n.kind == OpKind::CrossEntropy || n.kind == OpKind::StableMaxCrossEntropy, "loss_in_double",
+          "node is not a cross_entropy or stablemax_cross_entropy");
   return n.attr[0];
 }
 
@@ -1160,7 +1266,8 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
   X Var<S> log<S>(const Var<S>&);                                                   \
   X Var<S> softmax<S>(const Var<S>&);                                               \
   X Var<S> log_softmax<S>(const Var<S>&);                                           \
-  X Var<S> cross_entropy<S>(const Var<S>&, const IndexList&);                       \
+  X Var<S> cross_entropy<S>(const Var<S>&, const IndexList&, CrossEntropyPrecision); \
+  X Var<S> stablemax_cross_entropy<S>(const Var<S>&, const IndexList&);             \
   X double loss_in_double<S>(const Var<S>&);                                        \
   X Var<S> mse<S>(const Var<S>&, const Var<S>&);                                    \
   X Var<S> layer_norm<S>(const Var<S>&, const Var<S>&, const Var<S>&, double);      \

@@ -75,6 +75,7 @@ enum class OpKind {
   Softmax,
   LogSoftmax,
   CrossEntropy,
+  StableMaxCrossEntropy,
   Mse,
   LayerNorm,
   Embedding,

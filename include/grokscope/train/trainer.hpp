@@ -43,16 +43,19 @@ namespace grokscope {
 
 /// The training objective.
 enum class LossKind {
-  CrossEntropy,  ///< softmax cross-entropy on class labels (accumulated in double)
+  CrossEntropy,  ///< softmax cross-entropy on class labels (accumulated in double; TrainConfig::ce_precision)
+  StableMax,     ///< StableMax cross-entropy on class labels (Prieto et al. 2025; stablemax_cross_entropy)
   Mse,           ///< mean squared error against dense targets, or against one-hot labels
   Hinge          ///< mean of max(0, 1 − f·y) with one output and targets y = ±1 (Merrill et al.)
 };
 
-/// Name of a loss as written in summaries ("cross_entropy", "mse", "hinge").
+/// Name of a loss as written in summaries ("cross_entropy", "stablemax", "mse", "hinge").
 inline const char* loss_name(LossKind k) {
   switch (k) {
     case LossKind::CrossEntropy:
       return "cross_entropy";
+    case LossKind::StableMax:
+      return "stablemax";
     case LossKind::Mse:
       return "mse";
     case LossKind::Hinge:
@@ -84,6 +87,7 @@ struct TrainConfig {
   Index eval_every = 100;  ///< evaluate when step % eval_every == 0 (0: never on this grid)
   Index log_points = 0;    ///< also evaluate on this many log-spaced steps in [1, steps]
   LossKind loss = LossKind::CrossEntropy;
+  CrossEntropyPrecision ce_precision = CrossEntropyPrecision::Stable;  ///< how cross_entropy forms dZ
   double regression_threshold = 1e-3;   ///< regression accuracy: per-example MSE below this
   double stop_test_acc = -1;            ///< stop once test accuracy ≥ this (≤ 0: no condition) ...
   double stop_train_acc = -1;           ///< ... and train accuracy ≥ this (≤ 0: no condition) ...
@@ -135,9 +139,9 @@ class Trainer {
                   " and log_points = " + std::to_string(m_cfg.log_points) + " over " + std::to_string(m_cfg.steps) +
                   " steps ask for more than 10^7 evaluations");
     }
-    if (m_cfg.loss == LossKind::CrossEntropy)
+    if (classification())
       require(!m_data.labels.empty(), "Trainer",
-              "cross-entropy needs class labels; dataset '" + m_data.name + "' has none");
+              std::string(loss_name(m_cfg.loss)) + " needs class labels; dataset '" + m_data.name + "' has none");
     if (m_cfg.loss == LossKind::Hinge) {
       require(m_data.targets.rows() > 0 && m_data.targets.cols() == 1, "Trainer",
               "the hinge loss needs one column of ±1 targets; dataset '" + m_data.name + "' has " +
@@ -214,7 +218,7 @@ class Trainer {
       m_model.zero_grad();
       const Var<S> out = m_model.forward(tape, in);
       const Var<S> loss = loss_of(tape, out, full ? full_labels : lab_b, full ? full_targets : tgt_b);
-      const double lv = m_cfg.loss == LossKind::CrossEntropy ? loss_in_double(loss) : static_cast<double>(loss.item());
+      const double lv = classification() ? loss_in_double(loss) : static_cast<double>(loss.item());
       if (!std::isfinite(lv)) {
         diverge(res, step, "loss is " + format_number(lv));
         break;
@@ -264,7 +268,7 @@ class Trainer {
       t.reset();
       const Var<S> out = m_model.forward(t, in);
       const Var<S> l = loss_of(t, out, lab, tgt);
-      const double lv = m_cfg.loss == LossKind::CrossEntropy ? loss_in_double(l) : static_cast<double>(l.item());
+      const double lv = classification() ? loss_in_double(l) : static_cast<double>(l.item());
       loss_sum += lv * static_cast<double>(chunk.size());
       const Matrix<S>& o = out.value();
       for (Index i = 0; i < o.rows(); ++i) {
@@ -303,10 +307,12 @@ class Trainer {
     return s;
   }
 
+  bool classification() const { return m_cfg.loss == LossKind::CrossEntropy || m_cfg.loss == LossKind::StableMax; }
+
   void prepare_batch(const IndexList& rows, ModelInput<S>& in, IndexList& labels, Matrix<S>& targets) const {
     in = ModelInput<S>::from_dataset(m_data, rows);
     labels.clear();
-    if (m_cfg.loss == LossKind::CrossEntropy) {
+    if (classification()) {
       labels = m_data.labels_of(rows);
     } else if (m_data.targets.rows() > 0) {
       targets = m_data.targets_of(rows).template cast<S>();
@@ -317,7 +323,8 @@ class Trainer {
   }
 
   Var<S> loss_of(Tape<S>& t, const Var<S>& out, const IndexList& labels, const Matrix<S>& targets) const {
-    if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels);
+    if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels, m_cfg.ce_precision);
+    if (m_cfg.loss == LossKind::StableMax) return stablemax_cross_entropy(out, labels);
     if (m_cfg.loss == LossKind::Hinge) {
       require(out.cols() == 1, "Trainer",
               "the hinge loss needs one model output, the model has " + std::to_string(out.cols()));
@@ -401,6 +408,7 @@ class Trainer {
                   {"eval_every", m_cfg.eval_every},
                   {"log_points", m_cfg.log_points},
                   {"loss", loss_name(m_cfg.loss)},
+                  {"ce_precision", cross_entropy_precision_name(m_cfg.ce_precision)},
                   {"regression_threshold", m_cfg.regression_threshold},
                   {"seed", m_cfg.seed},
                   {"scalar", std::is_same_v<S, float> ? "float32" : "float64"}};
