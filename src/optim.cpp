@@ -3,6 +3,7 @@
 // The compiled library's optimisers and gradient filters, for float and double.
 
 #include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/constant_norm.hpp>
 #include <grokscope/optim/grokfast.hpp>
 #include <grokscope/optim/optimizer.hpp>
 #include <grokscope/optim/orthograd.hpp>
@@ -16,4 +17,5 @@ GROKSCOPE_INSTANTIATE_CLASS(Sgd)
 GROKSCOPE_INSTANTIATE_CLASS(GrokfastEma)
 GROKSCOPE_INSTANTIATE_CLASS(GrokfastMa)
 GROKSCOPE_INSTANTIATE_CLASS(OrthoGrad)
+GROKSCOPE_INSTANTIATE_CLASS(ConstantNorm)
 }  // namespace grokscope

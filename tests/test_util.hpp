@@ -31,6 +31,8 @@ struct CommaLocale {
   std::string saved_c;
   bool c_level = false;
   CommaLocale() : saved_cpp(std::locale()), saved_c(std::setlocale(LC_ALL, nullptr)) {
+    // doctest formats values through one stream it makes on first use: make it now, in "C".
+    (void)doctest::toString(0.5);
     std::locale::global(std::locale(std::locale::classic(), new CommaDecimal));
     // The C library's locale (strtod, printf) needs a real one: CMake generates de_DE.UTF-8 into
     // the build folder when localedef and Debian's locale sources are there (glibc reads LOCPATH

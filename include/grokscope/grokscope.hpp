@@ -6,8 +6,11 @@
 #include <grokscope/core/version.hpp>
 
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/file.hpp>
+#include <grokscope/core/memory.hpp>
 #include <grokscope/core/reference_rng.hpp>
 #include <grokscope/core/rng.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/core/xtensor.hpp>
 
@@ -19,6 +22,7 @@
 #include <grokscope/autodiff/tape.hpp>
 
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/slingshot.hpp>
 #include <grokscope/detect/smooth.hpp>
 
 #include <grokscope/data/dataset.hpp>
@@ -38,8 +42,10 @@
 #include <grokscope/nn/transformer.hpp>
 
 #include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/constant_norm.hpp>
 #include <grokscope/optim/grokfast.hpp>
 #include <grokscope/optim/optimizer.hpp>
+#include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/schedule.hpp>
 #include <grokscope/optim/sgd.hpp>
 

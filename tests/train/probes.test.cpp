@@ -123,3 +123,55 @@ TEST_CASE("sparsity_probe: effective sparsity and the mean norms inside and outs
   bad[0] = 0;
   CHECK_THROWS_AS(sparsity_probe<double>(X, bad)(net, 0), std::invalid_argument);
 }
+
+TEST_CASE("stability_probe: softmax collapse, zero losses, NLM cosine, logit and last-layer norms") {
+  Dataset ds = modular_dataset({ModOp::Add, 7, ModEncoding::PairIndices});
+  Mlp<float> m(MlpConfig::gromov(7, 16));
+  IndexList all(static_cast<std::size_t>(ds.size()));
+  for (Index i = 0; i < ds.size(); ++i) all[static_cast<std::size_t>(i)] = i;
+  const ModelInput<float> X = ModelInput<float>::from_dataset(ds, all);
+  const IndexList y = ds.labels_of(all);
+  ProbeFn<float> probe = stability_probe<float>(X, y);
+  std::vector<Parameter<float>*> ps = m.parameters();
+  for (Parameter<float>* p : ps) p->grad.setConstant(7.0f);  // the probe must leave these alone
+  Record r = probe(m, 0);
+  auto col = [&](const Record& rec, const std::string& name) {
+    for (const auto& kv : rec)
+      if (kv.first == name) return kv.second;
+    FAIL("no column " << name);
+    return 0.0;
+  };
+  CHECK(col(r, "softmax_collapse") == 0.0);
+  CHECK(col(r, "zero_loss_fraction") == 0.0);
+  CHECK(std::abs(col(r, "nlm_cosine")) <= 1.0);
+  CHECK(col(r, "logit_norm") > 0);
+  const Parameter<float>* last = ps.back()->rows() > 1 && ps.back()->cols() > 1 ? ps.back() : ps[ps.size() - 2];
+  CHECK(col(r, "last_layer_norm") == doctest::Approx(last->value.cast<double>().norm()));
+  for (const Parameter<float>* p : ps) CHECK(p->grad == Matrix<float>::Constant(p->rows(), p->cols(), 7.0f));
+  // Scaled-up output weights: the float softmax collapses on (nearly) every row; a collapsed row
+  // whose target is the argmax has a loss of exactly 0 in float.
+  for (Parameter<float>* p : ps)
+    if (p == last) p->value *= 1e6f;
+  r = probe(m, 1);
+  Tape<float> t;
+  const Matrix<float> Z = m.forward(t, X).value();
+  double collapsed = 0, zero = 0;
+  for (Index i = 0; i < Z.rows(); ++i) {
+    Index a = 0;
+    const float mx = Z.row(i).maxCoeff(&a);
+    float others = 0;
+    for (Index j = 0; j < Z.cols(); ++j)
+      if (j != a) others += std::exp(Z(i, j) - mx);
+    const bool c = 1.0f + others == 1.0f;  // every other class is below half an ulp of the max's 1
+    collapsed += c;
+    zero += c && a == y[static_cast<std::size_t>(i)];
+  }
+  const double rows = static_cast<double>(Z.rows());
+  CHECK(col(r, "softmax_collapse") > 0.9);
+  CHECK(col(r, "softmax_collapse") == doctest::Approx(collapsed / rows));
+  CHECK(col(r, "zero_loss_fraction") == doctest::Approx(zero / rows));
+  CHECK(col(r, "zero_loss_fraction") > 0);
+  CHECK_THROWS_AS(stability_probe<float>(X, IndexList{1, 2}), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(stability_probe<float>(X, y, "nope")(m, 2), doctest::Contains("no parameter 'nope'"),
+                       std::invalid_argument);
+}

@@ -12,6 +12,7 @@
 ///                          the total weight_norm itself)
 ///   fourier_probe          restricted_loss, excluded_loss, fourier_gini
 ///   sparsity_probe         effective_sparsity, active_neuron_norm, other_neuron_norm
+///   stability_probe        softmax_collapse, zero_loss_fraction, nlm_cosine, logit_norm, last_layer_norm
 ///
 /// Usage: `trainer.add_probe(100, ntk_probe<float>(X_test, Y_test));`
 
@@ -163,6 +164,66 @@ ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_r
     return Record{{"restricted_loss", restricted_loss(L, labels, keys, all)},
                   {"excluded_loss", excluded_loss(L, labels, keys, train_rows)},
                   {"fourier_gini", gini(mass)}};
+  };
+}
+
+/// The numerical-stability measures of Prieto et al. (2025) on (X, labels), in the training
+/// precision S:
+///   softmax_collapse    share of rows whose Σ_j exp(z_j − max z) is exactly 1 in S (every other
+///                       class underflows: the softmax has collapsed and the loss gives no gradient)
+///   zero_loss_fraction  share of rows whose cross-entropy −log_softmax(z)_t is exactly 0 in S
+///   nlm_cosine          cos(−∇L, θ) over all trainable parameters: how much of the descent
+///                       direction only scales the weights up (naive loss minimisation, which
+///                       for a homogeneous network only scales the logits)
+///   logit_norm          mean over rows of ‖z_i‖₂
+///   last_layer_norm     ‖W‖_F of `last_layer` (default: the model's last parameter with more than
+///                       one row and column, e.g. unembed.W_U or the MLP's output weight), the
+///                       quantity whose bursts of growth Thilak et al.'s slingshots follow
+/// ∇L is the (stable) cross-entropy gradient on (X, labels); the model's gradients are left as
+/// they were.
+template <typename S>
+ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_layer = "") {
+  require(static_cast<Index>(labels.size()) == X.examples(), "stability_probe",
+          std::to_string(labels.size()) + " labels for " + std::to_string(X.examples()) + " examples");
+  require(X.examples() > 0, "stability_probe", "no examples");
+  return [X = std::move(X), labels = std::move(labels), last_layer](Model<S>& m, Index) {
+    const std::vector<Parameter<S>*> ps = m.parameters();
+    std::vector<Matrix<S>> saved;
+    for (Parameter<S>* p : ps) saved.push_back(p->grad);
+    for (Parameter<S>* p : ps) p->zero_grad();
+    Tape<S> t;
+    const Var<S> z = m.forward(t, X);
+    t.backward(cross_entropy(z, labels));
+    const Matrix<S>& Z = z.value();
+    double collapsed = 0, zero = 0, logit = 0;
+    for (Index i = 0; i < Z.rows(); ++i) {
+      const S mx = Z.row(i).maxCoeff();
+      const S se = (Z.row(i).array() - mx).exp().sum();
+      collapsed += se == S(1);
+      const S ls = (Z(i, labels[static_cast<std::size_t>(i)]) - mx) - std::log(se);
+      zero += ls == S(0);
+      logit += Z.row(i).template cast<double>().norm();
+    }
+    double gt = 0, gg = 0, tt = 0;
+    const Parameter<S>* last = nullptr;
+    for (std::size_t k = 0; k < ps.size(); ++k) {
+      const Parameter<S>* p = ps[k];
+      if (last_layer.empty() ? (p->rows() > 1 && p->cols() > 1) : p->name == last_layer) last = p;
+      if (!p->requires_grad) continue;
+      const auto g = p->grad.template cast<double>().array(), th = p->value.template cast<double>().array();
+      gt += (g * th).sum(), gg += g.square().sum(), tt += th.square().sum();
+    }
+    require(
+        last != nullptr, "stability_probe",
+        last_layer.empty() ? "the model has no matrix parameter" : "the model has no parameter '" + last_layer + "'");
+    for (std::size_t k = 0; k < ps.size(); ++k) ps[k]->grad = saved[k];
+    const double n = static_cast<double>(Z.rows());
+    const double cosine = gg > 0 && tt > 0 ? -gt / std::sqrt(gg * tt) : 0.0;
+    return Record{{"softmax_collapse", collapsed / n},
+                  {"zero_loss_fraction", zero / n},
+                  {"nlm_cosine", cosine},
+                  {"logit_norm", logit / n},
+                  {"last_layer_norm", last->value.template cast<double>().norm()}};
   };
 }
 

@@ -141,7 +141,8 @@ class Trainer {
     }
     if (classification())
       require(!m_data.labels.empty(), "Trainer",
-              std::string(loss_name(m_cfg.loss)) + " needs class labels; dataset '" + m_data.name + "' has none");
+              std::string(m_cfg.loss == LossKind::StableMax ? "StableMax cross-entropy" : "cross-entropy") +
+                  " needs class labels; dataset '" + m_data.name + "' has none");
     if (m_cfg.loss == LossKind::Hinge) {
       require(m_data.targets.rows() > 0 && m_data.targets.cols() == 1, "Trainer",
               "the hinge loss needs one column of ±1 targets; dataset '" + m_data.name + "' has " +
