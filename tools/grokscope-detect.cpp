@@ -7,6 +7,7 @@
 // failure (out of memory included): never an uncaught exception.
 
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/slingshot.hpp>
 #include <grokscope/io/csv.hpp>
 
 #include <CLI/CLI.hpp>
@@ -33,7 +34,8 @@ int run(int argc, char** argv) {
   std::vector<std::string> files;
   std::string step_col = "step", train_col, test_col, metric = "acc";
   std::optional<double> threshold;
-  bool relative = false, log_x = false, no_fit = false;
+  bool relative = false, log_x = false, no_fit = false, slingshot = false;
+  std::string loss_col = "train_loss", norm_col = "last_layer_norm";
   DetectOptions opt;
   app.add_option("files", files, "CSV log files (several files = seeds of one configuration)")->required();
   app.add_option("--step", step_col, "column holding the step or epoch")->capture_default_str();
@@ -63,6 +65,12 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--log-x", log_x, "fit the sigmoid and slopes against log10(step)");
   app.add_flag("--no-fit", no_fit, "skip the sigmoid fit");
+  app.add_flag("--slingshot", slingshot,
+               "also detect slingshot cycles (Thilak et al. 2022): training-loss spikes after fitting, "
+               "preceded by fast growth of the last layer's norm");
+  app.add_option("--loss-column", loss_col, "--slingshot: the training-loss column")->capture_default_str();
+  app.add_option("--norm-column", norm_col, "--slingshot: the last-layer norm column (stability_probe's)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -88,6 +96,7 @@ int run(int argc, char** argv) {
   nlohmann::ordered_json runs = nlohmann::ordered_json::array();
   for (const std::string& f : files) {
     GrokReport rep;
+    nlohmann::ordered_json sling;
     try {
       const CsvTable t = read_csv(f);
       std::vector<double> s = t.numeric(step_col), tr = t.numeric(train_col), te = t.numeric(test_col);
@@ -97,6 +106,7 @@ int run(int argc, char** argv) {
       if (numeric_rows == 0)
         fail(f + ": no numeric rows in columns '" + step_col + "', '" + train_col + "', '" + test_col + "'");
       rep = detect_grokking(s, tr, te, opt);
+      if (slingshot) sling = to_json(detect_slingshots(s, t.numeric(loss_col), t.numeric(norm_col)));
     } catch (const std::runtime_error& e) {
       std::string msg = e.what();
       const std::string prefix = "grokscope::";
@@ -106,6 +116,7 @@ int run(int argc, char** argv) {
       fail(std::string(e.what()) + " (in " + f + ")");
     }
     nlohmann::ordered_json j = to_json(rep);
+    if (slingshot) j["slingshot"] = sling;
     if (files.size() > 1) j["file"] = f;
     runs.push_back(j);
     reports.push_back(rep);
