@@ -543,7 +543,7 @@ TEST_CASE("stable cross-entropy: in float32 every row of dZ sums to zero, at mar
       const double scale = z.grad.row(i).cast<double>().cwiseAbs().maxCoeff();
       const double target = z.grad(i, y[static_cast<std::size_t>(i)]);
       if (prec == CrossEntropyPrecision::Stable) {
-        CHECK(target < 0);  // the target's logit is still pulled up...
+        CHECK(target < 0);                         // the target's logit is still pulled up...
         CHECK(std::abs(row_sum) <= 1e-6 * scale);  // ...exactly as much as the others are pushed down
       } else if (i > 0) {
         CHECK(target == 0.0f);  // PyTorch's float32 behaviour: the target entry rounds away

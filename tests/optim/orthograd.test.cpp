@@ -8,7 +8,9 @@
 using namespace grokscope;
 
 namespace {
-Matrix<double> fx(const std::string& name) { return load_npy<double>(test::fixture("torch/orthograd/" + name + ".npy")); }
+Matrix<double> fx(const std::string& name) {
+  return load_npy<double>(test::fixture("torch/orthograd/" + name + ".npy"));
+}
 }  // namespace
 
 TEST_CASE("OrthoGrad matches Prieto et al.'s orthograd.py, and composes with AdamW") {

@@ -1242,41 +1242,41 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
 
 /// The public ops' float and double instantiations, listed once: `X` is `extern template` in
 /// the headers (compiled mode) and `template` in the compiled library.
-#define GROKSCOPE_OPS_INSTANTIATIONS(X, S)                                          \
-  X Var<S> matmul<S>(const Var<S>&, const Var<S>&, bool, bool);                     \
-  X Var<S> linear<S>(const Var<S>&, const Var<S>&, const Var<S>&, double);          \
-  X Var<S> add<S>(const Var<S>&, const Var<S>&);                                    \
-  X Var<S> sub<S>(const Var<S>&, const Var<S>&);                                    \
-  X Var<S> mul<S>(const Var<S>&, const Var<S>&);                                    \
-  X Var<S> scale<S>(const Var<S>&, double);                                         \
-  X Var<S> add_scalar<S>(const Var<S>&, double);                                    \
-  X Var<S> sum<S>(const Var<S>&);                                                   \
-  X Var<S> mean<S>(const Var<S>&);                                                  \
-  X Var<S> row_sum<S>(const Var<S>&);                                               \
-  X Var<S> row_mean<S>(const Var<S>&);                                              \
-  X Var<S> col_sum<S>(const Var<S>&);                                               \
-  X Var<S> col_mean<S>(const Var<S>&);                                              \
-  X Var<S> relu<S>(const Var<S>&);                                                  \
-  X Var<S> gelu<S>(const Var<S>&, GeluApprox);                                      \
-  X Var<S> tanh<S>(const Var<S>&);                                                  \
-  X Var<S> sigmoid<S>(const Var<S>&);                                               \
-  X Var<S> square<S>(const Var<S>&);                                                \
-  X Var<S> linear_quadratic<S>(const Var<S>&, double);                              \
-  X Var<S> exp<S>(const Var<S>&);                                                   \
-  X Var<S> log<S>(const Var<S>&);                                                   \
-  X Var<S> softmax<S>(const Var<S>&);                                               \
-  X Var<S> log_softmax<S>(const Var<S>&);                                           \
+#define GROKSCOPE_OPS_INSTANTIATIONS(X, S)                                           \
+  X Var<S> matmul<S>(const Var<S>&, const Var<S>&, bool, bool);                      \
+  X Var<S> linear<S>(const Var<S>&, const Var<S>&, const Var<S>&, double);           \
+  X Var<S> add<S>(const Var<S>&, const Var<S>&);                                     \
+  X Var<S> sub<S>(const Var<S>&, const Var<S>&);                                     \
+  X Var<S> mul<S>(const Var<S>&, const Var<S>&);                                     \
+  X Var<S> scale<S>(const Var<S>&, double);                                          \
+  X Var<S> add_scalar<S>(const Var<S>&, double);                                     \
+  X Var<S> sum<S>(const Var<S>&);                                                    \
+  X Var<S> mean<S>(const Var<S>&);                                                   \
+  X Var<S> row_sum<S>(const Var<S>&);                                                \
+  X Var<S> row_mean<S>(const Var<S>&);                                               \
+  X Var<S> col_sum<S>(const Var<S>&);                                                \
+  X Var<S> col_mean<S>(const Var<S>&);                                               \
+  X Var<S> relu<S>(const Var<S>&);                                                   \
+  X Var<S> gelu<S>(const Var<S>&, GeluApprox);                                       \
+  X Var<S> tanh<S>(const Var<S>&);                                                   \
+  X Var<S> sigmoid<S>(const Var<S>&);                                                \
+  X Var<S> square<S>(const Var<S>&);                                                 \
+  X Var<S> linear_quadratic<S>(const Var<S>&, double);                               \
+  X Var<S> exp<S>(const Var<S>&);                                                    \
+  X Var<S> log<S>(const Var<S>&);                                                    \
+  X Var<S> softmax<S>(const Var<S>&);                                                \
+  X Var<S> log_softmax<S>(const Var<S>&);                                            \
   X Var<S> cross_entropy<S>(const Var<S>&, const IndexList&, CrossEntropyPrecision); \
-  X Var<S> stablemax_cross_entropy<S>(const Var<S>&, const IndexList&);             \
-  X double loss_in_double<S>(const Var<S>&);                                        \
-  X Var<S> mse<S>(const Var<S>&, const Var<S>&);                                    \
-  X Var<S> layer_norm<S>(const Var<S>&, const Var<S>&, const Var<S>&, double);      \
-  X Var<S> embedding<S>(const Var<S>&, const IndexList&, Index);                    \
-  X Var<S> onehot_matmul<S>(const Var<S>&, const IndexList&, Index, Index, double); \
-  X Var<S> select_rows<S>(const Var<S>&, const IndexList&, Index);                  \
-  X Var<S> last_position<S>(const Var<S>&, Index);                                  \
-  X Var<S> concat_cols<S>(const std::vector<Var<S>>&);                              \
-  X Var<S> slice_cols<S>(const Var<S>&, Index, Index);                              \
+  X Var<S> stablemax_cross_entropy<S>(const Var<S>&, const IndexList&);              \
+  X double loss_in_double<S>(const Var<S>&);                                         \
+  X Var<S> mse<S>(const Var<S>&, const Var<S>&);                                     \
+  X Var<S> layer_norm<S>(const Var<S>&, const Var<S>&, const Var<S>&, double);       \
+  X Var<S> embedding<S>(const Var<S>&, const IndexList&, Index);                     \
+  X Var<S> onehot_matmul<S>(const Var<S>&, const IndexList&, Index, Index, double);  \
+  X Var<S> select_rows<S>(const Var<S>&, const IndexList&, Index);                   \
+  X Var<S> last_position<S>(const Var<S>&, Index);                                   \
+  X Var<S> concat_cols<S>(const std::vector<Var<S>>&);                               \
+  X Var<S> slice_cols<S>(const Var<S>&, Index, Index);                               \
   X Var<S> attention<S>(const Var<S>&, const Var<S>&, const Var<S>&, Index, Index, bool);
 
 #if defined(GROKSCOPE_COMPILED)
