@@ -101,6 +101,8 @@ bool npy_representable(From v) {
     const auto x = static_cast<long double>(v);  // exact for every stored integer and float
     return x >= static_cast<long double>(std::numeric_limits<T>::lowest()) &&
            x <= static_cast<long double>(std::numeric_limits<T>::max());
+  } else if constexpr (std::is_floating_point_v<From> && sizeof(T) >= sizeof(From)) {
+    return true;  // float to double: exact
   } else if constexpr (std::is_floating_point_v<From>) {
     return !std::isfinite(v) || std::abs(static_cast<long double>(v)) <= std::numeric_limits<T>::max();
   } else {
