@@ -32,6 +32,7 @@
 
 #include <grokscope/grokscope.hpp>
 
+#include <grokscope/detect/slingshot.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/schedule.hpp>
@@ -49,6 +50,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -137,6 +139,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   std::string out = "runs/nanda_progress";
   bool quick = false, no_plot = false;
+  CrossEntropyPrecision ce_precision = CrossEntropyPrecision::Stable;
   app.add_option("--p", p, "modulus (odd)")->check(CLI::Range(Index(3), Index(1000)))->capture_default_str();
   app.add_option("--fraction", fraction, "training fraction of the p² pairs")
       ->check(CLI::Range(0.0, 1.0))
@@ -161,6 +164,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--seed", seed, "first seed (0: Nanda et al.'s split)")->capture_default_str();
+  app.add_option("--ce-precision", ce_precision,
+                 "cross-entropy gradient: stable (rows of dZ sum to zero) or native (PyTorch's float32 arithmetic)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, CrossEntropyPrecision>{{"stable", CrossEntropyPrecision::Stable},
+                                                       {"native", CrossEntropyPrecision::Native}}))
+      ->capture_default_str();
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "p = 31, 50 % of pairs, lr 3e-3, 2 000 steps (the CTest run)");
   app.add_flag("--no-plot", no_plot, "do not call tools/plot_nanda_progress.py");
@@ -199,6 +208,7 @@ int main(int argc, char** argv) {
       tc.steps = steps;
       tc.eval_every = eval_every;
       tc.loss = LossKind::CrossEntropy;
+      tc.ce_precision = ce_precision;
       tc.schedule = Schedule::linear_warmup(10);
       tc.seed = s;
       tc.out_dir = out + "/seed_" + std::to_string(s);
@@ -219,6 +229,11 @@ int main(int argc, char** argv) {
         kept->push_back(std::move(k));
         return Record{{"sum_sq_weights", sq}};
       });
+      // softmax collapse and the unembedding's norm at every evaluation (the slingshot detector's input)
+      IndexList train_labels;
+      for (Index i : ds.train) train_labels.push_back(ds.labels[static_cast<std::size_t>(i)]);
+      tr.add_probe(eval_every, stability_probe<float>(ModelInput<float>::from_dataset(ds, ds.train),
+                                                      std::move(train_labels), "unembed.W_U"));
       std::printf("seed %lu: p = %ld, %zu train / %zu test pairs, %ld parameters, %ld steps\n",
                   static_cast<unsigned long>(s), static_cast<long>(p), ds.train.size(), ds.test.size(),
                   static_cast<long>(net.num_parameters()), static_cast<long>(steps));
@@ -231,6 +246,8 @@ int main(int argc, char** argv) {
       IndexList all(static_cast<std::size_t>(ds.size()));
       std::iota(all.begin(), all.end(), Index(0));
       const ModelInput<float> grid = ModelInput<float>::from_dataset(ds, all);
+      const SlingshotReport sling = detect_slingshots(
+          res.history.column("step"), res.history.column("train_loss"), res.history.column("last_layer_norm"));
       const Keys keys = find_keys(net, grid, p, share, min_neurons);
       require(!keys.freqs.empty(), "nanda_progress",
               "no key frequencies in the final model (no frequency has " + std::to_string(min_neurons) +
@@ -272,11 +289,13 @@ int main(int argc, char** argv) {
       std::printf(
           "seed %lu: %s, t_mem %s, t_grok %s (%.0f s); key frequencies %s, %.0f %% of neurons explained\n"
           "  restricted test loss < %g at %s, test loss < %g at %s; excluded loss %.3g at t_mem, peak %.3g at "
-          "%.0f\n  Σθ² %.1f at t_mem -> %.1f; Gini W_E %.2f -> %.2f, W_L %.2f -> %.2f\n",
+          "%.0f\n  Σθ² %.1f at t_mem -> %.1f; Gini W_E %.2f -> %.2f, W_L %.2f -> %.2f\n"
+          "  slingshot detector: %ld training-loss spikes after fitting, %ld cycles (norm burst first)\n",
           static_cast<unsigned long>(s), verdict_name(rep.verdict), examples::show_step(rep.t_mem).c_str(),
           examples::show_step(rep.t_grok).c_str(), res.seconds, key_list.c_str(), 100 * keys.explained_fraction,
           threshold, examples::show_step(t_restricted).c_str(), threshold, examples::show_step(t_test).c_str(),
-          excl_mem, excl_peak, t_peak, sq_mem, sq.back(), ge_mem, ge.back(), gl_mem, gl.back());
+          excl_mem, excl_peak, t_peak, sq_mem, sq.back(), ge_mem, ge.back(), gl_mem, gl.back(),
+          static_cast<long>(sling.spikes), static_cast<long>(sling.cycles));
       std::fflush(stdout);
       const bool restricted_first = t_restricted && t_test && *t_restricted < *t_test;
       const bool excluded_rises = std::isfinite(excl_peak) && excl_peak >= 2 * excl_mem;
@@ -303,6 +322,7 @@ int main(int argc, char** argv) {
                       {"gini_W_L_at_t_mem", examples::opt_json(gl_mem)},
                       {"gini_W_L_final", gl.back()},
                       {"final_train_loss", train.back()},
+                      {"slingshot", to_json(sling)},
                       {"final_test_loss", test.back()},
                       {"checks",
                        {{"restricted_before_test", restricted_first},
@@ -319,6 +339,7 @@ int main(int argc, char** argv) {
                                      {"fraction", fraction},
                                      {"lr", lr},
                                      {"weight_decay", weight_decay},
+                                     {"ce_precision", cross_entropy_precision_name(ce_precision)},
                                      {"betas", {0.9, 0.98}},
                                      {"warmup", 10},
                                      {"steps", steps},

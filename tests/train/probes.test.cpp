@@ -175,3 +175,57 @@ TEST_CASE("stability_probe: softmax collapse, zero losses, NLM cosine, logit and
   CHECK_THROWS_WITH_AS(stability_probe<float>(X, y, "nope")(m, 2), doctest::Contains("no parameter 'nope'"),
                        std::invalid_argument);
 }
+
+TEST_CASE("stability_probe with StableMax: its own collapse measure and gradient") {
+  Dataset ds = modular_dataset({ModOp::Add, 7, ModEncoding::PairIndices});
+  Mlp<float> m(MlpConfig::gromov(7, 16, 3));
+  IndexList all(static_cast<std::size_t>(ds.size()));
+  for (Index i = 0; i < ds.size(); ++i) all[static_cast<std::size_t>(i)] = i;
+  const ModelInput<float> X = ModelInput<float>::from_dataset(ds, all);
+  const IndexList y = ds.labels_of(all);
+  ProbeFn<float> sm = stability_probe<float>(X, y, "", LossKind::StableMax);
+  ProbeFn<float> ce = stability_probe<float>(X, y);
+  auto col = [&](const Record& rec, const std::string& name) {
+    for (const auto& kv : rec)
+      if (kv.first == name) return kv.second;
+    FAIL("no column " << name);
+    return 0.0;
+  };
+  std::vector<Parameter<float>*> ps = m.parameters();
+  // The NLM cosine follows the StableMax gradient: recompute it by hand.
+  const auto nlm_of = [&](bool stable) {
+    for (Parameter<float>* p : ps) p->zero_grad();
+    Tape<float> t;
+    const Var<float> z = m.forward(t, X);
+    t.backward(stable ? stablemax_cross_entropy(z, y) : cross_entropy(z, y));
+    double gt = 0, gg = 0, tt = 0;
+    for (Parameter<float>* p : ps) {
+      const auto g = p->grad.cast<double>().array(), th = p->value.cast<double>().array();
+      gt += (g * th).sum(), gg += g.square().sum(), tt += th.square().sum();
+    }
+    return -gt / std::sqrt(gg * tt);
+  };
+  Record r = sm(m, 0);
+  CHECK(col(r, "nlm_cosine") == doctest::Approx(nlm_of(true)).epsilon(1e-6));
+  CHECK(col(ce(m, 0), "nlm_cosine") == doctest::Approx(nlm_of(false)).epsilon(1e-6));
+  // At output scale 1e6 the softmax collapses on nearly every row; StableMax's s(z) = z + 1 or
+  // 1/(1 − z) does not (its rivals keep a share ~ 1/|z|), so its collapse share is far lower.
+  for (Parameter<float>* p : ps)
+    if (p == ps.back()) p->value *= 1e6f;
+  const double sc_soft = col(ce(m, 1), "softmax_collapse"), sc_stable = col(sm(m, 1), "softmax_collapse");
+  CHECK(sc_soft > 0.9);
+  CHECK(sc_stable < sc_soft);
+  // ... and it is exactly the rows where Σ_j s(z_j) == s(max z) in float
+  Tape<float> t;
+  const Matrix<float> Z = m.forward(t, X).value();
+  double collapsed = 0;
+  for (Index i = 0; i < Z.rows(); ++i) {
+    const auto s = [](float x) { return x >= 0 ? x + 1.0f : 1.0f / (1.0f - x); };
+    float sum = 0;
+    for (Index j = 0; j < Z.cols(); ++j) sum += s(Z(i, j));
+    collapsed += sum == s(Z.row(i).maxCoeff());
+  }
+  CHECK(sc_stable == doctest::Approx(collapsed / static_cast<double>(Z.rows())));
+  CHECK_THROWS_WITH_AS(stability_probe<float>(X, y, "", LossKind::Mse), doctest::Contains("not mse"),
+                       std::invalid_argument);
+}

@@ -180,28 +180,45 @@ ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_r
 ///                       one row and column, e.g. unembed.W_U or the MLP's output weight), the
 ///                       quantity whose bursts of growth Thilak et al.'s slingshots follow
 /// ∇L is the (stable) cross-entropy gradient on (X, labels); the model's gradients are left as
-/// they were.
+/// they were. With `loss` = LossKind::StableMax the same measures are taken of the StableMax
+/// normalisation s(z) (Prieto et al.'s remedy, whose point is that it does not collapse where the
+/// softmax does): softmax_collapse is then the share of rows whose Σ_j s(z_j) equals s(max z)
+/// exactly in S, zero_loss_fraction the share with −log(s(z_t)/Σ_j s(z_j)) = 0 in S, and ∇L the
+/// StableMax cross-entropy gradient. Other losses are refused.
 template <typename S>
-ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_layer = "") {
+ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_layer = "",
+                           LossKind loss = LossKind::CrossEntropy) {
+  require(loss == LossKind::CrossEntropy || loss == LossKind::StableMax, "stability_probe",
+          std::string("the measures are defined for cross_entropy and stablemax, not ") + loss_name(loss));
   require(static_cast<Index>(labels.size()) == X.examples(), "stability_probe",
           std::to_string(labels.size()) + " labels for " + std::to_string(X.examples()) + " examples");
   require(X.examples() > 0, "stability_probe", "no examples");
-  return [X = std::move(X), labels = std::move(labels), last_layer](Model<S>& m, Index) {
+  const bool stablemax = loss == LossKind::StableMax;
+  return [X = std::move(X), labels = std::move(labels), last_layer, stablemax](Model<S>& m, Index) {
     const std::vector<Parameter<S>*> ps = m.parameters();
     std::vector<Matrix<S>> saved;
     for (Parameter<S>* p : ps) saved.push_back(p->grad);
     for (Parameter<S>* p : ps) p->zero_grad();
     Tape<S> t;
     const Var<S> z = m.forward(t, X);
-    t.backward(cross_entropy(z, labels));
+    t.backward(stablemax ? stablemax_cross_entropy(z, labels) : cross_entropy(z, labels));
     const Matrix<S>& Z = z.value();
     double collapsed = 0, zero = 0, logit = 0;
     for (Index i = 0; i < Z.rows(); ++i) {
       const S mx = Z.row(i).maxCoeff();
-      const S se = (Z.row(i).array() - mx).exp().sum();
-      collapsed += se == S(1);
-      const S ls = (Z(i, labels[static_cast<std::size_t>(i)]) - mx) - std::log(se);
-      zero += ls == S(0);
+      const S zt = Z(i, labels[static_cast<std::size_t>(i)]);
+      if (stablemax) {
+        // s in S: x + 1 for x >= 0, 1 / (1 - x) below
+        const auto s_of = [](S x) { return x >= S(0) ? x + S(1) : S(1) / (S(1) - x); };
+        S sum = 0;
+        for (Index j = 0; j < Z.cols(); ++j) sum += s_of(Z(i, j));
+        collapsed += sum == s_of(mx);
+        zero += std::log(s_of(zt) / sum) == S(0);
+      } else {
+        const S se = (Z.row(i).array() - mx).exp().sum();
+        collapsed += se == S(1);
+        zero += (zt - mx) - std::log(se) == S(0);
+      }
       logit += Z.row(i).template cast<double>().norm();
     }
     double gt = 0, gg = 0, tt = 0;
