@@ -23,6 +23,12 @@
 // thresholds are held, 1 000 test images) and exits 1
 // unless α = 8 groks (the detectors' verdict: t_grok ≥ 2 t_mem), α = 1 reaches the test
 // threshold without a delay (t_grok < 2 t_mem), and the delay ratio is larger at the larger α.
+//
+// --constant-norm is Omnigrok's constant-norm training (their §2 and Fig. 7b, the landscape
+// notebooks): weight decay 0 and, after every AdamW step, θ rescaled to its initial norm α‖θ₀‖
+// (ConstantNorm), so the norm cannot drift into the Goldilocks zone. With --quick (α ∈ {1, 8},
+// 4 000 steps) it exits 1 unless α = 1 reaches the test threshold without a delay and α = 8
+// memorises without ever reaching it.
 
 #include <grokscope/grokscope.hpp>
 
@@ -70,7 +76,7 @@ int main(int argc, char** argv) {
   double lr = 1e-3, weight_decay = 0.1, test_threshold = 0.75, train_threshold = 0.99;
   std::uint64_t seed = 0;
   std::string out = "runs/omnigrok_images";
-  bool quick = false, no_plot = false, stop_at_grok = false;
+  bool quick = false, no_plot = false, stop_at_grok = false, constant_norm = false;
   app.add_option("--alphas", alphas, "init scales α (every parameter × α after PyTorch's init)")->capture_default_str();
   app.add_option("--data", data_dir, "folder with the four Fashion-MNIST (or MNIST) .gz IDX files")
       ->capture_default_str();
@@ -102,6 +108,9 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "α ∈ {1, 8}, at most 14 000 steps, --stop-at-grok, 1 000 test images (the CTest run)");
   app.add_flag("--stop-at-grok", stop_at_grok,
                "end a run once train and test accuracy have both reached their thresholds for 3 evaluations");
+  app.add_flag("--constant-norm", constant_norm,
+               "Omnigrok's constant-norm training: θ projected back to its initial norm α‖θ₀‖ after every step "
+               "(ConstantNorm), weight decay 0 unless given");
   app.add_flag("--no-plot", no_plot, "do not call tools/plot_omnigrok.py");
   try {
     app.parse(argc, argv);
@@ -110,11 +119,12 @@ int main(int argc, char** argv) {
   }
   if (quick) {
     if (app.count("--alphas") == 0) alphas = {1, 8};
-    if (app.count("--steps") == 0) steps = 14000;
+    if (app.count("--steps") == 0) steps = constant_norm ? 4000 : 14000;
     stop_at_grok = true;
     if (app.count("--test") == 0) n_test = 1000;
     if (app.count("--log-points") == 0) log_points = 80;
   }
+  if (constant_norm && app.count("--weight-decay") == 0) weight_decay = 0;
   try {
     require(!alphas.empty(), "omnigrok_images", "no init scale given");
     for (double a : alphas)
@@ -154,7 +164,9 @@ int main(int argc, char** argv) {
         AdamConfig ac;
         ac.lr = lr;
         ac.weight_decay = weight_decay;
-        Adam<float> opt(net.parameters(), ac);
+        Adam<float> adam(net.parameters(), ac);
+        ConstantNorm<float> fixed(adam, 1.0);  // keeps ‖θ‖ at its α-scaled initial value
+        Optimizer<float>& opt = constant_norm ? static_cast<Optimizer<float>&>(fixed) : adam;
         TrainConfig tc;
         tc.steps = steps;
         tc.batch_size = batch;
@@ -209,8 +221,12 @@ int main(int argc, char** argv) {
         if (r.t_mem) v.push_back(r.t_grok ? *r.t_grok / std::max(1.0, *r.t_mem) : HUGE_VAL);
       return examples::median(v);
     };
-    bool largest_groks = true;
-    for (const GrokReport& r : reports.back()) largest_groks = largest_groks && r.verdict == GrokVerdict::Grokked;
+    bool largest_groks = true, largest_stuck = true;
+    for (const GrokReport& r : reports.back()) {
+      largest_groks = largest_groks && r.verdict == GrokVerdict::Grokked;
+      // at a fixed large norm: memorised, and the test threshold never reached
+      largest_stuck = largest_stuck && r.t_mem.has_value() && !r.t_grok.has_value();
+    }
     const double ratio_big = median_ratio(alphas.size() - 1), ratio_small = median_ratio(0);
     const bool small_no_delay = std::isfinite(ratio_small) && ratio_small < dopt.min_delay_ratio;
     const bool delay_grows = std::isfinite(ratio_big) && std::isfinite(ratio_small) && ratio_big > ratio_small;
@@ -236,6 +252,7 @@ int main(int argc, char** argv) {
           {"steps", steps},
           {"log_points", log_points},
           {"stop_at_grok", stop_at_grok},
+          {"constant_norm", constant_norm},
           {"train_threshold", train_threshold},
           {"test_threshold", test_threshold},
           {"seeds", seeds},
@@ -245,7 +262,8 @@ int main(int argc, char** argv) {
         {"checks",
          {{"largest_alpha_groks", largest_groks},
           {"smallest_alpha_without_delay", small_no_delay},
-          {"delay_grows_with_alpha", delay_grows}}},
+          {"delay_grows_with_alpha", delay_grows},
+          {"largest_alpha_memorises_without_generalising", largest_stuck}}},
         {"median_t_grok_over_t_mem", ratios},
         {"wall_seconds", wall}};
     std::filesystem::create_directories(out);
@@ -255,7 +273,13 @@ int main(int argc, char** argv) {
                 wall);
     std::printf("wrote %s/summary.json and one run folder per α and seed\n", out.c_str());
     if (!no_plot) examples::plot("plot_omnigrok.py", out, "omnigrok_images.png");
-    if (quick && !(largest_groks && small_no_delay && delay_grows)) {
+    if (quick && constant_norm && !(small_no_delay && largest_stuck)) {
+      std::fprintf(stderr,
+                   "omnigrok_images: --quick --constant-norm expected the smallest α to reach the test threshold "
+                   "without a delay and the largest to memorise without ever reaching it (its norm cannot shrink)\n");
+      return 1;
+    }
+    if (quick && !constant_norm && !(largest_groks && small_no_delay && delay_grows)) {
       std::fprintf(stderr,
                    "omnigrok_images: --quick expected the largest α to grok, the smallest to reach the test threshold "
                    "without a delay (t_grok < 2 t_mem), and a larger delay ratio at the larger α\n");
