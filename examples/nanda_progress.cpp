@@ -166,9 +166,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "first seed (0: Nanda et al.'s split)")->capture_default_str();
   app.add_option("--ce-precision", ce_precision,
                  "cross-entropy gradient: stable (rows of dZ sum to zero) or native (PyTorch's float32 arithmetic)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, CrossEntropyPrecision>{{"stable", CrossEntropyPrecision::Stable},
-                                                       {"native", CrossEntropyPrecision::Native}}))
+      ->transform(CLI::CheckedTransformer(std::map<std::string, CrossEntropyPrecision>{
+          {"stable", CrossEntropyPrecision::Stable}, {"native", CrossEntropyPrecision::Native}}))
       ->capture_default_str();
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "p = 31, 50 % of pairs, lr 3e-3, 2 000 steps (the CTest run)");
@@ -246,8 +245,8 @@ int main(int argc, char** argv) {
       IndexList all(static_cast<std::size_t>(ds.size()));
       std::iota(all.begin(), all.end(), Index(0));
       const ModelInput<float> grid = ModelInput<float>::from_dataset(ds, all);
-      const SlingshotReport sling = detect_slingshots(
-          res.history.column("step"), res.history.column("train_loss"), res.history.column("last_layer_norm"));
+      const SlingshotReport sling = detect_slingshots(res.history.column("step"), res.history.column("train_loss"),
+                                                      res.history.column("last_layer_norm"));
       const Keys keys = find_keys(net, grid, p, share, min_neurons);
       require(!keys.freqs.empty(), "nanda_progress",
               "no key frequencies in the final model (no frequency has " + std::to_string(min_neurons) +

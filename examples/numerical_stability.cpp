@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
   using namespace grokscope;
   CLI::App app{"float32 and float64 cross-entropy, StableMax and ⊥Grad on (a + b) mod p without weight decay",
                "numerical_stability"};
-  const std::vector<std::string> all_arms{"ce_float32", "ce_float64", "stablemax", "orthograd",
-                                          "stablemax_orthograd"};
+  const std::vector<std::string> all_arms{"ce_float32", "ce_float64", "stablemax", "orthograd", "stablemax_orthograd"};
   std::vector<std::string> arms = all_arms;
   Index p = 113, steps = 3000, seeds = 3, log_points = 60, eval_every = 100;
   std::vector<Index> hidden{200, 200};
@@ -112,7 +111,9 @@ int main(int argc, char** argv) {
   app.add_option("--stop-at", stop_at, "stop a run once its test accuracy reaches this (1: only at 100 %)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  app.add_option("--seeds", seeds, "seeds (split and initialisation)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seeds", seeds, "seeds (split and initialisation)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--seed", seed, "first seed")->capture_default_str();
   app.add_option("--out", out, "output folder")->capture_default_str();
   app.add_flag("--quick", quick, "p 23, 60 % of pairs, 1 600 steps, 2 seeds, arms ce_float32 and orthograd (CTest)");
@@ -160,7 +161,8 @@ int main(int argc, char** argv) {
         Dataset ds = full;
         Rng split_rng = Rng(s).fork(1);
         apply_split(ds, split_by_fraction(ds.size(), fraction, split_rng), "random(seed " + std::to_string(s) + ")");
-        require(!ds.train.empty() && !ds.test.empty(), "numerical_stability", "the split leaves no training or test pairs");
+        require(!ds.train.empty() && !ds.test.empty(), "numerical_stability",
+                "the split leaves no training or test pairs");
         MlpConfig mc;
         mc.input = 2 * p;
         mc.hidden = hidden;
@@ -253,13 +255,13 @@ int main(int argc, char** argv) {
       const auto& det = a["detectors"];
       Index grokked = 0;
       for (const auto& r : a["runs"]) grokked += r["report"]["verdict"] == "grokked";
-      std::printf("%-19s %5ld / %ld %9.3f %9.3f %5ld / %ld %14s\n", it.key().c_str(), static_cast<long>(grokked),
-                  static_cast<long>(seeds), a["best_test_acc_median"].get<double>(),
-                  a["final_test_acc_median"].get<double>(), static_cast<long>(a["collapsed_runs"].get<Index>()),
-                  static_cast<long>(seeds),
-                  examples::show_step(det["t_grok"].is_null() ? std::optional<double>()
-                                                             : std::optional<double>(det["t_grok"]["median"].get<double>()))
-                      .c_str());
+      std::printf(
+          "%-19s %5ld / %ld %9.3f %9.3f %5ld / %ld %14s\n", it.key().c_str(), static_cast<long>(grokked),
+          static_cast<long>(seeds), a["best_test_acc_median"].get<double>(), a["final_test_acc_median"].get<double>(),
+          static_cast<long>(a["collapsed_runs"].get<Index>()), static_cast<long>(seeds),
+          examples::show_step(det["t_grok"].is_null() ? std::optional<double>()
+                                                      : std::optional<double>(det["t_grok"]["median"].get<double>()))
+              .c_str());
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
     nlohmann::ordered_json summary{{"experiment", "numerical_stability"},

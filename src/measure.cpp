@@ -5,3 +5,4 @@
 #include <grokscope/measure/detail/cka-inl.hpp>
 #include <grokscope/measure/detail/fourier-inl.hpp>
 #include <grokscope/measure/detail/kernel-inl.hpp>
+#include <grokscope/measure/detail/spectra-inl.hpp>

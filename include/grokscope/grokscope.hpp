@@ -59,4 +59,5 @@
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
+#include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>

@@ -20,6 +20,7 @@
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/ntk.hpp>
+#include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>
 #include <grokscope/nn/model.hpp>
 #include <grokscope/train/trainer.hpp>
@@ -106,6 +107,29 @@ ProbeFn<S> weight_norm_probe() {
     Record r;
     for (const auto& e : n.per_parameter) r.emplace_back("weight_norm_" + e.first, e.second);
     r.emplace_back("relative_movement", relative_movement(ps, *init));
+    return r;
+  };
+}
+
+/// Weight-matrix spectra (parameter_spectra with `options`): per matrix, and per head when
+/// options.heads > 1, the columns spectral_norm_<name>, stable_rank_<name>, effective_rank_<name>
+/// and participation_ratio_<name>, and the `top` largest singular values sv<i>_<name> (i from 0;
+/// NaN beyond the matrix's rank count).
+template <typename S>
+ProbeFn<S> weight_spectrum_probe(SpectraOptions options = {}, Index top = 0) {
+  require(top >= 0, "weight_spectrum_probe", "top must be >= 0, got " + std::to_string(top));
+  require(options.heads >= 0, "weight_spectrum_probe", "heads must be >= 0, got " + std::to_string(options.heads));
+  return [options = std::move(options), top](Model<S>& m, Index) {
+    Record r;
+    for (const MatrixSpectrum& s : parameter_spectra(m.parameters(), options)) {
+      r.emplace_back("spectral_norm_" + s.name, s.spectral_norm);
+      r.emplace_back("stable_rank_" + s.name, s.stable_rank);
+      r.emplace_back("effective_rank_" + s.name, s.effective_rank);
+      r.emplace_back("participation_ratio_" + s.name, s.participation_ratio);
+      for (Index i = 0; i < top; ++i)
+        r.emplace_back("sv" + std::to_string(i) + "_" + s.name,
+                       i < s.singular_values.size() ? s.singular_values(i) : std::numeric_limits<double>::quiet_NaN());
+    }
     return r;
   };
 }

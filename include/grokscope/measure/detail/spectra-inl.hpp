@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+#pragma once
+// Out-of-line definitions of measure/spectra.hpp (compiled once in the compiled mode).
+
+#include <grokscope/measure/spectra.hpp>
+
+#include <Eigen/SVD>
+
+#include <cmath>
+
+namespace grokscope {
+
+GROKSCOPE_INLINE MatrixSpectrum matrix_spectrum(const Eigen::MatrixXd& W, std::string name) {
+  const std::string where = name.empty() ? "matrix_spectrum" : "matrix_spectrum(" + name + ")";
+  require(W.size() > 0, where,
+          "the matrix is empty (" + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) + ")");
+  for (Index j = 0; j < W.cols(); ++j)
+    for (Index i = 0; i < W.rows(); ++i)
+      require(std::isfinite(W(i, j)), where,
+              "entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " + std::to_string(W(i, j)));
+  MatrixSpectrum s;
+  s.name = std::move(name);
+  // Scale by a power of two so that squares neither overflow nor underflow; exact, undone below.
+  const double mx = W.cwiseAbs().maxCoeff();
+  int e = 0;
+  if (mx > 0) std::frexp(mx, &e);
+  const Eigen::MatrixXd Ws = std::ldexp(1.0, -e) * W;
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(Ws);
+  const Eigen::VectorXd sv = svd.singularValues().cwiseMax(0.0);  // descending
+  s.singular_values = std::ldexp(1.0, e) * sv;
+  const double sum = sv.sum(), sq = sv.squaredNorm(), q = sv.array().pow(4).sum();
+  if (!(sum > 0)) return s;  // zero matrix: every summary 0
+  s.spectral_norm = std::ldexp(sv(0), e);
+  s.frobenius_norm = std::ldexp(std::sqrt(sq), e);
+  s.stable_rank = sq / (sv(0) * sv(0));
+  double h = 0;
+  for (Index i = 0; i < sv.size(); ++i)
+    if (sv(i) > 0) h -= (sv(i) / sum) * std::log(sv(i) / sum);
+  s.effective_rank = std::exp(h);
+  s.participation_ratio = q > 0 ? sq * sq / q : 1.0;
+  return s;
+}
+
+}  // namespace grokscope
