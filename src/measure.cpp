@@ -5,4 +5,5 @@
 #include <grokscope/measure/detail/cka-inl.hpp>
 #include <grokscope/measure/detail/fourier-inl.hpp>
 #include <grokscope/measure/detail/kernel-inl.hpp>
+#include <grokscope/measure/detail/linearized-inl.hpp>
 #include <grokscope/measure/detail/spectra-inl.hpp>

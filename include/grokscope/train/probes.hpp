@@ -19,6 +19,7 @@
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/linearized.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>
@@ -30,6 +31,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,67 @@ ProbeFn<S> ntk_probe(ModelInput<S> X, Eigen::MatrixXd Y, NtkOptions options = {}
                   {"kernel_distance", kernel_distance(st->K0, K)},
                   {"kernel_velocity", velocity},
                   {"ntk_trace", K.trace() / static_cast<double>(K.rows())}};
+  };
+}
+
+/// The model beside its linearization (LinearizedDynamics, discrete steps) at the step of the
+/// first call t₀: the NTK on the training inputs and between test and training inputs (the full
+/// kernel when the model has several outputs, so the linear model is exact), and the outputs f₀,
+/// are taken then. At every call, after t − t₀ steps of full-batch gradient descent on the MSE
+/// with `learning_rate` (constant; the setting of Kumar et al. and of lazy_to_rich):
+///   lin_train_loss, lin_test_loss  grokscope's MSE of the linearized model on (X, Y)
+///   linearization_gap             ‖f_t − f_lin,t‖_F / ‖f_lin,t − f₀‖_F on the test inputs: the
+///                                 part of the network's change that the linear model does not
+///                                 explain (0 at t₀; linearization_exit finds where it passes a
+///                                 threshold)
+/// The kernels cost one empirical_ntk call each, once; later calls are one forward pass each.
+template <typename S>
+ProbeFn<S> linearization_probe(ModelInput<S> X_train, Eigen::MatrixXd Y_train, ModelInput<S> X_test,
+                               Eigen::MatrixXd Y_test, double learning_rate, NtkOptions ntk = {}) {
+  require(Y_train.rows() == X_train.examples() && Y_test.rows() == X_test.examples(), "linearization_probe",
+          "targets (" + std::to_string(Y_train.rows()) + " and " + std::to_string(Y_test.rows()) + " rows) for " +
+              std::to_string(X_train.examples()) + " training and " + std::to_string(X_test.examples()) +
+              " test examples");
+  require(X_train.examples() > 0 && X_test.examples() > 0, "linearization_probe", "no training or test examples");
+  require(Y_train.cols() == Y_test.cols(), "linearization_probe", "training and test targets differ in width");
+  require(std::isfinite(learning_rate) && learning_rate > 0, "linearization_probe",
+          "the learning rate must be finite and > 0");
+  struct State {
+    std::optional<LinearizedDynamics> lin;
+    Eigen::MatrixXd K_xt, f0_test;
+    Index t0 = 0;
+  };
+  auto st = std::make_shared<State>();
+  return [X_train = std::move(X_train), Y_train = std::move(Y_train), X_test = std::move(X_test),
+          Y_test = std::move(Y_test), learning_rate, ntk, st](Model<S>& m, Index step) {
+    const auto outputs = [&m](const ModelInput<S>& X) {
+      Tape<S> t;
+      return Eigen::MatrixXd(m.forward(t, X).value().template cast<double>());
+    };
+    const Eigen::MatrixXd f_train = outputs(X_train), f_test = outputs(X_test);
+    require(f_train.cols() == Y_train.cols(), "linearization_probe",
+            "the model gives " + std::to_string(f_train.cols()) + " outputs, the targets have " +
+                std::to_string(Y_train.cols()) + " columns");
+    if (!st->lin) {
+      NtkOptions o = ntk;
+      o.output = f_train.cols() > 1 ? NtkOutput::Full : NtkOutput::Trace;
+      o.diagonal = false;
+      LinearizedOptions lo;
+      lo.learning_rate = learning_rate;
+      st->lin.emplace(empirical_ntk(m, X_train, o), Y_train, f_train, lo);
+      st->K_xt = empirical_ntk(m, X_test, X_train, o);
+      st->f0_test = f_test;
+      st->t0 = step;
+    }
+    require(step >= st->t0, "linearization_probe",
+            "called at step " + std::to_string(step) + ", before the step of linearization " + std::to_string(st->t0));
+    const double t = static_cast<double>(step - st->t0);
+    const Eigen::MatrixXd lin_test = st->lin->test_outputs(t, st->K_xt, st->f0_test);
+    const double moved = (lin_test - st->f0_test).norm();
+    const double gap = moved > 0 ? (f_test - lin_test).norm() / moved : 0.0;
+    return Record{{"lin_train_loss", st->lin->train_loss(t)},
+                  {"lin_test_loss", (lin_test - Y_test).squaredNorm() / static_cast<double>(Y_test.size())},
+                  {"linearization_gap", gap}};
   };
 }
 
