@@ -18,7 +18,10 @@
 //                    grokking" max(0, t_test − t_train) of Fig. 3e (§1.4) at CI scale.
 // Every run tracks the NTK on the test set (alignment with the targets, distance from the initial
 // kernel) and the relative weight movement, and solves kernel regression with the initial NTK
-// (the lazy baseline: the network's limit as α → ∞). Loss thresholds follow §1.17 B: t_train
+// (the lazy baseline: the network's limit as α → ∞), and follows the linearized model — the
+// initial NTK under the same gradient descent, in closed form (linearization_probe) — at every
+// evaluation: its test loss, and the step at which the network's test outputs leave it (the gap
+// ‖f − f_lin‖ / ‖f_lin − f₀‖ passes 0.1: the measured end of the lazy phase). Loss thresholds follow §1.17 B: t_train
 // and t_test are the first steps at which the train / test loss falls below 0.1 × the initial
 // test loss.
 //
@@ -75,7 +78,7 @@ struct Setup {
 /// One (α, ε) cell over seeds.
 struct Cell {
   double alpha = 1, epsilon = 0.25;
-  std::vector<double> t_train, delay, final_test, ntk_regression;  // never = +∞
+  std::vector<double> t_train, delay, final_test, ntk_regression, t_lazy;  // never = +∞
   double med(const std::vector<double>& v) const { return examples::median(v); }
 };
 
@@ -112,6 +115,8 @@ nlohmann::ordered_json run_one(const Setup& s, Cell& cell, std::uint64_t sd) {
   Trainer<double> tr(net, ds, opt, tc);
   tr.add_probe(s.ntk_every, ntk_probe<double>(Xte, yte));
   tr.add_probe(s.ntk_every, weight_norm_probe<double>());
+  // the linearized model (initial NTK, the same GD) beside the network at every evaluation
+  tr.add_probe(s.eval_every, linearization_probe<double>(Xtr, ytr, Xte, yte, sc.lr));
   const TrainResult res = tr.run();
   const History& h = res.history;
   const double test0 = h.column("test_loss").front();
@@ -120,16 +125,21 @@ nlohmann::ordered_json run_one(const Setup& s, Cell& cell, std::uint64_t sd) {
   const double inf = std::numeric_limits<double>::infinity();
   // Kumar et al.'s amount of grokking (§1.4, Fig. 3e): max(0, t_test − t_train); never = ∞
   const double d = t_te ? std::max(0.0, *t_te - (t_tr ? *t_tr : 0.0)) : inf;
+  // the measured end of the lazy phase: the test outputs depart from the linearized model's by
+  // more than 10 % of the linear model's own change
+  const std::optional<double> t_lazy = linearization_exit(h.column("step"), h.column("linearization_gap"), 0.1);
+  cell.t_lazy.push_back(t_lazy ? *t_lazy : inf);
   cell.t_train.push_back(t_tr ? *t_tr : inf);
   cell.delay.push_back(d);
   cell.final_test.push_back(h.last("test_loss"));
   cell.ntk_regression.push_back(kr.test_mse);
   std::printf(
       "seed %llu  α = %-4s ε = %-4s  t_train %-6s t_test %-6s  test loss %.4f (initial %.3f, NTK regression %.4f)  "
-      "alignment %.3f  kernel distance %.3f  %.1f s\n",
+      "alignment %.3f  kernel distance %.3f  lazy until %s (linearized test loss %.4f)  %.1f s\n",
       static_cast<unsigned long long>(sd), num_name(alpha).c_str(), num_name(epsilon).c_str(),
       examples::show_step(t_tr).c_str(), examples::show_step(t_te).c_str(), h.last("test_loss"), test0, kr.test_mse,
-      h.last("ntk_alignment"), h.last("kernel_distance"), res.seconds);
+      h.last("ntk_alignment"), h.last("kernel_distance"), examples::show_step(t_lazy).c_str(), h.last("lin_test_loss"),
+      res.seconds);
   return {{"alpha", alpha},
           {"epsilon", epsilon},
           {"seed", sd},
@@ -145,6 +155,9 @@ nlohmann::ordered_json run_one(const Setup& s, Cell& cell, std::uint64_t sd) {
           {"final_kernel_distance", h.last("kernel_distance")},
           {"final_relative_movement", h.last("relative_movement")},
           {"ntk_regression_test_mse", kr.test_mse},
+          {"t_lazy_end", examples::opt_json(t_lazy)},
+          {"final_linearized_test_loss", h.last("lin_test_loss")},
+          {"final_linearization_gap", h.last("linearization_gap")},
           {"ntk_regression_solver", kr.solver == KernelSolve::Cholesky ? "cholesky" : "pseudo-inverse"},
           {"dir", tc.out_dir}};
 }
@@ -231,7 +244,7 @@ int main(int argc, char** argv) {
     // cells in row-major order: cells[ai * |ε| + ei]
     std::vector<Cell> cells;
     for (double a : alphas)
-      for (double e : epsilons) cells.push_back(Cell{a, e, {}, {}, {}, {}});
+      for (double e : epsilons) cells.push_back(Cell{a, e, {}, {}, {}, {}, {}});
     nlohmann::ordered_json runs = nlohmann::ordered_json::array();
     for (Index k = 0; k < seeds; ++k)
       for (Cell& c : cells) runs.push_back(run_one(s, c, seed + static_cast<std::uint64_t>(k)));
@@ -244,7 +257,8 @@ int main(int argc, char** argv) {
                      {"median_t_train", finite_json(c.med(c.t_train))},
                      {"median_delay", std::isfinite(md) ? nlohmann::json(md) : nlohmann::json("never")},
                      {"median_final_test_loss", c.med(c.final_test)},
-                     {"median_ntk_regression_test_mse", c.med(c.ntk_regression)}});
+                     {"median_ntk_regression_test_mse", c.med(c.ntk_regression)},
+                     {"median_t_lazy_end", finite_json(c.med(c.t_lazy))}});
     }
     // The orderings each sweep is about, on the per-cell medians.
     const std::size_t na = alphas.size(), ne = epsilons.size();

@@ -3,7 +3,8 @@
 
 --sweep alpha / epsilon: for every swept value, test loss (solid) and train loss (dashed) on a
 log-step axis with that run's initial-NTK kernel-regression test loss as a dotted line of the same
-colour, the NTK-target alignment on the test set, and the relative movement of the weights. The
+colour, the linearized model's test loss under the same gradient descent (sparse dots) and the
+step at which the network leaves it (thin vertical line), the NTK-target alignment on the test set, and the relative movement of the weights. The
 first seed in summary.json is drawn.
 
 --sweep grid: two heatmaps over (ε, α): Kumar et al.'s amount of grokking max(0, t_test - t_train)
@@ -41,11 +42,17 @@ def curves(summary, out_path):
         ax[0].plot(*finite(h["step"], h["test_loss"], True), color=c, label=label)
         ax[0].plot(*finite(h["step"], h["train_loss"], True), color=c, ls="--", lw=0.9)
         ax[0].axhline(r["ntk_regression_test_mse"], color=c, ls=":", lw=1.2)
+        if "lin_test_loss" in h:
+            ax[0].plot(*finite(h["step"], h["lin_test_loss"], True), color=c, ls=(0, (1, 3)), lw=1.6)
+        if r.get("t_lazy_end") is not None:
+            ax[0].axvline(r["t_lazy_end"], color=c, lw=0.6, alpha=0.6)
         ax[1].plot(*finite(h["step"], h["ntk_alignment"], True), color=c, label=label)
         ax[2].plot(*finite(h["step"], h["relative_movement"], True), color=c, label=label)
     threshold = 0.1 * runs[0]["initial_test_loss"]
     ax[0].axhline(threshold, color="grey", lw=0.8, ls="-.", label="threshold 0.1 × initial")
     ax[0].plot([], [], color="k", ls=":", label="initial-NTK regression")
+    ax[0].plot([], [], color="k", ls=(0, (1, 3)), lw=1.6, label="linearized model (test)")
+    ax[0].plot([], [], color="k", lw=0.6, label="end of lazy phase (gap > 0.1)")
     ax[0].set(xscale="log", yscale="log", xlabel="step", ylabel="MSE (dashed: train)", title="loss")
     ax[1].set(xscale="log", xlabel="step", ylabel="centered alignment", title="NTK–target alignment (test set)")
     ax[2].set(xscale="log", yscale="log", xlabel="step", ylabel="‖θ − θ₀‖ / ‖θ₀‖", title="relative weight movement")

@@ -18,9 +18,9 @@ namespace detail {
 inline void require_finite_matrix(const Eigen::MatrixXd& M, const char* where, const char* what) {
   for (Index j = 0; j < M.cols(); ++j)
     for (Index i = 0; i < M.rows(); ++i)
-      require(std::isfinite(M(i, j)), where,
-              std::string(what) + " entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " +
-                  std::to_string(M(i, j)));
+      if (!std::isfinite(M(i, j)))  // the message is built only for the entry that fails
+        throw_invalid(where, std::string(what) + " entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " +
+                                 std::to_string(M(i, j)));
 }
 
 inline std::string dims(const Eigen::MatrixXd& M) { return std::to_string(M.rows()) + "x" + std::to_string(M.cols()); }

@@ -17,8 +17,9 @@ GROKSCOPE_INLINE MatrixSpectrum matrix_spectrum(const Eigen::MatrixXd& W, std::s
           "the matrix is empty (" + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) + ")");
   for (Index j = 0; j < W.cols(); ++j)
     for (Index i = 0; i < W.rows(); ++i)
-      require(std::isfinite(W(i, j)), where,
-              "entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " + std::to_string(W(i, j)));
+      if (!std::isfinite(W(i, j)))  // the message is built only for the entry that fails
+        throw_invalid(where,
+                      "entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " + std::to_string(W(i, j)));
   MatrixSpectrum s;
   s.name = std::move(name);
   // Scale by a power of two so that squares neither overflow nor underflow; exact, undone below.
