@@ -4,6 +4,7 @@
 
 #include <grokscope/measure/detail/cka-inl.hpp>
 #include <grokscope/measure/detail/fourier-inl.hpp>
+#include <grokscope/measure/detail/hessian-inl.hpp>
 #include <grokscope/measure/detail/kernel-inl.hpp>
 #include <grokscope/measure/detail/linearized-inl.hpp>
 #include <grokscope/measure/detail/spectra-inl.hpp>

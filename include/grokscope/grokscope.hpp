@@ -56,6 +56,7 @@
 
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/linearized.hpp>

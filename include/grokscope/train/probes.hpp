@@ -18,6 +18,7 @@
 
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/linearized.hpp>
 #include <grokscope/measure/ntk.hpp>
@@ -124,6 +125,59 @@ ProbeFn<S> linearization_probe(ModelInput<S> X_train, Eigen::MatrixXd Y_train, M
     return Record{{"lin_train_loss", st->lin->train_loss(t)},
                   {"lin_test_loss", (lin_test - Y_test).squaredNorm() / static_cast<double>(Y_test.size())},
                   {"linearization_gap", gap}};
+  };
+}
+
+/// The Trainer's loss on `rows` of a dataset: cross-entropy or StableMax on labels, the hinge
+/// loss, or the MSE against dense targets (one-hot labels when there are none).
+template <typename S>
+LossFn<S> dataset_loss(const Dataset& data, IndexList rows, LossKind kind,
+                       CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
+  require(!rows.empty(), "dataset_loss", "no rows");
+  for (Index r : rows)
+    require(r >= 0 && r < data.size(), "dataset_loss",
+            "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
+  const ModelInput<S> X = ModelInput<S>::from_dataset(data, rows);
+  const bool labelled = kind == LossKind::CrossEntropy || kind == LossKind::StableMax;
+  const IndexList labels = labelled ? data.labels_of(rows) : IndexList{};
+  Matrix<S> targets;
+  if (!labelled) targets = (data.targets.rows() > 0 ? data.targets_of(rows) : data.one_hot_of(rows)).template cast<S>();
+  return [X, labels, targets, kind, precision](Tape<S>& t, Model<S>& m) {
+    const Var<S> out = m.forward(t, X);
+    if (kind == LossKind::CrossEntropy) return cross_entropy(out, labels, precision);
+    if (kind == LossKind::StableMax) return stablemax_cross_entropy(out, labels);
+    require(out.cols() == targets.cols(), "dataset_loss",
+            "the model gives " + std::to_string(out.cols()) + " outputs, the targets have " +
+                std::to_string(targets.cols()) + " columns");
+    if (kind == LossKind::Hinge) return mean(relu(add_scalar(scale(mul(out, t.constant(targets)), -1.0), 1.0)));
+    return mse(out, t.constant(targets));
+  };
+}
+
+/// Curvature of `loss` (a model in double: the Hessian–vector products are differences of
+/// gradients, see measure/hessian.hpp) at every call: hessian_top, the largest eigenvalue by
+/// Lanczos (`iterations` products), hessian_top_residual ‖Hv − λv‖, and, when trace_samples > 0,
+/// hessian_trace by Hutchinson with that many Rademacher probes (tol 0, so exactly that many).
+/// Each product costs two gradient evaluations of `loss`.
+inline ProbeFn<double> sharpness_probe(LossFn<double> loss, Index iterations = 20, Index trace_samples = 0,
+                                       std::uint64_t seed = 0) {
+  require(iterations >= 1, "sharpness_probe", "iterations must be >= 1");
+  require(trace_samples >= 0, "sharpness_probe", "trace_samples must be >= 0");
+  return [loss = std::move(loss), iterations, trace_samples, seed](Model<double>& m, Index) {
+    HessianOperator H(m, loss);
+    LanczosOptions lo;
+    lo.iterations = iterations;
+    lo.seed = seed;
+    const EigenEstimate e = lanczos_eigenvalues(H.as_operator(), lo);
+    Record r{{"hessian_top", e.eigenvalues(0)}, {"hessian_top_residual", e.residuals(0)}};
+    if (trace_samples > 0) {
+      TraceOptions to;
+      to.max_iter = trace_samples;
+      to.tol = 0;
+      to.seed = seed + 1;
+      r.emplace_back("hessian_trace", hutchinson_trace(H.as_operator(), to).trace);
+    }
+    return r;
   };
 }
 
