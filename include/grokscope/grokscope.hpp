@@ -60,6 +60,7 @@
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/linearized.hpp>
+#include <grokscope/measure/llc.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>

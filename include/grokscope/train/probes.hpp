@@ -21,6 +21,7 @@
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/linearized.hpp>
+#include <grokscope/measure/llc.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>
@@ -128,29 +129,94 @@ ProbeFn<S> linearization_probe(ModelInput<S> X_train, Eigen::MatrixXd Y_train, M
   };
 }
 
+namespace detail {
+
+// labels (classification) or dense targets (one-hot when the dataset has none) of `rows`
+template <typename S>
+void loss_operands(const Dataset& data, const IndexList& rows, LossKind kind, IndexList& labels, Matrix<S>& targets) {
+  if (kind == LossKind::CrossEntropy || kind == LossKind::StableMax)
+    labels = data.labels_of(rows);
+  else
+    targets = (data.targets.rows() > 0 ? data.targets_of(rows) : data.one_hot_of(rows)).template cast<S>();
+}
+
+// the Trainer's losses on one batch's outputs
+template <typename S>
+Var<S> loss_value(Tape<S>& t, const Var<S>& out, LossKind kind, const IndexList& labels, const Matrix<S>& targets,
+                  CrossEntropyPrecision precision, const char* where) {
+  if (kind == LossKind::CrossEntropy) return cross_entropy(out, labels, precision);
+  if (kind == LossKind::StableMax) return stablemax_cross_entropy(out, labels);
+  require(out.cols() == targets.cols(), where,
+          "the model gives " + std::to_string(out.cols()) + " outputs, the targets have " +
+              std::to_string(targets.cols()) + " columns");
+  if (kind == LossKind::Hinge) return mean(relu(add_scalar(scale(mul(out, t.constant(targets)), -1.0), 1.0)));
+  return mse(out, t.constant(targets));
+}
+
+inline void check_rows(const Dataset& data, const IndexList& rows, const char* where) {
+  require(!rows.empty(), where, "no rows");
+  for (Index r : rows)
+    require(r >= 0 && r < data.size(), where,
+            "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
+}
+
+}  // namespace detail
+
 /// The Trainer's loss on `rows` of a dataset: cross-entropy or StableMax on labels, the hinge
-/// loss, or the MSE against dense targets (one-hot labels when there are none).
+/// loss, or the MSE against dense targets (one-hot labels when there are none). The inputs are
+/// gathered once.
 template <typename S>
 LossFn<S> dataset_loss(const Dataset& data, IndexList rows, LossKind kind,
                        CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
-  require(!rows.empty(), "dataset_loss", "no rows");
-  for (Index r : rows)
-    require(r >= 0 && r < data.size(), "dataset_loss",
-            "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
+  detail::check_rows(data, rows, "dataset_loss");
   const ModelInput<S> X = ModelInput<S>::from_dataset(data, rows);
-  const bool labelled = kind == LossKind::CrossEntropy || kind == LossKind::StableMax;
-  const IndexList labels = labelled ? data.labels_of(rows) : IndexList{};
+  IndexList labels;
   Matrix<S> targets;
-  if (!labelled) targets = (data.targets.rows() > 0 ? data.targets_of(rows) : data.one_hot_of(rows)).template cast<S>();
+  detail::loss_operands(data, rows, kind, labels, targets);
   return [X, labels, targets, kind, precision](Tape<S>& t, Model<S>& m) {
-    const Var<S> out = m.forward(t, X);
-    if (kind == LossKind::CrossEntropy) return cross_entropy(out, labels, precision);
-    if (kind == LossKind::StableMax) return stablemax_cross_entropy(out, labels);
-    require(out.cols() == targets.cols(), "dataset_loss",
-            "the model gives " + std::to_string(out.cols()) + " outputs, the targets have " +
-                std::to_string(targets.cols()) + " columns");
-    if (kind == LossKind::Hinge) return mean(relu(add_scalar(scale(mul(out, t.constant(targets)), -1.0), 1.0)));
-    return mse(out, t.constant(targets));
+    return detail::loss_value(t, m.forward(t, X), kind, labels, targets, precision, "dataset_loss");
+  };
+}
+
+/// The same loss on a batch of positions into `rows` (0 … rows.size() − 1), for estimate_llc.
+/// The dataset is kept by reference: it must outlive the function.
+template <typename S>
+BatchLossFn<S> dataset_batch_loss(const Dataset& data, IndexList rows, LossKind kind,
+                                  CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
+  detail::check_rows(data, rows, "dataset_batch_loss");
+  return [&data, rows = std::move(rows), kind, precision](Tape<S>& t, Model<S>& m, const IndexList& batch) {
+    IndexList sel;
+    sel.reserve(batch.size());
+    for (Index b : batch) {
+      require(b >= 0 && b < static_cast<Index>(rows.size()), "dataset_batch_loss",
+              "batch position " + std::to_string(b) + " is outside the " + std::to_string(rows.size()) + " rows");
+      sel.push_back(rows[static_cast<std::size_t>(b)]);
+    }
+    IndexList labels;
+    Matrix<S> targets;
+    detail::loss_operands(data, sel, kind, labels, targets);
+    return detail::loss_value(t, m.forward(t, ModelInput<S>::from_dataset(data, sel)), kind, labels, targets, precision,
+                              "dataset_batch_loss");
+  };
+}
+
+/// The local learning coefficient at every call (estimate_llc on `rows` of `data` with `loss`):
+/// llc_mean, llc_std, llc_nbeta, llc_init_loss, llc_mala_acceptance, llc_fraction_below_init. The
+/// dataset is kept by reference. Each call costs chains × (burn-in + draws × steps between)
+/// mini-batch gradients.
+template <typename S>
+ProbeFn<S> llc_probe(const Dataset& data, IndexList rows, LossKind kind, LlcOptions options = {},
+                     CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
+  const Index n = static_cast<Index>(rows.size());
+  BatchLossFn<S> loss = dataset_batch_loss<S>(data, std::move(rows), kind, precision);
+  return [loss = std::move(loss), n, options](Model<S>& m, Index) {
+    const LlcResult r = estimate_llc<S>(m, loss, n, options);
+    return Record{{"llc_mean", r.llc_mean},
+                  {"llc_std", r.llc_std},
+                  {"llc_nbeta", r.nbeta},
+                  {"llc_init_loss", r.init_loss},
+                  {"llc_mala_acceptance", r.mala_acceptance},
+                  {"llc_fraction_below_init", r.fraction_below_init}};
   };
 }
 
