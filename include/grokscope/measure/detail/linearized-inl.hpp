@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The grokscope authors
 #pragma once
-// Out-of-line definitions of measure/linearized.hpp (compiled once in the compiled mode).
+/// \file Definitions of the non-template functions declared in <grokscope/measure/linearized.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
 #include <grokscope/measure/linearized.hpp>
+
+#if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
+#error "grokscope: in compiled mode these definitions are in the library; include the header without -inl"
+#endif
 
 #include <Eigen/Eigenvalues>
 
