@@ -31,6 +31,7 @@
 
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/types.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/nn/model.hpp>
 
