@@ -26,8 +26,8 @@
 /// max_learning_rate is 2N/λ_max for its halved loss.
 
 #include <grokscope/core/check.hpp>
-#include <grokscope/core/types.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/types.hpp>
 
 #include <Eigen/Core>
 

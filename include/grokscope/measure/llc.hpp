@@ -31,8 +31,8 @@
 
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
-#include <grokscope/core/types.hpp>
 #include <grokscope/core/rng.hpp>
+#include <grokscope/core/types.hpp>
 #include <grokscope/nn/model.hpp>
 
 #include <Eigen/Core>

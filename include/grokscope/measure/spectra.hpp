@@ -14,8 +14,8 @@
 /// zero matrix has 0 for each. The SVD is Eigen's BDCSVD in double.
 
 #include <grokscope/core/check.hpp>
-#include <grokscope/core/types.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/types.hpp>
 #include <grokscope/nn/model.hpp>
 
 #include <Eigen/Core>
