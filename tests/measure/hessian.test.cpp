@@ -161,6 +161,15 @@ TEST_CASE("HessianOperator: a quadratic loss has H = (2/N) I ⊗ XᵀX; Gauss–
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(H.apply(Eigen::VectorXd::Zero(3)), doctest::Contains("v has 3 entries for 18 parameters"),
                        std::invalid_argument);
+  // a second layer outside the selection keeps its gradient through products
+  MlpConfig c2 = c;
+  c2.hidden = {4};
+  Mlp<double> two(c2);
+  for (Parameter<double>* p : two.parameters()) p->grad.setConstant(3.0);
+  HessianOperator H1(two, dataset_loss<double>(ds, rows, LossKind::Mse), {"layers.0.weight"});
+  H1.apply(Eigen::VectorXd::Ones(H1.dim()));
+  for (const Parameter<double>* p : two.parameters())
+    CHECK(p->grad == Matrix<double>::Constant(p->rows(), p->cols(), 3.0));
   CHECK_THROWS_WITH_AS(HessianOperator(net, dataset_loss<double>(ds, rows, LossKind::Mse), {"nope"}),
                        doctest::Contains("no parameter 'nope'"), std::invalid_argument);
 }

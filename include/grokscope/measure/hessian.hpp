@@ -168,14 +168,24 @@ class HessianOperator {
 
   /// The loss and its gradient at the current parameters.
   double loss_and_gradient(Eigen::VectorXd& g) {
-    std::vector<Matrix<double>> saved;
-    for (Parameter<double>* p : m_params) saved.push_back(p->grad);
-    for (Parameter<double>* p : m_model.parameters()) p->zero_grad();
+    const std::vector<Parameter<double>*> all = m_model.parameters();
+    std::vector<Matrix<double>> saved;  // every parameter's gradient, restored below
+    for (Parameter<double>* p : all) saved.push_back(p->grad);
+    for (Parameter<double>* p : all) p->zero_grad();
+    const auto restore = [&] {
+      for (std::size_t k = 0; k < all.size(); ++k) all[k]->grad = saved[k];
+    };
     Tape<double> t;
     const Var<double> L = m_loss(t, m_model);
-    require(L.value().rows() == 1 && L.value().cols() == 1, "HessianOperator", "the loss is not a scalar");
+    if (L.value().rows() != 1 || L.value().cols() != 1) {
+      restore();
+      throw_invalid("HessianOperator", "the loss is not a scalar");
+    }
     const double value = L.value()(0, 0);
-    require(std::isfinite(value), "HessianOperator", "the loss is " + std::to_string(value));
+    if (!std::isfinite(value)) {
+      restore();
+      throw_invalid("HessianOperator", "the loss is " + std::to_string(value));
+    }
     t.backward(L);
     g.resize(m_dim);
     Index o = 0;
@@ -184,7 +194,7 @@ class HessianOperator {
       for (Index i = 0; i < p->rows(); ++i)
         for (Index j = 0; j < p->cols(); ++j) g(o++) = p->grad(i, j);
     }
-    for (std::size_t k = 0; k < m_params.size(); ++k) m_params[k]->grad = saved[k];
+    restore();
     ++m_gradients;
     return value;
   }
