@@ -893,9 +893,9 @@ Var<S> layer_norm(const Var<S>& x, const Var<S>& gamma = Var<S>{}, const Var<S>&
   for (const Var<S>* p : {&gamma, &beta}) {
     if (!p->valid()) continue;
     require(p->tape == &t, "layer_norm", "gamma/beta belong to another tape");
-    require(p->rows() == 1 && p->cols() == X.cols(), "layer_norm",
-            "x is " + shape_string(X) + " but gamma/beta is " + shape_string(p->value()) + " (expected 1x" +
-                std::to_string(X.cols()) + ")");
+    if (!(p->rows() == 1 && p->cols() == X.cols()))
+      throw_invalid("layer_norm", "x is " + shape_string(X) + " but gamma/beta is " + shape_string(p->value()) +
+                                      " (expected 1x" + std::to_string(X.cols()) + ")");
   }
   require(gamma.valid() == beta.valid(), "layer_norm", "pass both gamma and beta, or neither");
   if (gamma.valid()) {
@@ -1056,9 +1056,9 @@ Var<S> concat_cols(const std::vector<Var<S>>& xs) {
   Index cols = 0;
   for (const Var<S>& v : xs) {
     detail::tape_of("concat_cols", {&xs[0], &v});
-    require(v.rows() == xs[0].rows(), "concat_cols",
-            "first input is " + shape_string(xs[0].value()) + " but another is " + shape_string(v.value()) +
-                " (row counts differ)");
+    if (!(v.rows() == xs[0].rows()))
+      throw_invalid("concat_cols", "first input is " + shape_string(xs[0].value()) + " but another is " +
+                                       shape_string(v.value()) + " (row counts differ)");
     ins.push_back(v.id);
     cols += v.cols();
   }

@@ -82,6 +82,33 @@ class Rng {
     return m;
   }
 
+  /// Fills out[0 … n) with i.i.d. N(0, 1) draws, several times faster than n calls of normal():
+  /// Marsaglia's polar method on blocks of 256 candidate pairs (u, v uniform on (−1, 1)², kept
+  /// when 0 < s = u² + v² < 1, giving u·√(−2 ln s / s) and v·√(−2 ln s / s)), the logarithm
+  /// vectorised by Eigen. A different stream from normal(): the same seed gives the same numbers
+  /// on every compiler for a given instruction set; between instruction sets (with and without
+  /// FMA) the last bit of a draw can differ. Leaves normal()'s spare value untouched.
+  void fill_normal(double* out, Index n) {
+    require(n >= 0, "Rng::fill_normal", "n must be non-negative, got " + std::to_string(n));
+    constexpr Index block = 256;
+    Eigen::Array<double, block, 1> u, v, s, f;
+    Index filled = 0;
+    while (filled < n) {
+      for (Index i = 0; i < block; ++i) {
+        u(i) = 2.0 * uniform() - 1.0;
+        v(i) = 2.0 * uniform() - 1.0;
+      }
+      s = u * u + v * v;
+      // rejected candidates (s = 0 or s ≥ 1) give NaN or inf here and are skipped below
+      f = (-2.0 * s.log() / s).sqrt();
+      for (Index i = 0; i < block && filled < n; ++i) {
+        if (!(s(i) > 0.0 && s(i) < 1.0)) continue;
+        out[filled++] = u(i) * f(i);
+        if (filled < n) out[filled++] = v(i) * f(i);
+      }
+    }
+  }
+
   /// Matrix of N(mean, stddev²) entries with the shape of `like`.
   template <typename Derived>
   Matrix<typename Derived::Scalar> normal_like(const Eigen::EigenBase<Derived>& like, double mean = 0.0,

@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -175,7 +176,8 @@ class HessianOperator {
     const auto restore = [&] {
       for (std::size_t k = 0; k < all.size(); ++k) all[k]->grad = saved[k];
     };
-    Tape<double> t;
+    Tape<double>& t = *m_tape;  // reused: its buffers stay allocated between products
+    t.reset();
     const Var<double> L = m_loss(t, m_model);
     if (L.value().rows() != 1 || L.value().cols() != 1) {
       restore();
@@ -239,6 +241,7 @@ class HessianOperator {
   LossFn<double> m_loss;
   std::vector<Parameter<double>*> m_params;
   Index m_dim = 0, m_gradients = 0;
+  std::unique_ptr<Tape<double>> m_tape = std::make_unique<Tape<double>>();
 };
 
 }  // namespace grokscope

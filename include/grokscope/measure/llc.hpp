@@ -15,8 +15,8 @@
 /// and batch size): nβ = m / ln m with m the batch size (devinterp's default_nbeta; the full
 /// data set's n when batch_size is 0), ε = 1e-3, γ = 100, 4 chains × 200 draws, no burn-in,
 /// one step between draws, batch 32, 32 batches for L₀. Chain c draws its batches and noise from
-/// Rng(seed).fork(c + 1), L₀'s batches from Rng(seed).fork(0), so chains are independent and the
-/// result does not depend on threads (devinterp #40, #98).
+/// Rng(seed).fork(c + 1) (the noise by Rng::fill_normal), L₀'s batches from Rng(seed).fork(0), so chains are
+/// independent and the result does not depend on threads (devinterp #40, #98).
 ///
 /// Diagnostics devinterp users read: the loss trace (chains × draws); the MALA acceptance
 /// estimate between consecutive steps, exp of
@@ -133,9 +133,10 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
     }
   } restore{model, ps, w_star, saved_grads};
 
+  Tape<S> t;  // reused by every step: its buffers stay allocated
   const auto batch_loss = [&](const IndexList& batch, bool backward) {
     for (Parameter<S>* p : model.parameters()) p->zero_grad();
-    Tape<S> t;
+    t.reset();
     const Var<S> L = loss(t, model, batch);
     require(L.value().rows() == 1 && L.value().cols() == 1, where, "the loss is not a scalar");
     const double v = static_cast<double>(L.value()(0, 0));
@@ -180,8 +181,8 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
     }
     require(std::isfinite(r.init_loss), where, "the loss at w* is " + std::to_string(r.init_loss));
   }
-  Index dim = 0;
-  for (const Parameter<S>* p : ps) dim += p->size();
+  std::vector<Matrix<double>> w_star_d;
+  for (const Matrix<S>& v : w_star) w_star_d.push_back(v.template cast<double>());
   const double eps = o.epsilon, nb = r.nbeta, gamma = o.gamma, sq = std::sqrt(eps);
   r.steps = o.burnin + o.draws * o.steps_between_draws;
   r.loss_trace.resize(o.chains, o.draws);
@@ -191,7 +192,10 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
     for (std::size_t k = 0; k < ps.size(); ++k) ps[k]->value = w_star[k];
     Batches batches{Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1), rows, m};
     Rng noise = Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1).fork(1);
-    Eigen::VectorXd w(dim), dU(dim), w_prev(dim), dU_prev(dim);
+    // per sampled parameter, in double: w, ∇U, their values at the previous step, the noise
+    const std::size_t np = ps.size();
+    std::vector<Matrix<double>> w(np), dU(np), w_prev(np), dU_prev(np), xi(np);
+    for (std::size_t k = 0; k < np; ++k) xi[k].resize(ps[k]->rows(), ps[k]->cols());
     double U_prev = 0;
     Index draw = 0;
     for (Index s = 0; s < r.steps; ++s) {
@@ -200,23 +204,19 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
         throw std::runtime_error("estimate_llc: chain " + std::to_string(c) + " reached a loss of " +
                                  std::to_string(L) + " at step " + std::to_string(s) +
                                  "; epsilon = " + std::to_string(eps) + " is too large for this model");
-      // U and ∇U in double over the sampled parameters (row-major within each)
-      Index off = 0;
       double dist2 = 0;
-      for (std::size_t k = 0; k < ps.size(); ++k) {
-        const Parameter<S>* p = ps[k];
-        for (Index i = 0; i < p->rows(); ++i)
-          for (Index j = 0; j < p->cols(); ++j, ++off) {
-            const double wv = static_cast<double>(p->value(i, j)), d = wv - static_cast<double>(w_star[k](i, j));
-            w(off) = wv;
-            dU(off) = nb * static_cast<double>(p->grad(i, j)) + gamma * d;
-            dist2 += d * d;
-          }
+      for (std::size_t k = 0; k < np; ++k) {
+        w[k] = ps[k]->value.template cast<double>();
+        dU[k] = nb * ps[k]->grad.template cast<double>() + gamma * (w[k] - w_star_d[k]);
+        dist2 += (w[k] - w_star_d[k]).squaredNorm();
       }
       const double U = nb * L + 0.5 * gamma * dist2;
       if (s > 0) {
-        const double fwd = (w - w_prev + 0.5 * eps * dU_prev).squaredNorm();
-        const double bwd = (w_prev - w + 0.5 * eps * dU).squaredNorm();
+        double fwd = 0, bwd = 0;
+        for (std::size_t k = 0; k < np; ++k) {
+          fwd += (w[k] - w_prev[k] + 0.5 * eps * dU_prev[k]).squaredNorm();
+          bwd += (w_prev[k] - w[k] + 0.5 * eps * dU[k]).squaredNorm();
+        }
         const double log_a = U_prev - U + (fwd - bwd) / (2 * eps);
         accept_sum += log_a >= 0 ? 1.0 : std::exp(log_a);
         ++accept_count;
@@ -225,13 +225,13 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
         r.loss_trace(c, draw++) = L;
         below += L < r.init_loss;
       }
-      w_prev = w, dU_prev = dU, U_prev = U;
+      std::swap(w_prev, w), std::swap(dU_prev, dU), U_prev = U;
       // the SGLD step
-      off = 0;
-      for (Parameter<S>* p : ps)
-        for (Index i = 0; i < p->rows(); ++i)
-          for (Index j = 0; j < p->cols(); ++j, ++off)
-            p->value(i, j) = static_cast<S>(w(off) - 0.5 * eps * dU(off) + sq * noise.normal());
+      for (std::size_t k = 0; k < np; ++k) {
+        Matrix<double>& n = xi[k];
+        noise.fill_normal(n.data(), n.size());
+        ps[k]->value = (w_prev[k] - 0.5 * eps * dU_prev[k] + sq * n).template cast<S>();
+      }
     }
     double d2 = 0;
     for (std::size_t k = 0; k < ps.size(); ++k) d2 += (ps[k]->value - w_star[k]).template cast<double>().squaredNorm();

@@ -51,9 +51,9 @@ double relative_movement(const std::vector<Parameter<S>*>& params, const std::ve
           std::to_string(params.size()) + " parameters but " + std::to_string(initial.size()) + " initial values");
   double num = 0, den = 0;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    require(params[i]->rows() == initial[i].rows() && params[i]->cols() == initial[i].cols(), "relative_movement",
-            "'" + params[i]->name + "' is " + shape_string(params[i]->value) + " but its initial value is " +
-                shape_string(initial[i]));
+    if (!(params[i]->rows() == initial[i].rows() && params[i]->cols() == initial[i].cols()))
+      throw_invalid("relative_movement", "'" + params[i]->name + "' is " + shape_string(params[i]->value) +
+                                             " but its initial value is " + shape_string(initial[i]));
     num += (params[i]->value - initial[i]).template cast<double>().squaredNorm();
     den += initial[i].template cast<double>().squaredNorm();
   }
@@ -123,9 +123,9 @@ EffectiveSparsity effective_sparsity(Model<S>& model, const ModelInput<S>& X, co
   const Index k_out = f.cols();
   for (Index i = 0; i < n; ++i) {
     const Index y = labels[static_cast<std::size_t>(i)];
-    require(k_out == 1 ? (y == 1 || y == -1) : (y >= 0 && y < k_out), where,
-            "label " + std::to_string(y) + " at " + std::to_string(i) +
-                (k_out == 1 ? " is not +1 or -1 (one output: sign accuracy)" : " is not a class id"));
+    if (!(k_out == 1 ? (y == 1 || y == -1) : (y >= 0 && y < k_out)))
+      throw_invalid(where, "label " + std::to_string(y) + " at " + std::to_string(i) +
+                               (k_out == 1 ? " is not +1 or -1 (one output: sign accuracy)" : " is not a class id"));
   }
   // The readout product and the scalar factor s between it and the output: f = c + s·(H Uᵀ).
   int node = -1;

@@ -156,8 +156,9 @@ Var<S> loss_value(Tape<S>& t, const Var<S>& out, LossKind kind, const IndexList&
 inline void check_rows(const Dataset& data, const IndexList& rows, const char* where) {
   require(!rows.empty(), where, "no rows");
   for (Index r : rows)
-    require(r >= 0 && r < data.size(), where,
-            "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
+    if (r < 0 || r >= data.size())
+      throw_invalid(where,
+                    "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
 }
 
 }  // namespace detail
@@ -188,8 +189,9 @@ BatchLossFn<S> dataset_batch_loss(const Dataset& data, IndexList rows, LossKind 
     IndexList sel;
     sel.reserve(batch.size());
     for (Index b : batch) {
-      require(b >= 0 && b < static_cast<Index>(rows.size()), "dataset_batch_loss",
-              "batch position " + std::to_string(b) + " is outside the " + std::to_string(rows.size()) + " rows");
+      if (b < 0 || b >= static_cast<Index>(rows.size()))
+        throw_invalid("dataset_batch_loss", "batch position " + std::to_string(b) + " is outside the " +
+                                                std::to_string(rows.size()) + " rows");
       sel.push_back(rows[static_cast<std::size_t>(b)]);
     }
     IndexList labels;

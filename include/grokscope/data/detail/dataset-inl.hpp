@@ -68,15 +68,16 @@ GROKSCOPE_INLINE void Dataset::validate() const {
   require(n > 0, where, "'" + name + "' has no examples");
   if (has_tokens())
     for (Index i = 0; i < tokens.size(); ++i)
-      require(tokens.data()[i] >= 0 && tokens.data()[i] < vocab_size, where,
-              "'" + name + "' has token " + std::to_string(tokens.data()[i]) + " outside [0, " +
-                  std::to_string(vocab_size) + ")");
+      if (!(tokens.data()[i] >= 0 && tokens.data()[i] < vocab_size))
+        throw_invalid(where, "'" + name + "' has token " + std::to_string(tokens.data()[i]) + " outside [0, " +
+                                 std::to_string(vocab_size) + ")");
   if (!labels.empty()) {
     require(static_cast<Index>(labels.size()) == n, where,
             "'" + name + "' has " + std::to_string(labels.size()) + " labels for " + std::to_string(n) + " examples");
     for (Index l : labels)
-      require(l >= 0 && l < num_classes, where,
-              "'" + name + "' has label " + std::to_string(l) + " outside [0, " + std::to_string(num_classes) + ")");
+      if (!(l >= 0 && l < num_classes))
+        throw_invalid(where, "'" + name + "' has label " + std::to_string(l) + " outside [0, " +
+                                 std::to_string(num_classes) + ")");
   }
   if (targets.rows() > 0)
     require(
@@ -86,10 +87,11 @@ GROKSCOPE_INLINE void Dataset::validate() const {
   std::vector<char> seen(static_cast<std::size_t>(n), 0);
   for (const IndexList* part : {&train, &test})
     for (Index i : *part) {
-      require(i >= 0 && i < n, where,
-              "'" + name + "' split index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
-      require(!seen[static_cast<std::size_t>(i)], where,
-              "'" + name + "' split index " + std::to_string(i) + " appears twice");
+      if (!(i >= 0 && i < n))
+        throw_invalid(where,
+                      "'" + name + "' split index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
+      if (seen[static_cast<std::size_t>(i)])
+        throw_invalid(where, "'" + name + "' split index " + std::to_string(i) + " appears twice");
       seen[static_cast<std::size_t>(i)] = 1;
     }
 }
@@ -127,10 +129,10 @@ GROKSCOPE_INLINE Split fixed_split(Index n, IndexList train, IndexList test) {
   require(!train.empty(), "fixed_split", "empty training set");
   std::vector<char> in_train(static_cast<std::size_t>(std::max<Index>(n, 0)), 0);
   for (Index i : train) {
-    require(i >= 0 && i < n, "fixed_split",
-            "train index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
-    require(!in_train[static_cast<std::size_t>(i)], "fixed_split",
-            "train index " + std::to_string(i) + " appears twice");
+    if (!(i >= 0 && i < n))
+      throw_invalid("fixed_split", "train index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
+    if (in_train[static_cast<std::size_t>(i)])
+      throw_invalid("fixed_split", "train index " + std::to_string(i) + " appears twice");
     in_train[static_cast<std::size_t>(i)] = 1;
   }
   if (test.empty()) {
@@ -139,10 +141,10 @@ GROKSCOPE_INLINE Split fixed_split(Index n, IndexList train, IndexList test) {
   } else {
     std::vector<char> in_test(static_cast<std::size_t>(n), 0);
     for (Index i : test) {
-      require(i >= 0 && i < n, "fixed_split",
-              "test index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
-      require(!in_train[static_cast<std::size_t>(i)], "fixed_split",
-              "index " + std::to_string(i) + " is in both the train and the test set");
+      if (!(i >= 0 && i < n))
+        throw_invalid("fixed_split", "test index " + std::to_string(i) + " outside [0, " + std::to_string(n) + ")");
+      if (in_train[static_cast<std::size_t>(i)])
+        throw_invalid("fixed_split", "index " + std::to_string(i) + " is in both the train and the test set");
       require(!in_test[static_cast<std::size_t>(i)], "fixed_split",
               "test index " + std::to_string(i) + " appears twice");
       in_test[static_cast<std::size_t>(i)] = 1;
@@ -164,7 +166,8 @@ GROKSCOPE_INLINE Dataset subset(const Dataset& ds, const IndexList& rows) {
   if (ds.has_tokens()) {
     out.tokens.resize(static_cast<Index>(rows.size()), ds.context());
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      require(rows[i] >= 0 && rows[i] < ds.size(), "subset", "row " + std::to_string(rows[i]) + " out of range");
+      if (!(rows[i] >= 0 && rows[i] < ds.size()))
+        throw_invalid("subset", "row " + std::to_string(rows[i]) + " out of range");
       out.tokens.row(static_cast<Index>(i)) = ds.tokens.row(rows[i]);
     }
   }

@@ -155,8 +155,8 @@ GROKSCOPE_INLINE Matrix<double> idx_matrix(const IdxArray& a, const IndexList& r
   for (std::size_t d = 1; d < a.dims.size(); ++d) per *= a.dims[d];
   Matrix<double> m(static_cast<Index>(rows.size()), static_cast<Index>(per));
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    require(rows[i] >= 0 && static_cast<std::size_t>(rows[i]) < a.dims[0], "idx_matrix",
-            "row " + std::to_string(rows[i]) + " outside [0, " + std::to_string(a.dims[0]) + ")");
+    if (!(rows[i] >= 0 && static_cast<std::size_t>(rows[i]) < a.dims[0]))
+      throw_invalid("idx_matrix", "row " + std::to_string(rows[i]) + " outside [0, " + std::to_string(a.dims[0]) + ")");
     for (std::size_t j = 0; j < per; ++j) {
       const double v = a.value(static_cast<std::size_t>(rows[i]) * per + j);
       m(static_cast<Index>(i), static_cast<Index>(j)) = scale01 ? v / 255.0 : v;
@@ -182,7 +182,7 @@ GROKSCOPE_INLINE IndexList class_balanced_indices(const IndexList& labels, Index
   require(per_class >= 1, "class_balanced_indices", "per_class must be >= 1");
   Index classes = 0;
   for (Index l : labels) {
-    require(l >= 0, "class_balanced_indices", "negative label " + std::to_string(l));
+    if (!(l >= 0)) throw_invalid("class_balanced_indices", "negative label " + std::to_string(l));
     classes = std::max(classes, l + 1);
   }
   // Classes are 0 .. max label; more classes than labels means some class has no example, and

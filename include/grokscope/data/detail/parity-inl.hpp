@@ -24,8 +24,9 @@ GROKSCOPE_INLINE Dataset sparse_parity(const ParityOptions& o) {
           "support has " + std::to_string(S.size()) + " bits but k = " + std::to_string(o.k));
   std::vector<char> used(static_cast<std::size_t>(o.n), 0);
   for (Index s : S) {
-    require(s >= 0 && s < o.n, "sparse_parity", "support bit " + std::to_string(s) + " outside [0, n)");
-    require(!used[static_cast<std::size_t>(s)], "sparse_parity", "support bit " + std::to_string(s) + " repeated");
+    if (!(s >= 0 && s < o.n)) throw_invalid("sparse_parity", "support bit " + std::to_string(s) + " outside [0, n)");
+    if (used[static_cast<std::size_t>(s)])
+      throw_invalid("sparse_parity", "support bit " + std::to_string(s) + " repeated");
     used[static_cast<std::size_t>(s)] = 1;
   }
   const Index total = o.n_train + o.n_test;

@@ -17,8 +17,9 @@ GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& 
   require(steps.size() == values.size(), where,
           "steps has " + std::to_string(steps.size()) + " entries but values has " + std::to_string(values.size()));
   for (std::size_t i = 1; i < steps.size(); ++i)
-    require(steps[i] >= steps[i - 1], where,
-            "steps must be sorted ascending (step[" + std::to_string(i) + "] < step[" + std::to_string(i - 1) + "])");
+    if (!(steps[i] >= steps[i - 1]))
+      throw_invalid(where, "steps must be sorted ascending (step[" + std::to_string(i) + "] < step[" +
+                               std::to_string(i - 1) + "])");
 }
 
 }  // namespace grokscope::detail

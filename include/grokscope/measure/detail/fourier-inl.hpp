@@ -59,8 +59,9 @@ GROKSCOPE_INLINE Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, c
   const Eigen::MatrixXd F = fourier_basis(p);
   Eigen::MatrixXd P = Eigen::MatrixXd::Zero(L.rows(), L.cols());
   for (Index k : freqs) {
-    require(k >= 1 && k <= (p - 1) / 2, "project_frequencies",
-            "frequency " + std::to_string(k) + " outside [1, " + std::to_string((p - 1) / 2) + "]");
+    if (!(k >= 1 && k <= (p - 1) / 2))
+      throw_invalid("project_frequencies",
+                    "frequency " + std::to_string(k) + " outside [1, " + std::to_string((p - 1) / 2) + "]");
     Eigen::VectorXd uc(p * p), us(p * p);
     for (Index a = 0; a < p; ++a)
       for (Index b = 0; b < p; ++b) {

@@ -15,16 +15,18 @@ namespace grokscope {
 GROKSCOPE_INLINE void History::add(const Record& r) {
   if (m_columns.empty())
     for (const auto& kv : r) {
-      require(std::find(m_columns.begin(), m_columns.end(), kv.first) == m_columns.end(), "History::add",
-              "column '" + kv.first + "' appears twice in the record (two probes write the same name?)");
+      if (!(std::find(m_columns.begin(), m_columns.end(), kv.first) == m_columns.end()))
+        throw_invalid("History::add",
+                      "column '" + kv.first + "' appears twice in the record (two probes write the same name?)");
       m_columns.push_back(kv.first);
     }
   require(r.size() == m_columns.size(), "History::add",
           "record has " + std::to_string(r.size()) + " columns, history has " + std::to_string(m_columns.size()));
   std::vector<double> row;
   for (std::size_t i = 0; i < r.size(); ++i) {
-    require(r[i].first == m_columns[i], "History::add",
-            "column " + std::to_string(i) + " is '" + r[i].first + "', expected '" + m_columns[i] + "'");
+    if (!(r[i].first == m_columns[i]))
+      throw_invalid("History::add",
+                    "column " + std::to_string(i) + " is '" + r[i].first + "', expected '" + m_columns[i] + "'");
     row.push_back(r[i].second);
   }
   m_rows.push_back(std::move(row));
