@@ -12,8 +12,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -26,6 +30,43 @@ namespace {
   std::exit(2);
 }
 
+// The field separator of `path`: as given, or from its header line (the first 64 KiB are looked at:
+// tab or ';' when the line has one of them and no comma, else ',').
+char separator(const std::string& path, const std::string& sep) {
+  if (sep == "tab" || sep == "\t") return '\t';
+  if (sep != "auto") return sep[0];
+  std::ifstream in(path, std::ios::binary);
+  std::string head(65536, '\0');
+  in.read(&head[0], static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  head = head.substr(0, head.find('\n'));
+  if (head.find(',') != std::string::npos) return ',';
+  if (head.find('\t') != std::string::npos) return '\t';
+  if (head.find(';') != std::string::npos) return ';';
+  return ',';
+}
+
+// Accuracies logged in percent (0–100) become fractions: with `mode` auto when a finite value
+// exceeds 1, always with yes. Values above 100, or above 1 with --percent no, are an error.
+void percent_to_fraction(std::vector<double>& v, const std::string& column, const std::string& mode,
+                         const std::string& file, std::vector<std::string>& notes) {
+  double hi = -std::numeric_limits<double>::infinity();
+  for (double x : v)
+    if (std::isfinite(x)) hi = std::max(hi, x);
+  if (!std::isfinite(hi) || mode == "no" || (mode == "auto" && hi <= 1)) {
+    if (std::isfinite(hi) && hi > 1)
+      fail(file + ": column '" + column + "' reaches " + std::to_string(hi) +
+           ", not an accuracy in [0, 1] (--percent no was given)");
+    return;
+  }
+  if (hi > 100)
+    fail(file + ": column '" + column + "' reaches " + std::to_string(hi) +
+         ", which is neither a fraction nor a percentage");
+  for (double& x : v) x /= 100;
+  notes.push_back("column '" + column + "' read as percent (largest value " + std::to_string(hi) +
+                  ") and divided by 100" + (mode == "auto" ? "; --percent no turns this off" : ""));
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -35,7 +76,7 @@ int run(int argc, char** argv) {
   std::string step_col = "step", train_col, test_col, metric = "acc";
   std::optional<double> threshold;
   bool relative = false, log_x = false, no_fit = false, slingshot = false;
-  std::string loss_col = "train_loss", norm_col = "last_layer_norm";
+  std::string loss_col = "train_loss", norm_col = "last_layer_norm", sep = "auto", percent = "auto";
   DetectOptions opt;
   app.add_option("files", files, "CSV log files (several files = seeds of one configuration)")->required();
   app.add_option("--step", step_col, "column holding the step or epoch")->capture_default_str();
@@ -71,6 +112,15 @@ int run(int argc, char** argv) {
   app.add_option("--loss-column", loss_col, "--slingshot: the training-loss column")->capture_default_str();
   app.add_option("--norm-column", norm_col, "--slingshot: the last-layer norm column (stability_probe's)")
       ->capture_default_str();
+  app.add_option("--sep", sep,
+                 "field separator: auto (from the header line: tab or ';' when it has no comma), ',', ';' or tab")
+      ->check(CLI::IsMember({"auto", ",", ";", "tab", "\t"}))
+      ->capture_default_str();
+  app.add_option("--percent", percent,
+                 "--metric acc: auto (a column whose values exceed 1 is read as percent and divided by 100, "
+                 "with a note), yes or no")
+      ->check(CLI::IsMember({"auto", "yes", "no"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -98,14 +148,20 @@ int run(int argc, char** argv) {
     GrokReport rep;
     nlohmann::ordered_json sling;
     try {
-      const CsvTable t = read_csv(f);
+      const CsvTable t = read_csv(f, separator(f, sep));
       std::vector<double> s = t.numeric(step_col), tr = t.numeric(train_col), te = t.numeric(test_col);
+      std::vector<std::string> input_notes;
+      if (opt.metric == GrokMetric::Accuracy) {
+        percent_to_fraction(tr, train_col, percent, f, input_notes);
+        percent_to_fraction(te, test_col, percent, f, input_notes);
+      }
       std::size_t numeric_rows = 0;
       for (std::size_t i = 0; i < s.size(); ++i)
         if (std::isfinite(s[i]) && (std::isfinite(tr[i]) || std::isfinite(te[i]))) ++numeric_rows;
       if (numeric_rows == 0)
         fail(f + ": no numeric rows in columns '" + step_col + "', '" + train_col + "', '" + test_col + "'");
       rep = detect_grokking(s, tr, te, opt);
+      rep.notes.insert(rep.notes.begin(), input_notes.begin(), input_notes.end());
       if (slingshot) sling = to_json(detect_slingshots(s, t.numeric(loss_col), t.numeric(norm_col)));
     } catch (const std::runtime_error& e) {
       std::string msg = e.what();
@@ -137,6 +193,7 @@ int run(int argc, char** argv) {
       {"min_delay_ratio", opt.min_delay_ratio},
       {"min_delay_steps", opt.min_delay_steps},
       {"log_x", opt.log_x},
+      {"percent", percent},
       {"columns", {step_col, train_col, test_col}}};
   // (a file name that is not UTF-8 is written with U+FFFD instead of stopping the report)
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

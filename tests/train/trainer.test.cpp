@@ -158,6 +158,73 @@ TEST_CASE("probes add columns; checkpoints; log-spaced evaluation; stop rule; sc
   CHECK(back.parameters()[0]->value == fresh.model.parameters()[0]->value);
 }
 
+TEST_CASE("probe prefixes keep two probes of one kind apart; a clash names the column") {
+  const auto norm_probe = [](Model<float>& m, Index) {
+    return Record{{"norm", static_cast<double>(m.parameters()[0]->value.norm())}, {"steps_seen", 1.0}};
+  };
+  TrainConfig tc;
+  tc.steps = 20;
+  tc.eval_every = 10;
+  tc.loss = LossKind::Mse;
+  {
+    Setup s(0.1);
+    Trainer<float> tr(s.model, s.ds, s.opt, tc);
+    tr.add_probe(10, norm_probe, "a_");
+    tr.add_probe(20, norm_probe, "b_");
+    const TrainResult r = tr.run();
+    const std::vector<std::string>& c = r.history.columns();
+    CHECK(std::find(c.begin(), c.end(), "a_norm") != c.end());
+    CHECK(std::find(c.begin(), c.end(), "b_steps_seen") != c.end());
+    CHECK(std::find(c.begin(), c.end(), "norm") == c.end());
+    CHECK(r.history.column("a_norm")[1] > 0);          // step 10: the first probe ran
+    CHECK(std::isnan(r.history.column("b_norm")[1]));  // the second runs every 20 only
+    CHECK(r.history.column("b_norm")[2] == r.history.column("a_norm")[2]);
+  }
+  for (const char* clash : {"", "train_"}) {  // twice the same names, or a prefix that hits a built-in
+    Setup s(0.1);
+    Trainer<float> tr(s.model, s.ds, s.opt, tc);
+    tr.add_probe(10, norm_probe);
+    if (*clash)
+      tr.add_probe(
+          10,
+          [](Model<float>&, Index) {
+            return Record{{"loss", 1.0}};
+          },
+          clash);
+    else
+      tr.add_probe(10, norm_probe);
+    CHECK_THROWS_WITH_AS(tr.run(), doctest::Contains(*clash ? "'train_loss'" : "'norm'"), std::invalid_argument);
+  }
+  {
+    Setup s(0.1);
+    Trainer<float> tr(s.model, s.ds, s.opt, tc);
+    CHECK_THROWS_WITH_AS(tr.add_probe(10, ProbeFn<float>{}), doctest::Contains("the probe is empty"),
+                         std::invalid_argument);
+  }
+}
+
+TEST_CASE("TrainConfig::detect_options reach the built-in detector") {
+  TrainConfig tc;
+  tc.steps = 300;
+  tc.eval_every = 50;
+  tc.loss = LossKind::Mse;
+  Setup a(0.1), b(0.1);
+  const TrainResult ra = Trainer<float>(a.model, a.ds, a.opt, tc).run();
+  tc.detect_options.threshold = 0.05;  // reached within the first records
+  const TrainResult rb = Trainer<float>(b.model, b.ds, b.opt, tc).run();
+  REQUIRE(ra.report);
+  REQUIRE(rb.report);
+  REQUIRE(rb.report->t_mem);
+  const std::vector<double> st = rb.history.column("step"), acc = rb.history.column("train_acc");
+  std::size_t first = 0;
+  while (first < acc.size() && acc[first] < 0.05) ++first;
+  REQUIRE(first < acc.size());
+  CHECK(*rb.report->t_mem == st[first]);  // the first record at the lowered threshold
+  CHECK(ra.report->t_mem != rb.report->t_mem);
+  CHECK(rb.summary["detect"]["threshold"] == 0.05);
+  CHECK(ra.summary["detect"]["threshold"] == 0.9);
+}
+
 TEST_CASE("the stop rule can require train accuracy as well, held for several evaluations") {
   Setup s(0.1);
   TrainConfig tc;

@@ -170,6 +170,10 @@ GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokReport& r);
 /// JSON of a multi-seed aggregate.
 GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokAggregate& a);
 
+/// JSON of the detector settings (every field; test_threshold null when unset), so that a report
+/// can say how it was made.
+GROKSCOPE_INLINE nlohmann::ordered_json to_json(const DetectOptions& o);
+
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY

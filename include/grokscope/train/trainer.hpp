@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -99,6 +100,7 @@ struct TrainConfig {
   Index eval_chunk = 4096;              ///< evaluate in chunks of this many examples
   bool progress = true;                 ///< one-line progress on stderr when it is a terminal
   bool detect = true;                   ///< run the grokking detectors on train_acc / test_acc at the end
+  DetectOptions detect_options;         ///< the detectors' settings (thresholds, smoothing, sigmoid fit)
 };
 
 /// What a run produced.
@@ -160,10 +162,13 @@ class Trainer {
   /// Adds a gradient filter (applied in the order added, after backward, before the step).
   void add_filter(GradientFilter<S>& f) { m_filters.push_back(&f); }
 
-  /// Adds a probe run every `every` steps (at evaluation steps only).
-  void add_probe(Index every, ProbeFn<S> fn) {
+  /// Adds a probe run every `every` steps (at evaluation steps only); `prefix` is put before each
+  /// of its column names (two probes of the same kind need different prefixes: a column name that
+  /// is already taken is an error at the first evaluation).
+  void add_probe(Index every, ProbeFn<S> fn, std::string prefix = "") {
     require(every >= 1, "Trainer::add_probe", "every must be >= 1");
-    m_probes.push_back({every, std::move(fn), {}});
+    require(static_cast<bool>(fn), "Trainer::add_probe", "the probe is empty");
+    m_probes.push_back({every, std::move(fn), std::move(prefix), {}});
   }
 
   /// Runs the whole schedule and returns the history (also written to out_dir if set).
@@ -292,7 +297,8 @@ class Trainer {
   struct ProbeEntry {
     Index every;
     ProbeFn<S> fn;
-    std::vector<std::string> columns;
+    std::string prefix;
+    std::vector<std::string> columns;  // with the prefix
   };
 
   std::set<Index> eval_steps() const {
@@ -352,20 +358,27 @@ class Trainer {
              {"update_norm", update_norm},
              {"lr", lr}};
     for (ProbeEntry& p : m_probes) {
-      const bool due = step % p.every == 0;
+      // a probe never run yet is run now, so that every record has its columns
+      const bool ran = step % p.every == 0 || p.columns.empty();
       Record values;
-      if (due) {
+      if (ran) {
         values = p.fn(m_model, step);
         if (p.columns.empty())
-          for (const auto& kv : values) p.columns.push_back(kv.first);
+          for (const auto& kv : values) {
+            const std::string name = p.prefix + kv.first;
+            // r holds the built-in columns and those of the probes before this one
+            const auto same = [&](const auto& have) { return have.first == name; };
+            if (std::any_of(r.begin(), r.end(), same) ||
+                std::find(p.columns.begin(), p.columns.end(), name) != p.columns.end())
+              throw_invalid("Trainer::add_probe",
+                            "two columns are named '" + name +
+                                "' (two probes of the same kind? give add_probe a prefix, e.g. \"train_\")");
+            p.columns.push_back(name);
+          }
         require(values.size() == p.columns.size(), "Trainer", "a probe changed its number of columns");
       }
-      if (p.columns.empty()) {  // never run yet: learn its columns now so every record has them
-        values = p.fn(m_model, step);
-        for (const auto& kv : values) p.columns.push_back(kv.first);
-      }
       for (std::size_t c = 0; c < p.columns.size(); ++c)
-        r.emplace_back(p.columns[c], due || values.size() == p.columns.size() ? values[c].second : std::nan(""));
+        r.emplace_back(p.columns[c], ran ? values[c].second : std::nan(""));
     }
     return r;
   }
@@ -387,9 +400,8 @@ class Trainer {
 
   void finish(TrainResult& res) {
     if (m_cfg.detect && res.history.size() >= 1) {
-      DetectOptions o;
       res.report = detect_grokking(res.history.column("step"), res.history.column("train_acc"),
-                                   res.history.column("test_acc"), o);
+                                   res.history.column("test_acc"), m_cfg.detect_options);
     }
     nlohmann::ordered_json s;
     s["status"] = train_status_name(res.status);
@@ -423,6 +435,7 @@ class Trainer {
       }
     s["final"] = fin;
     s["grokking"] = res.report ? to_json(*res.report) : nlohmann::ordered_json(nullptr);
+    s["detect"] = m_cfg.detect ? to_json(m_cfg.detect_options) : nlohmann::ordered_json(nullptr);
     res.summary = s;
     if (!m_cfg.out_dir.empty()) {
       res.history.write_csv(m_cfg.out_dir + "/history.csv");

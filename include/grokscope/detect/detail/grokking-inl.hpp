@@ -434,6 +434,22 @@ GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokReport& r) {
   return j;
 }
 
+GROKSCOPE_INLINE nlohmann::ordered_json to_json(const DetectOptions& o) {
+  return {{"metric", o.metric == GrokMetric::Loss ? "loss" : "accuracy"},
+          {"threshold", o.threshold},
+          {"test_threshold", detail::number_or_null(o.test_threshold)},
+          {"loss_relative", o.loss_relative},
+          {"patience", o.patience},
+          {"min_delay_ratio", o.min_delay_ratio},
+          {"min_delay_steps", o.min_delay_steps},
+          {"partial_fraction", o.partial_fraction},
+          {"ungrok_patience", o.ungrok_patience},
+          {"log_x", o.log_x},
+          {"fit_sigmoid", o.fit_sigmoid},
+          {"smooth_fraction", o.smooth_fraction},
+          {"min_points", o.min_points}};
+}
+
 GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokAggregate& a) {
   auto q = [](const std::optional<Quartiles>& v) -> nlohmann::ordered_json {
     if (!v) return nullptr;
