@@ -101,6 +101,30 @@ TEST_CASE("files written by NumPy load (C and Fortran order, rank 1-3, long head
   CHECK(lf(0, 1) == 1.0);
 }
 
+TEST_CASE("float16 files load exactly as float or double (subnormals, the largest half, inf, NaN)") {
+  const NpyHeader h = read_npy_header(fixture("npy/f2_2x4.npy"));
+  CHECK(h.dtype == NpyDtype::Float16);
+  CHECK(std::string(npy_dtype_name(h.dtype)) == "float16");
+  CHECK(h.item_size == 2);
+  const Matrix<double> d = load_npy_as<double>(fixture("npy/f2_2x4.npy"));
+  REQUIRE(d.rows() == 2);
+  REQUIRE(d.cols() == 4);
+  CHECK(d(0, 0) == 0.5);
+  CHECK(d(0, 1) == -1.25);
+  CHECK(d(0, 2) == 3.140625);
+  CHECK(d(0, 3) == std::ldexp(1.0, -14));  // the smallest normal half
+  CHECK(d(1, 0) == std::ldexp(1.0, -24));  // the smallest subnormal half
+  CHECK(d(1, 1) == 65504.0);
+  CHECK(std::isinf(d(1, 2)));
+  CHECK(std::isnan(d(1, 3)));
+  const Matrix<float> f = load_npy_as<float>(fixture("npy/f2_2x4.npy"));
+  CHECK(f(1, 1) == 65504.0f);
+  CHECK_THROWS_WITH_AS(load_npy<float>(fixture("npy/f2_2x4.npy")), doctest::Contains("holds float16 but float32"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_npy_as<std::int64_t>(fixture("npy/f2_2x4.npy")),
+                       doctest::Contains("holds float16; load it as float or double"), std::runtime_error);
+}
+
 TEST_CASE("bad files give runtime_error naming the path and the problem") {
   const std::string missing = tmp_path("does_not_exist.npy");
   CHECK_THROWS_WITH_AS(load_npy<double>(missing), ("grokscope::load_npy: " + missing + ": no such file").c_str(),

@@ -35,7 +35,8 @@
 namespace grokscope {
 
 /// Element types grokscope reads and writes in `.npy` files (little-endian).
-enum class NpyDtype { Float32, Float64, Int64, Int32, UInt8 };
+/// Stored element types; Float16 is read only (converted on load, never written).
+enum class NpyDtype { Float32, Float64, Int64, Int32, UInt8, Float16 };
 
 /// NumPy's name of a dtype ("float32", ...).
 GROKSCOPE_INLINE const char* npy_dtype_name(NpyDtype t);
@@ -164,6 +165,18 @@ NpyArray<T> load_npy_array(const std::string& path, bool require_exact_dtype = f
     case NpyDtype::UInt8:
       detail::npy_convert<std::uint8_t>(bytes.data(), h.count, out.data.data(), path);
       break;
+    case NpyDtype::Float16: {  // IEEE binary16 → float (exact, Eigen::half), then as float32
+      if constexpr (std::is_integral_v<T>)
+        detail::npy_fail("load_npy_as", path, "holds float16; load it as float or double");
+      std::vector<float> wide(h.count);
+      for (std::size_t i = 0; i < h.count; ++i) {
+        std::uint16_t b;
+        std::memcpy(&b, bytes.data() + 2 * i, 2);
+        wide[i] = static_cast<float>(Eigen::half(Eigen::half_impl::raw_uint16_to_half(b)));
+      }
+      detail::npy_convert<float>(reinterpret_cast<const char*>(wide.data()), h.count, out.data.data(), path);
+      break;
+    }
   }
   if (h.fortran_order && h.shape.size() > 1) {
     // Reverse-order strides: permute into C order.

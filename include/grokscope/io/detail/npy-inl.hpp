@@ -24,6 +24,8 @@ GROKSCOPE_INLINE const char* npy_dtype_name(NpyDtype t) {
       return "int32";
     case NpyDtype::UInt8:
       return "uint8";
+    case NpyDtype::Float16:
+      return "float16";
   }
   return "?";
 }
@@ -163,10 +165,12 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
     h.dtype = NpyDtype::Int32, h.item_size = 4;
   else if (d == "|u1" || d == "<u1")
     h.dtype = NpyDtype::UInt8, h.item_size = 1;
+  else if (d == "<f2")
+    h.dtype = NpyDtype::Float16, h.item_size = 2;
   else
-    npy_fail(
-        "load_npy", path,
-        "unsupported dtype " + excerpt(d) + " (supported: <f4 float32, <f8 float64, <i8 int64, <i4 int32, |u1 uint8)");
+    npy_fail("load_npy", path,
+             "unsupported dtype " + excerpt(d) +
+                 " (supported: <f4 float32, <f8 float64, <f2 float16 (read only), <i8 int64, <i4 int32, |u1 uint8)");
 
   // The product of the non-zero dimensions bounds every partial product (rows × cols of a
   // matrix view, the payload of a non-empty array), so it is the one that must fit.
