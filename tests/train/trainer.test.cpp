@@ -222,6 +222,20 @@ TEST_CASE("TrainConfig::detect_options reach the built-in detector") {
   CHECK(*rb.report->t_mem == st[first]);  // the first record at the lowered threshold
   CHECK(ra.report->t_mem != rb.report->t_mem);
   CHECK(rb.summary["detect"]["threshold"] == 0.05);
+  // metric Loss reads the loss columns: t_mem is the first record with train_loss ≤ 0.98 × its first value
+  tc.detect_options = DetectOptions{};
+  tc.detect_options.metric = GrokMetric::Loss;
+  tc.detect_options.loss_relative = true;
+  tc.detect_options.threshold = 0.98;
+  Setup c(0.1);
+  const TrainResult rc = Trainer<float>(c.model, c.ds, c.opt, tc).run();
+  const std::vector<double> loss = rc.history.column("train_loss"), lst = rc.history.column("step");
+  std::size_t below = 0;
+  while (below < loss.size() && loss[below] > 0.98 * loss[0]) ++below;
+  REQUIRE(below < loss.size());
+  REQUIRE(rc.report->t_mem);
+  CHECK(*rc.report->t_mem == lst[below]);
+  CHECK(rc.summary["detect"]["metric"] == "loss");
   CHECK(ra.summary["detect"]["threshold"] == 0.9);
 }
 

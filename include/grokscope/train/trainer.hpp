@@ -99,8 +99,9 @@ struct TrainConfig {
   Schedule schedule;                    ///< learning-rate factor per step
   Index eval_chunk = 4096;              ///< evaluate in chunks of this many examples
   bool progress = true;                 ///< one-line progress on stderr when it is a terminal
-  bool detect = true;                   ///< run the grokking detectors on train_acc / test_acc at the end
-  DetectOptions detect_options;         ///< the detectors' settings (thresholds, smoothing, sigmoid fit)
+  bool detect = true;                   ///< run the grokking detectors at the end ...
+  DetectOptions detect_options;         ///< ... with these settings: on train/test_acc, or on train/test_loss
+                                        ///< with metric Loss
 };
 
 /// What a run produced.
@@ -400,8 +401,9 @@ class Trainer {
 
   void finish(TrainResult& res) {
     if (m_cfg.detect && res.history.size() >= 1) {
-      res.report = detect_grokking(res.history.column("step"), res.history.column("train_acc"),
-                                   res.history.column("test_acc"), m_cfg.detect_options);
+      const bool loss = m_cfg.detect_options.metric == GrokMetric::Loss;
+      res.report = detect_grokking(res.history.column("step"), res.history.column(loss ? "train_loss" : "train_acc"),
+                                   res.history.column(loss ? "test_loss" : "test_acc"), m_cfg.detect_options);
     }
     nlohmann::ordered_json s;
     s["status"] = train_status_name(res.status);
