@@ -65,6 +65,17 @@ TEST_CASE("presets: Nanda et al.'s sizes and Power et al.'s architecture") {
   CHECK(nanda.num_parameters() == d * V + 3 * d + 4 * d * d + 512 * d + 512 + d * 512 + d + d * V);
   CHECK(nanda.parameter("blocks.0.attn.W_Q").rows() == 128);
   CHECK(nanda.parameter("unembed.W_U").cols() == 114);
+  // TransformerLens's demo model: d_vocab p + 1 in, d_vocab_out p out
+  TransformerConfig tl = TransformerConfig::nanda2023(113);
+  tl.output = 113;
+  Transformer<float> lens(tl);
+  CHECK(lens.parameter("embed.W_E").cols() == 114);
+  CHECK(lens.parameter("unembed.W_U").cols() == 113);
+  ModelInput<float> x;
+  x.T = 3;
+  x.tokens = {1, 2, 113};
+  Tape<float> t;
+  CHECK(lens.forward(t, x).value().cols() == 113);
   Transformer<float> power(TransformerConfig::power2022(97));
   CHECK(power.config()["layer_norm"] == "post");
   CHECK(power.config()["positions"] == "sinusoidal");

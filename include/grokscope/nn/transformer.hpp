@@ -60,7 +60,9 @@ struct TransformerConfig {
   std::uint64_t seed = 0;
 
   /// Nanda et al. 2023: one layer, d_model 128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm,
-  /// learned positions, MLP biases only, vocabulary p + 1 ("=" is p), context 3.
+  /// learned positions, MLP biases only, vocabulary p + 1 ("=" is p), context 3, and p + 1 logits
+  /// as in their code (its cross-entropy runs over all of them); TransformerLens's grokking demo
+  /// has d_vocab_out = p: set `output = p` for that model.
   static TransformerConfig nanda2023(Index p, std::uint64_t seed = 0) {
     TransformerConfig c;
     c.vocab = p + 1;
