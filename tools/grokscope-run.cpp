@@ -7,8 +7,10 @@
 // results.json), resumable. --print-config prints the resolved configuration with every default.
 // Every key is checked: an unknown key or a value out of its set names the key and the allowed
 // values. Exit 0 when every run finished, 1 when a run diverged or failed, 2 on a bad config.
+// Built with MPI, a sweep launched under mpirun spreads its points over the ranks (run_sweep_mpi).
 
 #include <grokscope/data/groups.hpp>
+#include <grokscope/data/idx.hpp>
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
@@ -40,6 +42,9 @@
 
 #if defined(__linux__)
 #include <unistd.h>
+#endif
+#ifdef GROKSCOPE_WITH_MPI
+#include <grokscope/train/sweep_mpi.hpp>
 #endif
 
 namespace {
@@ -183,7 +188,7 @@ struct Experiment {
 };
 
 Dataset make_task(Section& t, Experiment& e, std::uint64_t seed, bool& has_split) {
-  e.task_kind = t.choice("kind", "modular", {"modular", "permutation", "dihedral", "parity", "kumar"});
+  e.task_kind = t.choice("kind", "modular", {"modular", "permutation", "dihedral", "parity", "kumar", "images"});
   has_split = false;
   if (e.task_kind == "modular") {
     ModularOptions o;
@@ -213,7 +218,20 @@ Dataset make_task(Section& t, Experiment& e, std::uint64_t seed, bool& has_split
                                                       : PermOp::XYX);
   }
   if (e.task_kind == "dihedral") return dihedral_dataset(t.get<Index>("n", 12));
-  has_split = true;  // parity and Kumar et al.'s task draw their own training and test sets
+  has_split = true;  // parity, Kumar et al.'s task and the image files have their own training and test sets
+  if (e.task_kind == "images") {
+    IdxOptions o;
+    o.n_train = t.get<Index>("n_train", 1000);
+    o.n_test = t.get<Index>("n_test", 10000);
+    o.train_per_class = t.get<Index>("train_per_class", o.train_per_class);
+    o.scale01 = t.get<bool>("scale01", o.scale01);
+    o.seed = seed;
+    const std::string dir = t.get<std::string>("dir", fashion_mnist_dir());
+    const std::string tr = t.get<std::string>("train_images", "");
+    if (tr.empty()) return fashion_mnist(o, dir);
+    return idx_classification(tr, t.get<std::string>("train_labels", ""), t.get<std::string>("test_images", ""),
+                              t.get<std::string>("test_labels", ""), o);
+  }
   if (e.task_kind == "parity") {
     ParityOptions o;
     o.n = t.get<Index>("n", o.n);
@@ -349,7 +367,7 @@ Experiment resolve(const json& cfg, std::uint64_t seed) {
     if (kind == "given") {
       if (!has_split) s.fail("kind", "this task has no split of its own: use random, nanda or power");
     } else {
-      if (has_split) s.fail("kind", "this task draws its own training and test sets: use given");
+      if (has_split) s.fail("kind", "this task has its own training and test sets: use given");
       if (kind == "random") {
         const double f = s.get<double>("fraction", 0.4);
         if (!(f > 0 && f < 1)) s.fail("fraction", "must be in (0, 1)");
@@ -647,6 +665,14 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "grokscope-run: %s\n", e.what());
     return 2;
   }
+  bool root = true;
+#ifdef GROKSCOPE_WITH_MPI
+  std::unique_ptr<MpiSession> mpi;
+  if (mpi_launched()) {
+    mpi = std::make_unique<MpiSession>(argc, argv);
+    root = mpi->root();
+  }
+#endif
   json cfg;
   {
     std::error_code ec;
@@ -724,7 +750,7 @@ int run(int argc, char** argv) {
     }
     for (const json& p : points) {
       const Experiment e = resolve(point_config(p), seeds.front());
-      if (print_config) {
+      if (print_config && root) {
         json r = e.resolved;
         r["seeds"] = seeds;
         if (!axes.empty()) r["point"] = p;
@@ -736,6 +762,7 @@ int run(int argc, char** argv) {
   if (print_config) return 0;
 
   if (axes.empty() && seeds.size() == 1) {
+    if (!root) return 0;  // one run under mpirun: rank 0 does it
     const TrainResult r = run_one(cfg, seeds[0], out);
     std::printf("status %s after %ld steps in %.1f s: train acc %.3f, test acc %.3f\n", train_status_name(r.status),
                 static_cast<long>(r.steps_done), r.seconds, r.history.last("train_acc"), r.history.last("test_acc"));
@@ -765,15 +792,19 @@ int run(int argc, char** argv) {
   SweepOptions so;
   so.out_dir = out;
   so.workers = workers;
-  const SweepSummary s = run_sweep(
-      grid,
-      [&](const SweepPoint& pt) {
-        SweepOutcome o;
-        o.result = run_one(point_config(pt.params), pt.seed, pt.dir);
-        if (!no_plot) plot(pt.dir);
-        return o;
-      },
-      so);
+  const auto run_point = [&](const SweepPoint& pt) {
+    SweepOutcome o;
+    o.result = run_one(point_config(pt.params), pt.seed, pt.dir);
+    if (!no_plot) plot(pt.dir);
+    return o;
+  };
+#ifdef GROKSCOPE_WITH_MPI
+  const SweepSummary s = mpi ? run_sweep_mpi(grid, run_point, so) : run_sweep(grid, run_point, so);
+  if (!root) return s.errors == 0 ? 0 : 1;
+  if (mpi && mpi->size() > 1) std::printf("(%d MPI ranks)\n", mpi->size());
+#else
+  const SweepSummary s = run_sweep(grid, run_point, so);
+#endif
   std::printf("%zu points: %ld run, %ld resumed, %ld errors; wrote %s/results.csv and results.json\n",
               static_cast<std::size_t>(s.table["rows"].size()), static_cast<long>(s.ran), static_cast<long>(s.skipped),
               static_cast<long>(s.errors), out.c_str());
