@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The grokscope authors
+// The Python module `grokscope` over the compiled library (grokscope::compiled): numpy in and
+// out, the C++ names at the top level. Arrays: float32 or float64, C- or Fortran-ordered, of the
+// documented rank; each is copied once into a double matrix (the measurements compute in double).
+// Wrong dtype → TypeError, wrong rank or shape, NaN, empty or impossible settings → ValueError,
+// with grokscope's message; unreadable files → RuntimeError. The GIL is released while C++ runs.
+
+#include <grokscope/core/version.hpp>
+#include <grokscope/data/modular.hpp>
+#include <grokscope/detect/grokking.hpp>
+#include <grokscope/io/csv.hpp>
+#include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/kernel.hpp>
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+using namespace grokscope;
+
+namespace {
+
+// A float32/float64 numpy array of rank 2 (or 1 when `allow_vector`, read as a column) as a
+// double matrix.
+Eigen::MatrixXd matrix_arg(const py::handle& obj, const char* name, bool allow_vector = false) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + ": expected a numpy array, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  const py::array a = py::reinterpret_borrow<py::array>(obj);
+  const py::dtype dt = a.dtype();
+  const bool f32 = dt.is(py::dtype::of<float>()), f64 = dt.is(py::dtype::of<double>());
+  if (!f32 && !f64)
+    throw py::type_error(std::string(name) + ": expected float32 or float64, got " +
+                         std::string(py::str(dt.attr("name"))));
+  if (a.ndim() != 2 && !(allow_vector && a.ndim() == 1))
+    throw py::value_error(std::string(name) + ": expected a " + (allow_vector ? "1-d or 2-d" : "2-d") + " array, got " +
+                          std::to_string(a.ndim()) + "-d");
+  const Index rows = static_cast<Index>(a.shape(0)), cols = a.ndim() == 2 ? static_cast<Index>(a.shape(1)) : 1;
+  Eigen::MatrixXd m(rows, cols);
+  if (f64) {
+    const auto v = py::array_t<double, py::array::forcecast>::ensure(a);
+    for (Index i = 0; i < rows; ++i)
+      for (Index j = 0; j < cols; ++j) m(i, j) = a.ndim() == 2 ? v.at(i, j) : v.at(i);
+  } else {
+    const auto v = py::array_t<float, py::array::forcecast>::ensure(a);
+    for (Index i = 0; i < rows; ++i)
+      for (Index j = 0; j < cols; ++j) m(i, j) = a.ndim() == 2 ? v.at(i, j) : v.at(i);
+  }
+  return m;
+}
+
+py::array_t<double> to_numpy(const Eigen::MatrixXd& m) {
+  py::array_t<double> out({static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())});
+  auto w = out.mutable_unchecked<2>();
+  for (Index i = 0; i < m.rows(); ++i)
+    for (Index j = 0; j < m.cols(); ++j) w(i, j) = m(i, j);
+  return out;
+}
+
+py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
+  py::array_t<double> out(static_cast<py::ssize_t>(v.size()));
+  auto w = out.mutable_unchecked<1>();
+  for (Index i = 0; i < v.size(); ++i) w(i) = v(i);
+  return out;
+}
+
+py::array_t<std::int64_t> to_numpy(const IndexList& v) {
+  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
+  auto w = out.mutable_unchecked<1>();
+  for (std::size_t i = 0; i < v.size(); ++i) w(static_cast<py::ssize_t>(i)) = v[i];
+  return out;
+}
+
+std::vector<double> vector_arg(const py::handle& obj, const char* name) {
+  const Eigen::MatrixXd m = matrix_arg(obj, name, true);
+  if (m.cols() != 1) throw py::value_error(std::string(name) + ": expected a 1-d array");
+  return std::vector<double>(m.data(), m.data() + m.rows());
+}
+
+// nlohmann JSON → Python objects (through the json module: exact for every value it holds).
+py::object to_python(const nlohmann::ordered_json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
+
+DetectOptions detect_options(const std::string& metric, std::optional<double> threshold,
+                             std::optional<double> test_threshold, bool relative, Index patience,
+                             double min_delay_ratio, double min_delay_steps, bool log_x, bool fit_sigmoid) {
+  DetectOptions o;
+  if (metric != "accuracy" && metric != "loss")
+    throw py::value_error("detect_grokking: metric must be 'accuracy' or 'loss', got '" + metric + "'");
+  o.metric = metric == "loss" ? GrokMetric::Loss : GrokMetric::Accuracy;
+  o.loss_relative = o.metric == GrokMetric::Loss && (relative || !threshold);
+  if (o.metric == GrokMetric::Accuracy && relative)
+    throw py::value_error("detect_grokking: relative applies to metric 'loss' only");
+  o.threshold = threshold.value_or(o.metric == GrokMetric::Loss ? 0.1 : 0.9);
+  o.test_threshold = test_threshold;
+  o.patience = patience;
+  o.min_delay_ratio = min_delay_ratio;
+  o.min_delay_steps = min_delay_steps;
+  o.log_x = log_x;
+  o.fit_sigmoid = fit_sigmoid;
+  return o;
+}
+
+CkaKind cka_kind(const std::string& k) {
+  if (k == "linear") return CkaKind::Linear;
+  if (k == "rbf") return CkaKind::Rbf;
+  if (k == "debiased") return CkaKind::DebiasedLinear;
+  throw py::value_error("cka: kind must be 'linear', 'rbf' or 'debiased', got '" + k + "'");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(grokscope, m) {
+  m.doc() =
+      "grokscope: measurement primitives for grokking research (CKA, kernels, detectors, datasets), "
+      "the C++ library's compiled engine from Python.";
+  m.attr("__version__") = grokscope::version;
+
+  // ---- CKA ----------------------------------------------------------------------------------
+  py::class_<CkaResult>(m, "CkaResult", "A CKA value and how it was computed.")
+      .def_readonly("value", &CkaResult::value)
+      .def_property_readonly("kind", [](const CkaResult& r) { return std::string(cka_kind_name(r.kind)); })
+      .def_property_readonly("method",
+                             [](const CkaResult& r) { return r.method == CkaMethod::Feature ? "feature" : "gram"; })
+      .def_readonly("n", &CkaResult::n)
+      .def_readonly("defined", &CkaResult::defined, "False when a representation is constant (value 0)")
+      .def_readonly("note", &CkaResult::note)
+      .def("__float__", [](const CkaResult& r) { return r.value; })
+      .def("__repr__", [](const CkaResult& r) {
+        return "CkaResult(value=" + format_number(r.value) + ", kind='" + cka_kind_name(r.kind) +
+               "', n=" + std::to_string(r.n) + ", defined=" + (r.defined ? "True" : "False") + ")";
+      });
+  m.def(
+      "linear_cka",
+      [](const py::handle& X, const py::handle& Y) {
+        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
+        py::gil_scoped_release unlocked;
+        return linear_cka(x, y);
+      },
+      py::arg("X"), py::arg("Y"),
+      "Linear CKA (Kornblith et al. 2019) between X (n, d1) and Y (n, d2), rows = examples:\n"
+      "‖Ycᵀ Xc‖²_F / (‖Xcᵀ Xc‖_F ‖Ycᵀ Yc‖_F) with column-centred Xc, Yc; feature form when d < n,\n"
+      "Gram form otherwise. Returns a CkaResult (float(r) is the value).");
+  m.def(
+      "debiased_linear_cka",
+      [](const py::handle& X, const py::handle& Y) {
+        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
+        py::gil_scoped_release unlocked;
+        return debiased_linear_cka(x, y);
+      },
+      py::arg("X"), py::arg("Y"),
+      "Debiased linear CKA (the unbiased HSIC estimator of Song et al. 2012), X (n, d1), Y (n, d2), n >= 4.");
+  m.def(
+      "rbf_cka",
+      [](const py::handle& X, const py::handle& Y, double threshold, bool debiased) {
+        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
+        py::gil_scoped_release unlocked;
+        return rbf_cka(x, y, threshold, debiased);
+      },
+      py::arg("X"), py::arg("Y"), py::arg("threshold") = 0.5, py::arg("debiased") = false,
+      "RBF CKA with bandwidth threshold × √(median squared distance) (Kornblith et al. use 0.5).");
+  m.def(
+      "cka",
+      [](const py::handle& X, const py::handle& Y, const std::string& kind, double threshold) {
+        const CkaKind k = cka_kind(kind);
+        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
+        py::gil_scoped_release unlocked;
+        return cka(x, y, k, threshold);
+      },
+      py::arg("X"), py::arg("Y"), py::arg("kind") = "linear", py::arg("threshold") = 0.5,
+      "CKA of a kind: 'linear', 'rbf' (threshold used) or 'debiased'.");
+
+  // ---- kernels -------------------------------------------------------------------------------
+  m.def(
+      "centered_alignment",
+      [](const py::handle& K, const py::handle& Y) {
+        const Eigen::MatrixXd k = matrix_arg(K, "K"), y = matrix_arg(Y, "Y", true);
+        py::gil_scoped_release unlocked;
+        return centered_alignment(k, y);
+      },
+      py::arg("K"), py::arg("Y"),
+      "Centered kernel–target alignment tr(Ycᵀ K Yc) / (‖HKH‖_F ‖Yc Ycᵀ‖_F); K (n, n), Y (n, k) or (n,).");
+  m.def(
+      "kumar_alignment",
+      [](const py::handle& K, const py::handle& Y) {
+        const Eigen::MatrixXd k = matrix_arg(K, "K"), y = matrix_arg(Y, "Y", true);
+        py::gil_scoped_release unlocked;
+        return kumar_alignment(k, y);
+      },
+      py::arg("K"), py::arg("Y"), "Kumar et al.'s NTK alignment tr(ycᵀ Kc yc) / (‖Kc‖_F ‖yc‖²), Kc column-centred.");
+  m.def(
+      "kernel_distance",
+      [](const py::handle& K0, const py::handle& Kt) {
+        const Eigen::MatrixXd a = matrix_arg(K0, "K0"), b = matrix_arg(Kt, "Kt");
+        py::gil_scoped_release unlocked;
+        return kernel_distance(a, b);
+      },
+      py::arg("K0"), py::arg("Kt"), "Kernel distance 1 − ⟨K0, Kt⟩_F / (‖K0‖_F ‖Kt‖_F) (Fort et al. 2020).");
+  m.def(
+      "kernel_regression",
+      [](const py::handle& K_train, const py::handle& y_train, const py::handle& K_test, double ridge,
+         const py::object& y_test) {
+        const Eigen::MatrixXd kt = matrix_arg(K_train, "K_train"), yt = matrix_arg(y_train, "y_train", true),
+                              ks = matrix_arg(K_test, "K_test");
+        const Eigen::MatrixXd ys = y_test.is_none() ? Eigen::MatrixXd() : matrix_arg(y_test, "y_test", true);
+        KernelRegressionResult r;
+        {
+          py::gil_scoped_release unlocked;
+          r = kernel_regression(kt, yt, ks, ridge, ys);
+        }
+        py::dict d;
+        d["coefficients"] = to_numpy(r.coefficients);
+        d["predictions"] = to_numpy(r.predictions);
+        d["solver"] = r.solver == KernelSolve::Cholesky ? "cholesky" : "pseudo_inverse";
+        d["rank"] = r.rank;
+        d["test_mse"] = r.test_mse;
+        return d;
+      },
+      py::arg("K_train"), py::arg("y_train"), py::arg("K_test"), py::arg("ridge") = 0.0, py::arg("y_test") = py::none(),
+      "Kernel regression a = (K_train + ridge·I)⁻¹ y_train, predictions K_test · a; K_train (n, n),\n"
+      "y_train (n, k), K_test (m, n), y_test (m, k) or None. Returns a dict: coefficients, predictions,\n"
+      "solver ('cholesky' or 'pseudo_inverse' when K is not positive definite), rank, test_mse.");
+  m.def(
+      "kernel_spectrum",
+      [](const py::handle& K) {
+        const Eigen::MatrixXd k = matrix_arg(K, "K");
+        KernelSpectrum s;
+        {
+          py::gil_scoped_release unlocked;
+          s = kernel_spectrum(k);
+        }
+        py::dict d;
+        d["eigenvalues"] = to_numpy(s.eigenvalues);
+        d["eigenvectors"] = to_numpy(s.eigenvectors);
+        d["effective_rank"] = s.effective_rank();
+        d["participation_ratio"] = s.participation_ratio();
+        return d;
+      },
+      py::arg("K"),
+      "Eigen-decomposition of a symmetric kernel (eigenvalues descending) with its effective rank\n"
+      "(exp of the spectral entropy) and participation ratio (Σλ)²/Σλ².");
+
+  // ---- detectors -----------------------------------------------------------------------------
+  m.def(
+      "detect_grokking",
+      [](const py::handle& steps, const py::handle& train, const py::handle& test, const std::string& metric,
+         std::optional<double> threshold, std::optional<double> test_threshold, bool relative, Index patience,
+         double min_delay_ratio, double min_delay_steps, bool log_x, bool fit_sigmoid) {
+        const std::vector<double> s = vector_arg(steps, "steps"), tr = vector_arg(train, "train"),
+                                  te = vector_arg(test, "test");
+        if (s.size() != tr.size() || s.size() != te.size())  // C++ reports a status; Python raises
+          throw py::value_error("detect_grokking: steps, train and test have " + std::to_string(s.size()) + ", " +
+                                std::to_string(tr.size()) + " and " + std::to_string(te.size()) + " entries");
+        const DetectOptions o = detect_options(metric, threshold, test_threshold, relative, patience, min_delay_ratio,
+                                               min_delay_steps, log_x, fit_sigmoid);
+        GrokReport r;
+        {
+          py::gil_scoped_release unlocked;
+          r = detect_grokking(s, tr, te, o);
+        }
+        return to_python(to_json(r));
+      },
+      py::arg("steps"), py::arg("train"), py::arg("test"), py::arg("metric") = "accuracy",
+      py::arg("threshold") = py::none(), py::arg("test_threshold") = py::none(), py::arg("relative") = false,
+      py::arg("patience") = 1, py::arg("min_delay_ratio") = 2.0, py::arg("min_delay_steps") = 0.0,
+      py::arg("log_x") = false, py::arg("fit_sigmoid") = true,
+      "t_mem, t_grok, the gap, the sigmoid fit of the test curve and a verdict from three 1-d arrays\n"
+      "(float32/float64; NaN marks a missing record). metric 'accuracy' (reached when >= threshold,\n"
+      "default 0.9) or 'loss' (<= threshold; default 0.1 of each curve's first value). Returns the\n"
+      "report as a dict, with None where a quantity is undefined (e.g. t_grok of a run that never\n"
+      "generalised).");
+  m.def(
+      "detect_grokking_csv",
+      [](const std::string& path, const std::string& step, std::optional<std::string> train,
+         std::optional<std::string> test, const std::string& metric, std::optional<double> threshold,
+         std::optional<double> test_threshold) {
+        const DetectOptions o = detect_options(metric, threshold, test_threshold, false, 1, 2.0, 0.0, false, true);
+        const bool loss = o.metric == GrokMetric::Loss;
+        const std::string trc = train.value_or(loss ? "train_loss" : "train_acc"),
+                          tec = test.value_or(loss ? "test_loss" : "test_acc");
+        GrokReport r;
+        {
+          py::gil_scoped_release unlocked;
+          const CsvTable t = read_csv(path);
+          r = detect_grokking(t.numeric(step), t.numeric(trc), t.numeric(tec), o);
+        }
+        return to_python(to_json(r));
+      },
+      py::arg("path"), py::arg("step") = "step", py::arg("train") = py::none(), py::arg("test") = py::none(),
+      py::arg("metric") = "accuracy", py::arg("threshold") = py::none(), py::arg("test_threshold") = py::none(),
+      "detect_grokking on the columns of a CSV log (a header row; any framework's), by name.");
+
+  // ---- datasets ------------------------------------------------------------------------------
+  m.def(
+      "modular_dataset",
+      [](const std::string& op, Index p, const std::string& encoding, const std::string& split, double fraction,
+         std::uint64_t seed) {
+        ModularOptions o;
+        o.op = mod_op_from_name(op);
+        o.p = p;
+        if (encoding == "nanda_tokens")
+          o.encoding = ModEncoding::NandaTokens;
+        else if (encoding == "pair_indices")
+          o.encoding = ModEncoding::PairIndices;
+        else if (encoding == "op_tokens")
+          o.encoding = ModEncoding::OpTokens;
+        else
+          throw py::value_error(
+              "modular_dataset: encoding must be 'nanda_tokens', 'pair_indices' or 'op_tokens', got '" + encoding +
+              "'");
+        Dataset ds = modular_dataset(o);
+        if (split == "nanda")
+          apply_split(ds, nanda_split(ds, fraction, seed), "nanda");
+        else if (split == "random") {
+          Rng r = Rng(seed).fork(1);  // as the flagship: the split of seed s
+          apply_split(ds, split_by_fraction(ds.size(), fraction, r), "random");
+        } else if (split != "none")
+          throw py::value_error("modular_dataset: split must be 'nanda', 'random' or 'none', got '" + split + "'");
+        py::array_t<std::int64_t> tokens(
+            {static_cast<py::ssize_t>(ds.tokens.rows()), static_cast<py::ssize_t>(ds.tokens.cols())});
+        auto w = tokens.mutable_unchecked<2>();
+        for (Index i = 0; i < ds.tokens.rows(); ++i)
+          for (Index j = 0; j < ds.tokens.cols(); ++j) w(i, j) = ds.tokens(i, j);
+        py::dict d;
+        d["tokens"] = tokens;
+        d["labels"] = to_numpy(ds.labels);
+        d["train"] = to_numpy(ds.train);
+        d["test"] = to_numpy(ds.test);
+        d["vocab_size"] = ds.vocab_size;
+        d["num_classes"] = ds.num_classes;
+        d["name"] = ds.name;
+        return d;
+      },
+      py::arg("op") = "add", py::arg("p") = 97, py::arg("encoding") = "nanda_tokens", py::arg("split") = "none",
+      py::arg("fraction") = 0.3, py::arg("seed") = 0,
+      "Every equation a ∘ b = c (mod p) of one of Power et al.'s operations ('add', 'sub', 'mul',\n"
+      "'div', 'squarepoly', ...) as int64 arrays: tokens (n, T) — [a, b, =] for 'nanda_tokens',\n"
+      "[a, p + b] for 'pair_indices', [a, op, b, =] for 'op_tokens' — labels (n,), and with split\n"
+      "'nanda' (Nanda et al.'s exact split of `fraction`) or 'random' the train / test row indices.");
+}

@@ -1,0 +1,82 @@
+"""CKA and kernel measurements from Python: against their formulas in NumPy, their invariants,
+and the errors bad arrays must raise."""
+import numpy as np
+import pytest
+
+import grokscope
+
+
+def cka_numpy(X, Y):
+    X = X - X.mean(0)
+    Y = Y - Y.mean(0)
+    return np.linalg.norm(Y.T @ X) ** 2 / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y))
+
+
+def test_linear_cka_matches_numpy_in_both_forms_and_dtypes():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8))
+    Y = X @ rng.standard_normal((8, 5)) + 0.3 * rng.standard_normal((60, 5))
+    r = grokscope.linear_cka(X, Y)
+    assert r.method == "feature" and r.n == 60 and r.defined
+    assert abs(r.value - cka_numpy(X, Y)) < 1e-12
+    wide = rng.standard_normal((20, 50))  # d > n: the Gram form
+    g = grokscope.linear_cka(wide, wide[:, :30] * 2)
+    assert g.method == "gram"
+    assert abs(float(g) - cka_numpy(wide, wide[:, :30])) < 1e-12
+    f32 = grokscope.linear_cka(X.astype(np.float32), Y.astype(np.float32))
+    assert abs(f32.value - r.value) < 1e-6
+    fortran = grokscope.linear_cka(np.asfortranarray(X), Y[:, ::-1])  # non-contiguous views too
+    assert abs(fortran.value - r.value) < 1e-12
+
+
+def test_cka_invariants_and_kinds():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 6))
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    assert abs(grokscope.linear_cka(X, X).value - 1) < 1e-12
+    assert abs(grokscope.linear_cka(X, 3 * X @ Q).value - 1) < 1e-12  # orthogonal maps and scaling
+    assert abs(grokscope.cka(X, X, "rbf").value - 1) < 1e-12
+    indep = grokscope.debiased_linear_cka(X, rng.standard_normal((40, 6)))
+    assert abs(indep.value) < 0.2
+    const = grokscope.linear_cka(np.ones((10, 3)), X[:10])
+    assert not const.defined and const.value == 0
+
+
+def test_bad_arrays_raise_with_the_argument_named():
+    X = np.zeros((5, 3))
+    with pytest.raises(TypeError, match="X: expected float32 or float64, got int64"):
+        grokscope.linear_cka(np.zeros((5, 3), dtype=np.int64), X)
+    with pytest.raises(TypeError, match="Y: expected a numpy array, got list"):
+        grokscope.linear_cka(X, [[1.0]])
+    with pytest.raises(ValueError, match="X: expected a 2-d array, got 3-d"):
+        grokscope.linear_cka(np.zeros((2, 2, 2)), X)
+    with pytest.raises(ValueError, match="5 rows.*4|4.*5 rows|rows"):
+        grokscope.linear_cka(X, np.zeros((4, 3)))
+    bad = np.random.default_rng(2).standard_normal((5, 3))
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="X has a non-finite value nan at \\(2, 1\\)"):
+        grokscope.linear_cka(bad, bad)
+    with pytest.raises(ValueError, match="kind must be 'linear', 'rbf' or 'debiased'"):
+        grokscope.cka(X, X, "cosine")
+
+
+def test_kernel_measures_match_numpy():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((30, 10))
+    K = A @ A.T
+    y = rng.standard_normal(30)
+    H = np.eye(30) - 1 / 30
+    yc = y - y.mean()
+    expected = yc @ K @ yc / (np.linalg.norm(H @ K @ H) * np.linalg.norm(np.outer(yc, yc)))
+    assert abs(grokscope.centered_alignment(K, y) - expected) < 1e-12
+    assert abs(grokscope.kernel_distance(K, 2 * K)) < 1e-12
+    s = grokscope.kernel_spectrum(K)
+    assert np.allclose(s["eigenvalues"], np.sort(np.linalg.eigvalsh(K))[::-1], atol=1e-9)
+    assert 1 <= s["participation_ratio"] <= 10 + 1e-9
+    Kr = K + 1e-3 * np.eye(30)
+    r = grokscope.kernel_regression(Kr, y, Kr[:5], y_test=y[:5])
+    assert r["solver"] == "cholesky"
+    assert np.allclose(r["coefficients"][:, 0], np.linalg.solve(Kr, y), atol=1e-8)
+    assert r["test_mse"] < 1e-12  # the training points are interpolated
+    with pytest.raises(ValueError):
+        grokscope.kernel_regression(K[:, :5], y, K)
