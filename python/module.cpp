@@ -12,12 +12,17 @@
 #include <grokscope/io/csv.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/ntk.hpp>
+#include <grokscope/nn/mlp.hpp>
+#include <grokscope/nn/transformer.hpp>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,6 +117,202 @@ CkaKind cka_kind(const std::string& k) {
   if (k == "rbf") return CkaKind::Rbf;
   if (k == "debiased") return CkaKind::DebiasedLinear;
   throw py::value_error("cka: kind must be 'linear', 'rbf' or 'debiased', got '" + k + "'");
+}
+
+// ---- models -------------------------------------------------------------------------------
+
+// Reads a config dict into a struct field by field; unknown keys are refused with the allowed list.
+class ConfigReader {
+ public:
+  ConfigReader(const py::dict& d, const char* where) : m_d(d), m_where(where) {}
+  template <typename T>
+  void field(const char* key, T& v) {
+    m_known.push_back(key);
+    if (!m_d.contains(key)) return;
+    try {
+      v = m_d[key].cast<T>();
+    } catch (const py::cast_error&) {
+      throw py::type_error(std::string(m_where) + ": config key '" + key + "' has the wrong type (" +
+                           std::string(py::str(m_d[key].get_type().attr("__name__"))) + ")");
+    }
+  }
+  template <typename E>
+  void choice(const char* key, E& v, const std::vector<std::pair<const char*, E>>& names) {
+    m_known.push_back(key);
+    if (!m_d.contains(key)) return;
+    const std::string s = py::str(m_d[key]);
+    std::string all;
+    for (const auto& [n, e] : names) {
+      if (s == n) {
+        v = e;
+        return;
+      }
+      all += std::string(all.empty() ? "" : ", ") + n;
+    }
+    throw py::value_error(std::string(m_where) + ": config key '" + key + "': '" + s + "' is not one of " + all);
+  }
+  void finish() const {
+    for (const auto& kv : m_d) {
+      const std::string k = py::str(kv.first);
+      if (std::find(m_known.begin(), m_known.end(), k) == m_known.end()) {
+        std::string all;
+        for (const std::string& n : m_known) all += (all.empty() ? "" : ", ") + n;
+        throw py::value_error(std::string(m_where) + ": unknown config key '" + k + "' (allowed: " + all + ")");
+      }
+    }
+  }
+
+ private:
+  const py::dict& m_d;
+  const char* m_where;
+  std::vector<std::string> m_known;
+};
+
+const std::vector<std::pair<const char*, Activation>> kActivations = {
+    {"relu", Activation::Relu},         {"gelu", Activation::Gelu},
+    {"tanh", Activation::Tanh},         {"square", Activation::Square},
+    {"identity", Activation::Identity}, {"linear_quadratic", Activation::LinearQuadratic}};
+
+MlpConfig mlp_config(const py::dict& d) {
+  MlpConfig c;
+  ConfigReader r(d, "Mlp");
+  r.field("input", c.input);
+  r.field("hidden", c.hidden);
+  r.field("output", c.output);
+  r.choice("activation", c.activation, kActivations);
+  r.field("bias", c.bias);
+  r.field("readout_bias", c.readout_bias);
+  r.choice<Parameterization>("parameterization", c.parameterization,
+                             {{"standard", Parameterization::Standard},
+                              {"ntk", Parameterization::Ntk},
+                              {"mean_field", Parameterization::MeanField}});
+  r.field("init_std", c.init_std);
+  r.field("init_scale", c.init_scale);
+  r.field("output_scale", c.output_scale);
+  r.field("centered", c.centered);
+  r.field("epsilon", c.epsilon);
+  r.field("fixed_readout", c.fixed_readout);
+  r.field("seed", c.seed);
+  r.finish();
+  return c;
+}
+
+TransformerConfig transformer_config(const py::dict& d) {
+  TransformerConfig c;
+  ConfigReader r(d, "Transformer");
+  Index nanda_p = 0;
+  r.field("nanda2023", nanda_p);  // a preset first: {"nanda2023": 113, "output": 113}
+  if (nanda_p > 0) c = TransformerConfig::nanda2023(nanda_p);
+  r.field("vocab", c.vocab);
+  r.field("context", c.context);
+  r.field("output", c.output);
+  r.field("d_model", c.d_model);
+  r.field("heads", c.heads);
+  r.field("d_mlp", c.d_mlp);
+  r.field("layers", c.layers);
+  r.choice("activation", c.activation, kActivations);
+  r.choice<LayerNormPlacement>(
+      "layer_norm", c.layer_norm,
+      {{"none", LayerNormPlacement::None}, {"pre", LayerNormPlacement::Pre}, {"post", LayerNormPlacement::Post}});
+  r.choice<PositionEncoding>("positions", c.positions,
+                             {{"learned", PositionEncoding::Learned}, {"sinusoidal", PositionEncoding::Sinusoidal}});
+  r.field("attn_bias", c.attn_bias);
+  r.field("mlp_bias", c.mlp_bias);
+  r.field("unembed_bias", c.unembed_bias);
+  r.choice<TransformerInit>("init", c.init, {{"nanda", TransformerInit::Nanda}, {"pytorch", TransformerInit::PyTorch}});
+  r.field("init_scale", c.init_scale);
+  r.field("output_scale", c.output_scale);
+  r.field("centered", c.centered);
+  r.field("seed", c.seed);
+  r.finish();
+  return c;
+}
+
+// A float64 model held for Python.
+struct PyModel {
+  std::unique_ptr<Model<double>> model;
+  bool tokens = false;  // a Transformer reads token ids
+};
+
+// The inputs of a model: dense rows (n, d) for an MLP, or int token ids (n, T) for a transformer.
+ModelInput<double> model_input(const PyModel& m, const py::handle& obj, const char* name) {
+  ModelInput<double> in;
+  if (!m.tokens) {
+    in.x = matrix_arg(obj, name);
+    return in;
+  }
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + ": expected a numpy array of token ids");
+  const py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
+    throw py::type_error(std::string(name) + ": token ids must be integers, got " +
+                         std::string(py::str(a.dtype().attr("name"))));
+  if (a.ndim() != 2)
+    throw py::value_error(std::string(name) + ": expected (n, T) token ids, got " + std::to_string(a.ndim()) + "-d");
+  const auto t = py::array_t<std::int64_t, py::array::forcecast>::ensure(a);
+  in.T = static_cast<Index>(a.shape(1));
+  for (py::ssize_t i = 0; i < a.shape(0); ++i)
+    for (py::ssize_t j = 0; j < a.shape(1); ++j) in.tokens.push_back(t.at(i, j));
+  return in;
+}
+
+py::dict state_dict(const PyModel& m) {
+  py::dict d;
+  for (const Parameter<double>* p : m.model->parameters()) d[py::str(p->name)] = to_numpy(Eigen::MatrixXd(p->value));
+  return d;
+}
+
+// Loads named arrays (numpy, or anything with .detach().cpu().numpy() such as torch tensors) into
+// the parameters; every mismatch is collected and reported at once, and nothing changes then.
+void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
+  std::vector<std::string> problems;
+  std::vector<std::pair<Parameter<double>*, Eigen::MatrixXd>> values;
+  const py::module_ np = py::module_::import("numpy");
+  std::vector<std::string> names;
+  for (Parameter<double>* p : m.model->parameters()) {
+    names.push_back(p->name);
+    if (!sd.contains(p->name)) {
+      if (strict)
+        problems.push_back("missing '" + p->name + "' (" + std::to_string(p->rows()) + ", " +
+                           std::to_string(p->cols()) + ")");
+      continue;
+    }
+    py::object v = sd[py::str(p->name)];
+    if (py::hasattr(v, "detach")) v = v.attr("detach")().attr("cpu")().attr("numpy")();
+    py::array a = np.attr("asarray")(v);
+    const std::string want = "(" + std::to_string(p->rows()) + ", " + std::to_string(p->cols()) + ")";
+    std::string have = "(";
+    for (py::ssize_t k = 0; k < a.ndim(); ++k) have += (k ? ", " : "") + std::to_string(a.shape(k));
+    have += a.ndim() == 1 ? ",)" : ")";
+    if (a.ndim() == 1 && p->rows() == 1 && a.shape(0) == p->cols()) a = a.attr("reshape")(1, p->cols());
+    if (a.ndim() == 1 && p->cols() == 1 && a.shape(0) == p->rows()) a = a.attr("reshape")(p->rows(), 1);
+    if (a.ndim() != 2 || a.shape(0) != p->rows() || a.shape(1) != p->cols()) {
+      const bool transposed = a.ndim() == 2 && a.shape(0) == p->cols() && a.shape(1) == p->rows();
+      problems.push_back("'" + p->name + "' is " + have + ", expected " + want +
+                         (transposed ? " (transpose it: see the README's layout table)" : ""));
+      continue;
+    }
+    try {
+      values.emplace_back(p, matrix_arg(np.attr("asarray")(a, "float64"), p->name.c_str()));
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  }
+  for (const auto& kv : sd) {
+    const std::string k = py::str(kv.first);
+    if (strict && std::find(names.begin(), names.end(), k) == names.end())
+      problems.push_back("unexpected '" + k + "' (the model has no such parameter)");
+  }
+  if (!problems.empty()) {
+    std::string msg = "load_state_dict: " + std::to_string(problems.size()) + " mismatch" +
+                      (problems.size() > 1 ? "es" : "") + "; nothing was loaded:";
+    for (const std::string& pr : problems) msg += "\n  " + pr;
+    throw py::value_error(msg);
+  }
+  for (auto& [p, v] : values) {
+    if (!v.allFinite()) throw py::value_error("load_state_dict: '" + p->name + "' is not finite");
+  }
+  for (auto& [p, v] : values) p->value = v;
 }
 
 }  // namespace
@@ -343,4 +544,88 @@ PYBIND11_MODULE(grokscope, m) {
       "'div', 'squarepoly', ...) as int64 arrays: tokens (n, T) — [a, b, =] for 'nanda_tokens',\n"
       "[a, p + b] for 'pair_indices', [a, op, b, =] for 'op_tokens' — labels (n,), and with split\n"
       "'nanda' (Nanda et al.'s exact split of `fraction`) or 'random' the train / test row indices.");
+
+  // ---- models and the NTK ------------------------------------------------------------------
+  py::class_<PyModel>(m, "Model", "A grokscope model in float64 (Mlp or Transformer).")
+      .def_property_readonly("config", [](const PyModel& pm) { return to_python(pm.model->config()); })
+      .def_property_readonly("num_parameters", [](const PyModel& pm) { return pm.model->num_parameters(); })
+      .def("state_dict", &state_dict, "Every parameter by grokscope's name, as float64 arrays (copies).")
+      .def("load_state_dict", &load_state_dict, py::arg("state_dict"), py::arg("strict") = true,
+           "Loads arrays (numpy, or torch tensors) by grokscope's names and shapes (a 1-d array fills a\n"
+           "(1, n) bias). Every missing, unexpected or mis-shaped entry is listed in one ValueError and\n"
+           "nothing is loaded; a transposed layout is named as such (the README's layout table).")
+      .def(
+          "__call__",
+          [](PyModel& pm, const py::handle& inputs) {
+            const ModelInput<double> in = model_input(pm, inputs, "inputs");
+            Eigen::MatrixXd out;
+            {
+              py::gil_scoped_release unlocked;
+              Tape<double> t;
+              out = pm.model->forward(t, in).value();
+            }
+            return to_numpy(out);
+          },
+          py::arg("inputs"),
+          "The outputs (n, k): inputs are rows (n, d) for an Mlp, int token ids (n, T) for a Transformer.");
+  m.def(
+      "Mlp",
+      [](const py::dict& config) {
+        PyModel pm;
+        pm.model = std::make_unique<Mlp<double>>(mlp_config(config));
+        return pm;
+      },
+      py::arg("config"),
+      "An MLP from a dict of MlpConfig's fields (input, hidden, output, activation, bias, readout_bias,\n"
+      "parameterization, init_std, init_scale, output_scale, centered, epsilon, fixed_readout, seed).\n"
+      "Layers are layers.<i>.weight (out, in) and layers.<i>.bias (1, out), PyTorch's nn.Linear layout.");
+  m.def(
+      "Transformer",
+      [](const py::dict& config) {
+        PyModel pm;
+        pm.model = std::make_unique<Transformer<double>>(transformer_config(config));
+        pm.tokens = true;
+        return pm;
+      },
+      py::arg("config"),
+      "A decoder-only transformer from a dict of TransformerConfig's fields; {'nanda2023': p} starts from\n"
+      "Nanda et al.'s preset (p + 1 logits; add 'output': p for TransformerLens's d_vocab_out).");
+  m.def(
+      "empirical_ntk",
+      [](PyModel& pm, const py::handle& X, const py::object& X2, const std::string& output, Index output_index,
+         const std::vector<std::string>& parameters, const std::string& method) {
+        NtkOptions o;
+        if (output == "trace")
+          o.output = NtkOutput::Trace;
+        else if (output == "full")
+          o.output = NtkOutput::Full;
+        else if (output == "single")
+          o.output = NtkOutput::Single, o.output_index = output_index;
+        else
+          throw py::value_error("empirical_ntk: output must be 'trace', 'full' or 'single', got '" + output + "'");
+        if (method == "structured")
+          o.method = NtkMethod::Structured;
+        else if (method == "jacobian")
+          o.method = NtkMethod::JacobianContraction;
+        else
+          throw py::value_error("empirical_ntk: method must be 'structured' or 'jacobian', got '" + method + "'");
+        o.parameters = parameters;
+        const ModelInput<double> a = model_input(pm, X, "X");
+        Eigen::MatrixXd K;
+        if (X2.is_none()) {
+          py::gil_scoped_release unlocked;
+          K = empirical_ntk(*pm.model, a, o);
+        } else {
+          const ModelInput<double> b = model_input(pm, X2, "X2");
+          py::gil_scoped_release unlocked;
+          K = empirical_ntk(*pm.model, a, b, o);
+        }
+        return to_numpy(K);
+      },
+      py::arg("model"), py::arg("X"), py::arg("X2") = py::none(), py::arg("output") = "trace",
+      py::arg("output_index") = 0, py::arg("parameters") = std::vector<std::string>{}, py::arg("method") = "structured",
+      "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (float64):\n"
+      "output 'trace' (n, n) sums over outputs, 'full' (n·k, n·k) with row i·k + a for input i, output a,\n"
+      "'single' the kernel of one output. X2 gives the cross kernel (n, m). parameters: names (default\n"
+      "every trainable one). The structured method never forms per-example gradients.");
 }

@@ -1,0 +1,82 @@
+"""Models from Python: PyTorch weights (the committed fixtures written by
+tests/fixtures/make_fixtures.py and make_ntk_fixtures.py) loaded by name give PyTorch's logits and
+functorch's NTK; every mismatch of a state dict is reported at once."""
+import glob
+import os
+
+import numpy as np
+import pytest
+
+import grokscope
+
+
+def load_case(fixtures, case):
+    d = os.path.join(fixtures, "torch", case)
+    arrays = {os.path.basename(f)[:-4]: np.load(f) for f in glob.glob(os.path.join(d, "*.npy"))}
+    return {k: v for k, v in arrays.items() if not k.startswith("grad.") and not k.startswith("ntk_full")}, arrays
+
+
+def test_mlp_from_torch_weights_gives_torch_logits_and_functorch_ntk(fixtures):
+    weights, a = load_case(fixtures, "mlp_relu_ce")
+    m = grokscope.Mlp({"input": 6, "hidden": [8, 7], "output": 4, "activation": "relu"})
+    params = {k: v for k, v in weights.items() if k.startswith("layers.")}
+    params["layers.0.bias"] = params["layers.0.bias"].reshape(-1)  # torch's (out,) bias is accepted
+    m.load_state_dict(params)
+    out = m(a["x"])
+    assert np.max(np.abs(out - a["outputs"])) <= 1e-12 * max(1.0, np.max(np.abs(a["outputs"])))
+    for method in ("structured", "jacobian"):
+        K = grokscope.empirical_ntk(m, a["x"], output="full", method=method)
+        assert K.shape == (20, 20)
+        assert np.max(np.abs(K - a["ntk_full"])) / np.max(np.abs(a["ntk_full"])) < 1e-10
+    trace = grokscope.empirical_ntk(m, a["x"])
+    assert np.allclose(trace, sum(a["ntk_full"][i::4, i::4] for i in range(4)), rtol=1e-10, atol=1e-12)
+    one = grokscope.empirical_ntk(m, a["x"], parameters=["layers.1.weight"], output="full")
+    assert np.max(np.abs(one - a["ntk_full.layers.1.weight"])) / np.max(np.abs(a["ntk_full.layers.1.weight"])) < 1e-10
+    sd = m.state_dict()
+    assert set(sd) == set(params) and sd["layers.0.bias"].shape == (1, 8)
+
+
+def test_transformer_from_torch_weights_gives_torch_logits(fixtures):
+    weights, a = load_case(fixtures, "transformer_nanda")
+    m = grokscope.Transformer({"nanda2023": 13, "d_model": 32, "heads": 4, "d_mlp": 64})
+    m.load_state_dict({k: v for k, v in weights.items() if k not in ("tokens", "labels", "outputs", "loss")})
+    out = m(a["tokens"].astype(np.int64))
+    assert np.max(np.abs(out - a["outputs"])) <= 1e-11 * max(1.0, np.max(np.abs(a["outputs"])))
+    K = grokscope.empirical_ntk(m, a["tokens"].astype(np.int64), output="full")
+    assert np.max(np.abs(K - a["ntk_full"])) / np.max(np.abs(a["ntk_full"])) < 1e-10
+
+
+def test_state_dict_mismatches_are_listed_and_nothing_is_loaded():
+    m = grokscope.Mlp({"input": 3, "hidden": [4], "output": 2, "seed": 1})
+    before = m.state_dict()
+    bad = {"layers.0.weight": np.zeros((3, 4)), "layers.1.weight": np.zeros((2, 4)), "extra": np.zeros(1)}
+    with pytest.raises(ValueError) as e:
+        m.load_state_dict(bad)
+    msg = str(e.value)
+    assert "3 mismatches" not in msg  # four: the transposed weight, two missing biases, the extra
+    assert "'layers.0.weight' is (3, 4), expected (4, 3) (transpose it" in msg
+    assert "missing 'layers.0.bias' (1, 4)" in msg and "missing 'layers.1.bias' (1, 2)" in msg
+    assert "unexpected 'extra'" in msg and "nothing was loaded" in msg
+    after = m.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    m.load_state_dict({"layers.1.weight": np.ones((2, 4))}, strict=False)
+    assert np.all(m.state_dict()["layers.1.weight"] == 1)
+    nan = {k: v.copy() for k, v in before.items()}
+    nan["layers.1.weight"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="'layers.1.weight' is not finite"):
+        m.load_state_dict(nan)
+
+
+def test_model_config_and_input_errors():
+    with pytest.raises(ValueError, match="unknown config key 'widht' \\(allowed: input, hidden, output"):
+        grokscope.Mlp({"input": 3, "widht": 4})
+    with pytest.raises(ValueError, match="'swish' is not one of relu, gelu"):
+        grokscope.Mlp({"input": 3, "hidden": [4], "output": 2, "activation": "swish"})
+    t = grokscope.Transformer({"nanda2023": 7})
+    with pytest.raises(TypeError, match="token ids must be integers"):
+        t(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="output must be 'trace', 'full' or 'single'"):
+        grokscope.empirical_ntk(t, np.zeros((2, 3), dtype=np.int64), output="diag")
+    with pytest.raises(ValueError):  # token 99 is outside the vocabulary of 8
+        t(np.array([[1, 2, 99]]))
+    assert t.config["vocab"] == 8 and t.num_parameters > 0
