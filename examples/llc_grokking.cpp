@@ -25,7 +25,7 @@
 //
 // Writes OUT/seed_<s>/{history.csv, summary.json}, OUT/summary.json and OUT/llc_grokking.png
 // (tools/plot_llc_grokking.py). --quick (p 23, width 256, 60 % of pairs, 2 000 steps, 2 seeds,
-// 100 draws) exits 1 unless every run groks, every LLC estimate from 2 t_mem on is finite and
+// 100 draws) exits 1 unless every run groks, every settled LLC estimate (<= 10 % of draws below L0) is finite and
 // positive, and the LLC peaks after t_mem.
 //
 // Calibration (devinterp's advice: scan ε and nβ, keep the MALA acceptance high and the trace
@@ -232,11 +232,19 @@ int main(int argc, char** argv) {
       const std::size_t peak = static_cast<std::size_t>(std::max_element(llc.begin(), llc.end()) - llc.begin());
       const double r_test = pearson(llc, test_loss), r_train = pearson(llc, train_loss);
       const std::optional<double> t_exit = linearization_exit(h.column("step"), h.column("taylor_gap"), 0.1);
-      // once the training set is fitted (from 2 t_mem: at t_mem itself the parameters are not yet at
-      // a minimum) every estimate is finite and positive, and the LLC keeps rising past t_mem
+      // every estimate that devinterp's diagnostics call settled (at most 10 % of the draws below
+      // L0: the chain stayed at a minimum) is finite and positive, at least a third of the
+      // checkpoints are settled, and the LLC keeps rising past t_mem. (Before the training loss
+      // has converged, half the draws fall below L0 and the estimate is near zero either sign.)
+      const std::vector<double> below = h.column("llc_fraction_below_init");
       bool positive = true;
-      for (std::size_t i = 0; i < llc.size(); ++i)
-        if (rep.t_mem && st[i] >= 2 * *rep.t_mem) positive = positive && std::isfinite(llc[i]) && llc[i] > 0;
+      std::size_t settled = 0, measured = 0;
+      for (std::size_t i = 0; i < below.size(); ++i) {
+        if (!std::isfinite(below[i])) continue;  // a record without an LLC measurement
+        ++measured;
+        if (below[i] <= 0.1) ++settled, positive = positive && std::isfinite(l_all[i]) && l_all[i] > 0;
+      }
+      positive = positive && 3 * settled >= measured;
       const bool rises = rep.t_mem && st[peak] > *rep.t_mem;
       ok = ok && rep.verdict == GrokVerdict::Grokked && positive && rises;
       std::printf(
@@ -289,9 +297,11 @@ int main(int argc, char** argv) {
     std::printf("wrote %s/summary.json (%.0f s)\n", out.c_str(), wall);
     if (!no_plot) examples::plot("plot_llc_grokking.py", out, "llc_grokking.png");
     if (quick && !ok) {
-      std::fprintf(stderr,
-                   "llc_grokking: --quick expected every run to grok, finite positive LLC estimates from 2 t_mem on, "
-                   "and the LLC's peak after t_mem\n");
+      std::fprintf(
+          stderr,
+          "llc_grokking: --quick expected every run to grok, finite positive LLC estimates wherever the chains settled "
+          "(<= 10 % of draws below L0, on a third of the checkpoints or more), "
+          "and the LLC's peak after t_mem\n");
       return 1;
     }
     return 0;

@@ -7,10 +7,15 @@
 // with grokscope's message; unreadable files → RuntimeError. The GIL is released while C++ runs.
 
 #include <grokscope/core/version.hpp>
+#include <grokscope/data/groups.hpp>
+#include <grokscope/data/idx.hpp>
 #include <grokscope/data/modular.hpp>
+#include <grokscope/data/parity.hpp>
+#include <grokscope/data/regression.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/csv.hpp>
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/nn/mlp.hpp>
@@ -117,6 +122,42 @@ CkaKind cka_kind(const std::string& k) {
   if (k == "rbf") return CkaKind::Rbf;
   if (k == "debiased") return CkaKind::DebiasedLinear;
   throw py::value_error("cka: kind must be 'linear', 'rbf' or 'debiased', got '" + k + "'");
+}
+
+// A Dataset as a dict of numpy arrays: tokens (int64) or features, labels and/or targets, the split.
+py::dict dataset_dict(const Dataset& ds) {
+  py::dict d;
+  if (ds.has_tokens()) {
+    py::array_t<std::int64_t> tokens(
+        {static_cast<py::ssize_t>(ds.tokens.rows()), static_cast<py::ssize_t>(ds.tokens.cols())});
+    auto w = tokens.mutable_unchecked<2>();
+    for (Index i = 0; i < ds.tokens.rows(); ++i)
+      for (Index j = 0; j < ds.tokens.cols(); ++j) w(i, j) = ds.tokens(i, j);
+    d["tokens"] = tokens;
+    d["vocab_size"] = ds.vocab_size;
+  } else {
+    d["features"] = to_numpy(Eigen::MatrixXd(ds.features));
+  }
+  if (!ds.labels.empty()) d["labels"] = to_numpy(ds.labels), d["num_classes"] = ds.num_classes;
+  if (ds.targets.rows() > 0) d["targets"] = to_numpy(Eigen::MatrixXd(ds.targets));
+  d["train"] = to_numpy(ds.train);
+  d["test"] = to_numpy(ds.test);
+  d["name"] = ds.name;
+  d["meta"] = to_python(ds.meta);
+  return d;
+}
+
+IndexList index_arg(const py::handle& obj, const char* name) {
+  if (!py::isinstance<py::array>(obj)) throw py::type_error(std::string(name) + ": expected a numpy array of integers");
+  const py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
+    throw py::type_error(std::string(name) + ": expected integers, got " +
+                         std::string(py::str(a.dtype().attr("name"))));
+  if (a.ndim() != 1) throw py::value_error(std::string(name) + ": expected a 1-d array");
+  const auto v = py::array_t<std::int64_t, py::array::forcecast>::ensure(a);
+  IndexList out(static_cast<std::size_t>(a.shape(0)));
+  for (py::ssize_t i = 0; i < a.shape(0); ++i) out[static_cast<std::size_t>(i)] = v.at(i);
+  return out;
 }
 
 // ---- models -------------------------------------------------------------------------------
@@ -523,20 +564,7 @@ PYBIND11_MODULE(grokscope, m) {
           apply_split(ds, split_by_fraction(ds.size(), fraction, r), "random");
         } else if (split != "none")
           throw py::value_error("modular_dataset: split must be 'nanda', 'random' or 'none', got '" + split + "'");
-        py::array_t<std::int64_t> tokens(
-            {static_cast<py::ssize_t>(ds.tokens.rows()), static_cast<py::ssize_t>(ds.tokens.cols())});
-        auto w = tokens.mutable_unchecked<2>();
-        for (Index i = 0; i < ds.tokens.rows(); ++i)
-          for (Index j = 0; j < ds.tokens.cols(); ++j) w(i, j) = ds.tokens(i, j);
-        py::dict d;
-        d["tokens"] = tokens;
-        d["labels"] = to_numpy(ds.labels);
-        d["train"] = to_numpy(ds.train);
-        d["test"] = to_numpy(ds.test);
-        d["vocab_size"] = ds.vocab_size;
-        d["num_classes"] = ds.num_classes;
-        d["name"] = ds.name;
-        return d;
+        return dataset_dict(ds);
       },
       py::arg("op") = "add", py::arg("p") = 97, py::arg("encoding") = "nanda_tokens", py::arg("split") = "none",
       py::arg("fraction") = 0.3, py::arg("seed") = 0,
@@ -628,4 +656,117 @@ PYBIND11_MODULE(grokscope, m) {
       "output 'trace' (n, n) sums over outputs, 'full' (n·k, n·k) with row i·k + a for input i, output a,\n"
       "'single' the kernel of one output. X2 gives the cross kernel (n, m). parameters: names (default\n"
       "every trainable one). The structured method never forms per-example gradients.");
+
+  m.def(
+      "permutation_dataset",
+      [](Index n, const std::string& op) {
+        if (op != "compose" && op != "conjugate" && op != "xyx")
+          throw py::value_error("permutation_dataset: op must be 'compose', 'conjugate' or 'xyx', got '" + op + "'");
+        const PermOp o = op == "compose" ? PermOp::Compose : op == "conjugate" ? PermOp::Conjugate : PermOp::XYX;
+        return dataset_dict(permutation_dataset(n, o));
+      },
+      py::arg("n") = 5, py::arg("op") = "compose",
+      "Every product x·y (or x·y·x⁻¹, x·y·x) of S_n (n <= 6) as tokens [x, y] and labels; no split.");
+  m.def(
+      "dihedral_dataset", [](Index n) { return dataset_dict(dihedral_dataset(n)); }, py::arg("n") = 12,
+      "Every composition in the dihedral group D_n as tokens [x, y] and labels; no split.");
+  m.def(
+      "sparse_parity",
+      [](Index n, Index k, Index n_train, Index n_test, std::uint64_t train_seed, std::uint64_t test_seed) {
+        ParityOptions o;
+        o.n = n, o.k = k, o.n_train = n_train, o.n_test = n_test, o.train_seed = train_seed, o.test_seed = test_seed;
+        return dataset_dict(sparse_parity(o));
+      },
+      py::arg("n") = 40, py::arg("k") = 3, py::arg("n_train") = 1000, py::arg("n_test") = 100,
+      py::arg("train_seed") = 0, py::arg("test_seed") = 2001,
+      "Sparse (n, k)-parity: features in {-1, +1}, targets ±1 (the product of the first k bits), with\n"
+      "its train and test rows.");
+  m.def(
+      "kumar_polynomial",
+      [](Index D, Index n_train, Index n_test, double epsilon, const std::string& convention, std::uint64_t seed) {
+        KumarOptions o;
+        o.D = D, o.n_train = n_train, o.n_test = n_test, o.epsilon = epsilon, o.seed = seed;
+        if (convention != "A" && convention != "B")
+          throw py::value_error("kumar_polynomial: convention must be 'A' or 'B', got '" + convention + "'");
+        o.convention = convention == "A" ? KumarConvention::A : KumarConvention::B;
+        return dataset_dict(kumar_polynomial(o));
+      },
+      py::arg("D") = 100, py::arg("n_train") = 550, py::arg("n_test") = 1000, py::arg("epsilon") = 0.02,
+      py::arg("convention") = "A", py::arg("seed") = 0,
+      "Kumar et al.'s quadratic regression task (both conventions) with its train and test rows.");
+  m.def(
+      "fashion_mnist",
+      [](Index n_train, Index n_test, Index train_per_class, std::uint64_t seed, const std::string& dir) {
+        IdxOptions o;
+        o.n_train = n_train, o.n_test = n_test, o.train_per_class = train_per_class, o.seed = seed;
+        return dataset_dict(fashion_mnist(o, dir.empty() ? fashion_mnist_dir() : dir));
+      },
+      py::arg("n_train") = -1, py::arg("n_test") = -1, py::arg("train_per_class") = -1, py::arg("seed") = 0,
+      py::arg("dir") = "",
+      "Fashion-MNIST from Debian's dataset-fashion-mnist package (or IDX files in `dir`): features\n"
+      "(n, 784) in [0, 1], labels, train rows first.");
+
+  // ---- Fourier measures (Nanda et al.) and weight statistics ---------------------------------
+  m.def(
+      "fourier_basis", [](Index p) { return to_numpy(fourier_basis(p)); }, py::arg("p"),
+      "Nanda et al.'s Fourier basis over Z_p (p odd >= 3): p x p, orthonormal rows const, cos_1, sin_1, ...");
+  m.def(
+      "restricted_loss",
+      [](const py::handle& L, const py::handle& labels, const std::vector<Index>& key_freqs, const py::handle& rows) {
+        const Eigen::MatrixXd l = matrix_arg(L, "L");
+        const IndexList y = index_arg(labels, "labels"), r = index_arg(rows, "rows");
+        py::gil_scoped_release unlocked;
+        return restricted_loss(l, y, key_freqs, r);
+      },
+      py::arg("L"), py::arg("labels"), py::arg("key_freqs"), py::arg("rows"),
+      "Restricted loss (Nanda et al. §5.1): cross-entropy on `rows` of the grid logits L (p², k; row\n"
+      "a·p + b) projected on the key frequencies' cos/sin(w_k(a + b)) directions, plus the grid mean.");
+  m.def(
+      "excluded_loss",
+      [](const py::handle& L, const py::handle& labels, const std::vector<Index>& freqs, const py::handle& rows) {
+        const Eigen::MatrixXd l = matrix_arg(L, "L");
+        const IndexList y = index_arg(labels, "labels"), r = index_arg(rows, "rows");
+        py::gil_scoped_release unlocked;
+        return excluded_loss(l, y, freqs, r);
+      },
+      py::arg("L"), py::arg("labels"), py::arg("freqs"), py::arg("rows"),
+      "Excluded loss (Nanda et al. §5.1): cross-entropy on `rows` with those frequencies removed.");
+  m.def(
+      "key_frequencies",
+      [](const py::handle& acts) {
+        const Eigen::MatrixXd a = matrix_arg(acts, "activations");
+        KeyFrequencies k;
+        {
+          py::gil_scoped_release unlocked;
+          k = key_frequencies(a);
+        }
+        py::dict d;
+        d["frequencies"] = k.frequencies;
+        d["neuron_frequency"] = to_numpy(k.neuron_frequency);
+        d["explained"] = to_numpy(k.explained);
+        return d;
+      },
+      py::arg("activations"),
+      "Each neuron's key frequency from its activations over the p² grid (p², neurons), as Nanda et\n"
+      "al.'s code assigns it, with the share of the neuron's squared mass it explains.");
+  m.def(
+      "fourier_component_norms",
+      [](const py::handle& M, bool per_frequency) {
+        return to_numpy(fourier_component_norms(matrix_arg(M, "M"), per_frequency));
+      },
+      py::arg("M"), py::arg("per_frequency") = false,
+      "Norms of the Fourier components of M (p, m) along its rows; their squares sum to ‖M‖²_F.");
+  m.def(
+      "gini", [](const py::handle& c) { return gini(Eigen::VectorXd(matrix_arg(c, "c", true).col(0))); }, py::arg("c"),
+      "Gini coefficient of non-negative values (0 when equal, towards 1 when concentrated).");
+  m.def(
+      "inverse_participation_ratio",
+      [](const py::handle& w, int r) {
+        return inverse_participation_ratio(Eigen::VectorXd(matrix_arg(w, "w", true).col(0)), r);
+      },
+      py::arg("w"), py::arg("r") = 2, "Gromov's inverse participation ratio of a weight vector's rFFT magnitudes.");
+  m.def(
+      "representation_quality_index",
+      [](const py::handle& E, double threshold) { return representation_quality_index(matrix_arg(E, "E"), threshold); },
+      py::arg("E"), py::arg("threshold") = 0.01, "Liu et al.'s RQI of embeddings E (values, dims) for addition.");
 }

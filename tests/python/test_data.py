@@ -26,3 +26,24 @@ def test_modular_dataset_errors():
         grokscope.modular_dataset("add", 7, "one_hot")
     with pytest.raises(ValueError, match="split must be"):
         grokscope.modular_dataset("add", 7, split="half")
+
+
+def test_other_tasks():
+    s3 = grokscope.permutation_dataset(3)
+    assert s3["tokens"].shape[0] == 36 and s3["num_classes"] == 6
+    d5 = grokscope.dihedral_dataset(5)
+    assert d5["tokens"].shape[0] == 100 and d5["num_classes"] == 10
+    par = grokscope.sparse_parity(n=10, k=3, n_train=50, n_test=20)
+    x, y = par["features"], par["targets"][:, 0]
+    assert x.shape == (70, 10) and set(np.unique(x)) == {-1.0, 1.0}
+    assert np.all(y == np.prod(x[:, :3], axis=1))
+    assert len(par["train"]) == 50 and len(par["test"]) == 20
+    kum = grokscope.kumar_polynomial(D=5, n_train=7, n_test=3)
+    assert kum["features"].shape == (10, 5) and kum["targets"].shape == (10, 1)
+    img = grokscope.fashion_mnist(n_train=20, n_test=10)
+    assert img["features"].shape == (30, 784) and 0 <= img["features"].min() and img["features"].max() <= 1
+    assert img["num_classes"] == 10
+    with pytest.raises(ValueError, match="op must be 'compose', 'conjugate' or 'xyx'"):
+        grokscope.permutation_dataset(3, "power")
+    with pytest.raises(RuntimeError, match="no such file"):
+        grokscope.fashion_mnist(dir="/nope")

@@ -80,3 +80,27 @@ def test_kernel_measures_match_numpy():
     assert r["test_mse"] < 1e-12  # the training points are interpolated
     with pytest.raises(ValueError):
         grokscope.kernel_regression(K[:, :5], y, K)
+
+
+def test_fourier_measures_on_constructed_logits():
+    p = 11
+    F = grokscope.fourier_basis(p)
+    assert np.allclose(F @ F.T, np.eye(p), atol=1e-12)
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    labels = (a + b) % p
+    c = np.arange(p)
+    w = 2 * np.pi * 3 / p
+    L = 4.0 * np.cos(w * (a[:, None] + b[:, None] - c[None, :]))  # logits of one key frequency, k = 3
+    rows = np.arange(p * p, dtype=np.int64)
+    full = grokscope.restricted_loss(L, labels, [3], rows)
+    without = grokscope.excluded_loss(L, labels, [3], rows)
+    z = L - L.max(1, keepdims=True)
+    ce = np.mean(np.log(np.exp(z).sum(1)) - z[rows, labels])
+    assert abs(full - ce) < 1e-9  # L lies in the key frequency's span: the restricted loss is L's own
+    assert abs(without - np.log(p)) < 1e-9  # removing the key frequency leaves chance
+    assert abs(grokscope.gini(np.array([1.0, 0, 0, 0])) - 0.75) < 1e-12 and grokscope.gini(np.ones(4)) == 0
+    norms = grokscope.fourier_component_norms(np.random.default_rng(0).standard_normal((p, 4)))
+    assert norms.shape == (p,)
+    with pytest.raises(TypeError, match="labels: expected integers"):
+        grokscope.restricted_loss(L, labels.astype(float), [3], rows)
