@@ -2,7 +2,8 @@
 // Copyright (c) 2026 The grokscope authors
 // The Python module `grokscope` over the compiled library (grokscope::compiled): numpy in and
 // out, the C++ names at the top level. Arrays: float32 or float64, C- or Fortran-ordered, of the
-// documented rank; each is copied once into a double matrix (the measurements compute in double).
+// documented rank; each is copied once (vectorised) into a double matrix, except that CKA of two
+// float32 arrays copies them as float and computes as the C++ API does for float matrices.
 // Wrong dtype → TypeError, wrong rank or shape, NaN, empty or impossible settings → ValueError,
 // with grokscope's message; unreadable files → RuntimeError. The GIL is released while C++ runs.
 
@@ -39,38 +40,66 @@ namespace {
 
 // A float32/float64 numpy array of rank 2 (or 1 when `allow_vector`, read as a column) as a
 // double matrix.
-Eigen::MatrixXd matrix_arg(const py::handle& obj, const char* name, bool allow_vector = false) {
+// The array behind `obj` after the checks every argument gets: a numpy array, float32 or float64,
+// rank 2 (or 1 when `allow_vector`). Sets `f32` to whether it holds float32.
+py::array checked_array(const py::handle& obj, const char* name, bool allow_vector, bool& f32) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(name) + ": expected a numpy array, got " +
                          std::string(py::str(py::type::of(obj).attr("__name__"))));
   const py::array a = py::reinterpret_borrow<py::array>(obj);
   const py::dtype dt = a.dtype();
-  const bool f32 = dt.is(py::dtype::of<float>()), f64 = dt.is(py::dtype::of<double>());
-  if (!f32 && !f64)
+  f32 = dt.is(py::dtype::of<float>());
+  if (!f32 && !dt.is(py::dtype::of<double>()))
     throw py::type_error(std::string(name) + ": expected float32 or float64, got " +
                          std::string(py::str(dt.attr("name"))));
   if (a.ndim() != 2 && !(allow_vector && a.ndim() == 1))
     throw py::value_error(std::string(name) + ": expected a " + (allow_vector ? "1-d or 2-d" : "2-d") + " array, got " +
                           std::to_string(a.ndim()) + "-d");
+  return a;
+}
+
+// The array as a matrix of T (one vectorised copy; a non-C-contiguous array is first made
+// contiguous by numpy, a second copy).
+template <typename T, typename From, int Order = Eigen::ColMajor>
+Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order> copy_as(const py::array& a) {
+  const auto c = py::array_t<From, py::array::c_style | py::array::forcecast>::ensure(a);
   const Index rows = static_cast<Index>(a.shape(0)), cols = a.ndim() == 2 ? static_cast<Index>(a.shape(1)) : 1;
-  Eigen::MatrixXd m(rows, cols);
-  if (f64) {
-    const auto v = py::array_t<double, py::array::forcecast>::ensure(a);
-    for (Index i = 0; i < rows; ++i)
-      for (Index j = 0; j < cols; ++j) m(i, j) = a.ndim() == 2 ? v.at(i, j) : v.at(i);
-  } else {
-    const auto v = py::array_t<float, py::array::forcecast>::ensure(a);
-    for (Index i = 0; i < rows; ++i)
-      for (Index j = 0; j < cols; ++j) m(i, j) = a.ndim() == 2 ? v.at(i, j) : v.at(i);
+  const Eigen::Map<const Eigen::Matrix<From, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> m(c.data(), rows, cols);
+  return m.template cast<T>();
+}
+
+// A float32/float64 numpy array of rank 2 (or 1 when `allow_vector`, read as a column) as a
+// double matrix.
+Eigen::MatrixXd matrix_arg(const py::handle& obj, const char* name, bool allow_vector = false) {
+  bool f32 = false;
+  const py::array a = checked_array(obj, name, allow_vector, f32);
+  return f32 ? copy_as<double, float>(a) : copy_as<double, double>(a);
+}
+
+// Two representations for CKA: computed in float when both are float32 (as the C++ API does for
+// float matrices), in double otherwise.
+template <typename Fn>
+CkaResult cka_pair(const py::handle& X, const py::handle& Y, Fn&& fn) {
+  bool fx = false, fy = false;
+  const py::array a = checked_array(X, "X", false, fx), b = checked_array(Y, "Y", false, fy);
+  // numpy's C order kept: row-major matrices (a plain copy), as the C++ API's Matrix<T>
+  if (fx && fy) {
+    const Matrix<float> x = copy_as<float, float, Eigen::RowMajor>(a), y = copy_as<float, float, Eigen::RowMajor>(b);
+    py::gil_scoped_release unlocked;
+    return fn(x, y);
   }
-  return m;
+  const Matrix<double> x =
+      fx ? copy_as<double, float, Eigen::RowMajor>(a) : copy_as<double, double, Eigen::RowMajor>(a);
+  const Matrix<double> y =
+      fy ? copy_as<double, float, Eigen::RowMajor>(b) : copy_as<double, double, Eigen::RowMajor>(b);
+  py::gil_scoped_release unlocked;
+  return fn(x, y);
 }
 
 py::array_t<double> to_numpy(const Eigen::MatrixXd& m) {
   py::array_t<double> out({static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())});
-  auto w = out.mutable_unchecked<2>();
-  for (Index i = 0; i < m.rows(); ++i)
-    for (Index j = 0; j < m.cols(); ++j) w(i, j) = m(i, j);
+  Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(out.mutable_data(), m.rows(),
+                                                                                     m.cols()) = m;
   return out;
 }
 
@@ -381,9 +410,7 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "linear_cka",
       [](const py::handle& X, const py::handle& Y) {
-        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
-        py::gil_scoped_release unlocked;
-        return linear_cka(x, y);
+        return cka_pair(X, Y, [](const auto& x, const auto& y) { return linear_cka(x, y); });
       },
       py::arg("X"), py::arg("Y"),
       "Linear CKA (Kornblith et al. 2019) between X (n, d1) and Y (n, d2), rows = examples:\n"
@@ -392,18 +419,14 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "debiased_linear_cka",
       [](const py::handle& X, const py::handle& Y) {
-        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
-        py::gil_scoped_release unlocked;
-        return debiased_linear_cka(x, y);
+        return cka_pair(X, Y, [](const auto& x, const auto& y) { return debiased_linear_cka(x, y); });
       },
       py::arg("X"), py::arg("Y"),
       "Debiased linear CKA (the unbiased HSIC estimator of Song et al. 2012), X (n, d1), Y (n, d2), n >= 4.");
   m.def(
       "rbf_cka",
       [](const py::handle& X, const py::handle& Y, double threshold, bool debiased) {
-        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
-        py::gil_scoped_release unlocked;
-        return rbf_cka(x, y, threshold, debiased);
+        return cka_pair(X, Y, [&](const auto& x, const auto& y) { return rbf_cka(x, y, threshold, debiased); });
       },
       py::arg("X"), py::arg("Y"), py::arg("threshold") = 0.5, py::arg("debiased") = false,
       "RBF CKA with bandwidth threshold × √(median squared distance) (Kornblith et al. use 0.5).");
@@ -411,9 +434,7 @@ PYBIND11_MODULE(grokscope, m) {
       "cka",
       [](const py::handle& X, const py::handle& Y, const std::string& kind, double threshold) {
         const CkaKind k = cka_kind(kind);
-        const Eigen::MatrixXd x = matrix_arg(X, "X"), y = matrix_arg(Y, "Y");
-        py::gil_scoped_release unlocked;
-        return cka(x, y, k, threshold);
+        return cka_pair(X, Y, [&](const auto& x, const auto& y) { return cka(x, y, k, threshold); });
       },
       py::arg("X"), py::arg("Y"), py::arg("kind") = "linear", py::arg("threshold") = 0.5,
       "CKA of a kind: 'linear', 'rbf' (threshold used) or 'debiased'.");
