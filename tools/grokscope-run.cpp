@@ -127,7 +127,6 @@ class Section {
     static const json null;
     return m_j.contains(key) ? m_j[key] : null;
   }
-  void record(const std::string& key, json v) { m_resolved[key] = std::move(v); }
 
   void positive(const std::string& key, double v) const {
     if (!(v > 0)) fail(key, "must be > 0");
