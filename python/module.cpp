@@ -22,6 +22,8 @@
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 
+#include "experiment.hpp"  // tools/experiment.hpp: grokscope-run's configuration format
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -790,4 +792,43 @@ PYBIND11_MODULE(grokscope, m) {
       "representation_quality_index",
       [](const py::handle& E, double threshold) { return representation_quality_index(matrix_arg(E, "E"), threshold); },
       py::arg("E"), py::arg("threshold") = 0.01, "Liu et al.'s RQI of embeddings E (values, dims) for addition.");
+
+  // ---- experiments -----------------------------------------------------------------------------
+  m.def(
+      "run_experiment",
+      [](const py::dict& config, const std::string& out, std::uint64_t seed) {
+        const std::string text = py::str(py::module_::import("json").attr("dumps")(config));
+        const nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(text);
+        for (const char* key : {"seeds", "sweep"})
+          if (cfg.contains(key))
+            throw py::value_error(std::string("run_experiment: '") + key +
+                                  "' is grokscope-run's; this runs one seed (the seed argument): loop in Python, "
+                                  "or run the config with grokscope-run");
+        TrainResult r;
+        {
+          py::gil_scoped_release unlocked;
+          r = experiment::run_one(cfg, seed, out);
+        }
+        py::dict history;
+        for (const std::string& c : r.history.columns()) {
+          const std::vector<double> v = r.history.column(c);
+          history[py::str(c)] =
+              to_numpy(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Index>(v.size()))));
+        }
+        py::dict d;
+        d["status"] = train_status_name(r.status);
+        d["steps_done"] = r.steps_done;
+        d["seconds"] = r.seconds;
+        d["history"] = history;
+        d["report"] = r.report ? to_python(to_json(*r.report)) : py::none();
+        d["summary"] = to_python(r.summary);
+        return d;
+      },
+      py::arg("config"), py::arg("out") = "", py::arg("seed") = 0,
+      "Runs one seed of an experiment described as grokscope-run describes it (a dict: task, split,\n"
+      "model, loss, scalar, optimizer, filters, schedule, train, probes, detect; README 'Experiments\n"
+      "as JSON'), every key validated (ValueError naming the key and the allowed values). The training\n"
+      "runs in C++ with the GIL released. Returns status, steps_done, seconds, history (a dict of numpy\n"
+      "arrays, one per column: step, losses, accuracies, norms, every probe column), report (the\n"
+      "detector's, as detect_grokking) and summary; with `out`, the run folder is written as well.");
 }
