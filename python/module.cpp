@@ -18,7 +18,9 @@
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
+#include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
+#include <grokscope/measure/weights.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 
@@ -29,10 +31,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace py = pybind11;
@@ -175,6 +179,9 @@ py::dict dataset_dict(const Dataset& ds) {
   d["test"] = to_numpy(ds.test);
   d["name"] = ds.name;
   d["meta"] = to_python(ds.meta);
+  py::dict arrays;  // auxiliary arrays: Kumar et al.'s teacher beta, ...
+  for (const auto& [k, v] : ds.arrays) arrays[py::str(k)] = to_numpy(Eigen::MatrixXd(v));
+  d["arrays"] = arrays;
   return d;
 }
 
@@ -300,17 +307,50 @@ TransformerConfig transformer_config(const py::dict& d) {
   return c;
 }
 
-// A float64 model held for Python.
+// A model held for Python: float64 when made from Python, float32 or float64 when a Trainer made
+// it from a configuration. Shared, so that a model handed to a probe or kept after a run stays valid.
 struct PyModel {
-  std::unique_ptr<Model<double>> model;
+  std::shared_ptr<Model<double>> d;
+  std::shared_ptr<Model<float>> f;
   bool tokens = false;  // a Transformer reads token ids
+
+  Model<double>* as(double*) const { return d.get(); }
+  Model<float>* as(float*) const { return f.get(); }
+  // Calls fn(model) with the model in its own scalar type; fn returns the same type for both.
+  template <typename Fn>
+  auto visit(Fn&& fn) const {
+    return d ? fn(*d) : fn(*f);
+  }
+  bool float32() const { return !d; }
 };
 
+template <typename S>
+PyModel wrap(std::shared_ptr<Model<S>> m) {
+  PyModel pm;
+  pm.tokens = dynamic_cast<Transformer<S>*>(m.get()) != nullptr;
+  if constexpr (std::is_same_v<S, double>)
+    pm.d = std::move(m);
+  else
+    pm.f = std::move(m);
+  return pm;
+}
+
+// A matrix of T as a numpy array of T (one copy).
+template <typename Derived>
+py::array to_numpy_of(const Eigen::MatrixBase<Derived>& m) {
+  using T = typename Derived::Scalar;
+  py::array_t<T> out({static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())});
+  Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(out.mutable_data(), m.rows(),
+                                                                                m.cols()) = m;
+  return out;
+}
+
 // The inputs of a model: dense rows (n, d) for an MLP, or int token ids (n, T) for a transformer.
-ModelInput<double> model_input(const PyModel& m, const py::handle& obj, const char* name) {
-  ModelInput<double> in;
+template <typename S>
+ModelInput<S> model_input(const PyModel& m, const py::handle& obj, const char* name) {
+  ModelInput<S> in;
   if (!m.tokens) {
-    in.x = matrix_arg(obj, name);
+    in.x = matrix_arg(obj, name).cast<S>();
     return in;
   }
   if (!py::isinstance<py::array>(obj))
@@ -330,18 +370,22 @@ ModelInput<double> model_input(const PyModel& m, const py::handle& obj, const ch
 
 py::dict state_dict(const PyModel& m) {
   py::dict d;
-  for (const Parameter<double>* p : m.model->parameters()) d[py::str(p->name)] = to_numpy(Eigen::MatrixXd(p->value));
+  m.visit([&](auto& model) {
+    for (const auto* p : model.parameters()) d[py::str(p->name)] = to_numpy_of(p->value);
+    return 0;
+  });
   return d;
 }
 
 // Loads named arrays (numpy, or anything with .detach().cpu().numpy() such as torch tensors) into
 // the parameters; every mismatch is collected and reported at once, and nothing changes then.
-void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
+template <typename S>
+void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict) {
   std::vector<std::string> problems;
-  std::vector<std::pair<Parameter<double>*, Eigen::MatrixXd>> values;
+  std::vector<std::pair<Parameter<S>*, Eigen::MatrixXd>> values;
   const py::module_ np = py::module_::import("numpy");
   std::vector<std::string> names;
-  for (Parameter<double>* p : m.model->parameters()) {
+  for (Parameter<S>* p : model.parameters()) {
     names.push_back(p->name);
     if (!sd.contains(p->name)) {
       if (strict)
@@ -375,17 +419,200 @@ void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
     if (strict && std::find(names.begin(), names.end(), k) == names.end())
       problems.push_back("unexpected '" + k + "' (the model has no such parameter)");
   }
+  for (auto& [p, v] : values)
+    if (!v.allFinite()) problems.push_back("'" + p->name + "' is not finite");
   if (!problems.empty()) {
     std::string msg = "load_state_dict: " + std::to_string(problems.size()) + " mismatch" +
                       (problems.size() > 1 ? "es" : "") + "; nothing was loaded:";
     for (const std::string& pr : problems) msg += "\n  " + pr;
     throw py::value_error(msg);
   }
-  for (auto& [p, v] : values) {
-    if (!v.allFinite()) throw py::value_error("load_state_dict: '" + p->name + "' is not finite");
-  }
-  for (auto& [p, v] : values) p->value = v;
+  for (auto& [p, v] : values) p->value = v.template cast<S>();
 }
+
+void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
+  m.visit([&](auto& model) {
+    load_state_dict_as(model, sd, strict);
+    return 0;
+  });
+}
+
+// A run's result as Python objects: the history as one numpy array per column.
+py::dict result_dict(const TrainResult& r) {
+  py::dict history;
+  for (const std::string& c : r.history.columns()) {
+    const std::vector<double> v = r.history.column(c);
+    history[py::str(c)] =
+        to_numpy(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Index>(v.size()))));
+  }
+  py::dict d;
+  d["status"] = train_status_name(r.status);
+  d["steps_done"] = r.steps_done;
+  d["seconds"] = r.seconds;
+  d["history"] = history;
+  d["report"] = r.report ? to_python(to_json(*r.report)) : py::none();
+  d["summary"] = to_python(r.summary);
+  return d;
+}
+
+nlohmann::ordered_json json_arg(const py::handle& obj, const char* name) {
+  if (!py::isinstance<py::dict>(obj)) throw py::type_error(std::string(name) + ": expected a dict");
+  std::string text;
+  try {
+    text = py::str(py::module_::import("json").attr("dumps")(obj, py::arg("allow_nan") = false));
+  } catch (const py::error_already_set& e) {
+    throw py::value_error(std::string(name) + ": not representable as JSON: " + e.what());
+  }
+  return nlohmann::ordered_json::parse(text);
+}
+
+// The Python Trainer: an experiment configuration (grokscope-run's format) for one seed, an
+// optional model it trains in place (else one made from the configuration), Python probes.
+class PyTrainer {
+ public:
+  PyTrainer(const py::dict& config, std::uint64_t seed, const py::object& model) : m_seed(seed) {
+    m_config = json_arg(config, "Trainer: config");
+    for (const char* key : {"seeds", "sweep"})
+      if (m_config.contains(key))
+        throw py::value_error(std::string("Trainer: '") + key +
+                              "' is grokscope-run's; a Trainer runs one seed (the seed argument): loop in Python, "
+                              "or run the config with grokscope-run");
+    if (!model.is_none()) {
+      if (!py::isinstance<PyModel>(model))
+        throw py::type_error("Trainer: model must be a grokscope Model (grokscope.Mlp, grokscope.Transformer or a "
+                             "trainer's .model), got " +
+                             std::string(py::str(py::type::of(model).attr("__name__"))));
+      m_model = model.cast<PyModel>();
+      if (m_config.contains("model"))
+        throw py::value_error("Trainer: a model was given, so the config must not have a 'model' section");
+      const std::string scalar = m_model.float32() ? "float32" : "float64";
+      if (m_config.contains("scalar") && m_config["scalar"] != scalar)
+        throw py::value_error("Trainer: config 'scalar' is " + m_config["scalar"].dump() + " but the model is " +
+                              scalar);
+      m_config["scalar"] = scalar;
+      // the model section's defaults (loss, probes' heads) follow the model's kind
+      m_config["model"] = {{"kind", m_model.tokens ? "transformer" : "mlp"}};
+    }
+    m_experiment = experiment::resolve(m_config, seed);
+    if (!model.is_none()) {
+      m_experiment.resolved["model"] = m_model.visit([](auto& mm) { return mm.config(); });
+      m_given = true;
+      m_model.visit([&](auto& mm) {
+        using S = typename std::decay_t<decltype(mm)>::Scalar;
+        if (auto* t = dynamic_cast<Transformer<S>*>(&mm)) m_experiment.tf_cfg = t->transformer_config();
+        if (auto* p = dynamic_cast<Mlp<S>*>(&mm)) m_experiment.mlp_cfg = p->mlp_config();
+        return 0;
+      });
+    } else {
+      m_model = m_experiment.float64 ? wrap(experiment::build_model<double>(m_experiment))
+                                     : wrap(experiment::build_model<float>(m_experiment));
+    }
+  }
+
+  void add_probe(const py::function& fn, Index every, const std::string& prefix) {
+    if (every < 1) throw py::value_error("Trainer.add_probe: every must be >= 1, got " + std::to_string(every));
+    m_probes.push_back({fn, every, prefix});
+  }
+
+  py::dict run(const std::string& out) {
+    if (m_ran)
+      throw py::value_error("Trainer.run: this trainer has run; make a new Trainer (pass model=trainer.model to "
+                            "continue training the same weights)");
+    m_ran = true;
+    std::optional<py::error_already_set> pending;  // a KeyboardInterrupt (or other signal error) caught between steps
+    std::optional<TrainResult> res;
+    auto go = [&](auto& hooks) {
+      using S = typename std::decay_t<decltype(*hooks.model)>::Scalar;
+      for (const Probe& pr : m_probes) {
+        const PyModel view = m_model;
+        const py::function fn = pr.fn;
+        const std::string name = py::hasattr(fn, "__name__") ? std::string(py::str(fn.attr("__name__"))) : "probe";
+        // a probe that returns one number names its column by the prefix, or else by its own name
+        const std::string single = pr.prefix.empty() ? name : "";
+        hooks.probes.emplace_back(
+            pr.every,
+            [fn, view, name, single, &pending, columns = Record{}](Model<S>&, Index step) mutable {
+              py::gil_scoped_acquire gil;
+              try {
+                columns = probe_record(fn(step, view), name, single);
+              } catch (py::error_already_set& e) {
+                if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+                pending.emplace(std::move(e));  // Ctrl-C inside the probe: the run stops before the next step
+                for (auto& c : columns) c.second = std::nan("");  // this evaluation has no value
+              }
+              return columns;
+            },
+            pr.prefix);
+      }
+      auto last = std::chrono::steady_clock::now();
+      hooks.interrupt = [&pending, last]() mutable {
+        if (pending) return true;
+        // Python's signal handlers run only when the interpreter is asked: every 50 ms at most
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last < std::chrono::milliseconds(50)) return false;
+        last = now;
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() == 0) return false;
+        pending.emplace();  // takes the error (KeyboardInterrupt) out of the interpreter
+        return true;
+      };
+      py::gil_scoped_release unlocked;
+      res = experiment::train(m_experiment, out, &hooks);
+    };
+    if (m_model.float32()) {
+      experiment::Hooks<float> h;
+      h.model = m_model.f;
+      go(h);
+    } else {
+      experiment::Hooks<double> h;
+      h.model = m_model.d;
+      go(h);
+    }
+    m_result = result_dict(*res);
+    if (pending) throw *pending;  // Ctrl-C: re-raised here, the partial run is in trainer.result
+    return m_result.cast<py::dict>();
+  }
+
+  const PyModel& model() const { return m_model; }
+  py::object result() const { return m_result; }
+  py::object resolved() const { return to_python(m_experiment.resolved); }
+  py::dict dataset() const { return dataset_dict(m_experiment.data); }
+
+ private:
+  struct Probe {
+    py::function fn;
+    Index every;
+    std::string prefix;
+  };
+  // A probe's return value as history columns: a dict of numbers, or one number (column `name`).
+  static Record probe_record(const py::object& v, const std::string& name, const std::string& single) {
+    Record r;
+    auto number = [&](const py::handle& x, const std::string& col) {
+      try {
+        r.emplace_back(col, x.cast<double>());
+      } catch (const py::cast_error&) {
+        throw py::type_error("Trainer probe '" + name + "': column '" + col + "' is " +
+                             std::string(py::str(py::type::of(x).attr("__name__"))) + ", not a number");
+      }
+    };
+    if (py::isinstance<py::dict>(v)) {
+      for (const auto& kv : v.cast<py::dict>()) number(kv.second, py::str(kv.first));
+    } else if (v.is_none()) {
+      throw py::type_error("Trainer probe '" + name + "' returned None; return a dict {column: number} or a number");
+    } else {
+      number(v, single);
+    }
+    return r;
+  }
+
+  nlohmann::ordered_json m_config;
+  std::uint64_t m_seed;
+  experiment::Experiment m_experiment;
+  PyModel m_model;
+  bool m_given = false, m_ran = false;
+  std::vector<Probe> m_probes;
+  py::object m_result = py::none();
+};
 
 }  // namespace
 
@@ -585,8 +812,13 @@ PYBIND11_MODULE(grokscope, m) {
         else if (split == "random") {
           Rng r = Rng(seed).fork(1);  // as the flagship: the split of seed s
           apply_split(ds, split_by_fraction(ds.size(), fraction, r), "random");
+        } else if (split == "power") {
+          if (!(fraction > 0 && fraction < 1))
+            throw py::value_error("modular_dataset: fraction must be in (0, 1), got " + format_number(fraction));
+          apply_split(ds, power_split(ds, 100.0 * fraction, static_cast<std::uint32_t>(seed)), "power");
         } else if (split != "none")
-          throw py::value_error("modular_dataset: split must be 'nanda', 'random' or 'none', got '" + split + "'");
+          throw py::value_error("modular_dataset: split must be 'nanda', 'power', 'random' or 'none', got '" + split +
+                                "'");
         return dataset_dict(ds);
       },
       py::arg("op") = "add", py::arg("p") = 97, py::arg("encoding") = "nanda_tokens", py::arg("split") = "none",
@@ -594,38 +826,41 @@ PYBIND11_MODULE(grokscope, m) {
       "Every equation a ∘ b = c (mod p) of one of Power et al.'s operations ('add', 'sub', 'mul',\n"
       "'div', 'squarepoly', ...) as int64 arrays: tokens (n, T) — [a, b, =] for 'nanda_tokens',\n"
       "[a, p + b] for 'pair_indices', [a, op, b, =] for 'op_tokens' — labels (n,), and with split\n"
-      "'nanda' (Nanda et al.'s exact split of `fraction`) or 'random' the train / test row indices.");
+      "'nanda' (Nanda et al.'s exact split of `fraction`), 'power' (Power et al.'s exact split of\n"
+      "100·fraction percent, seed as their --random_seed) or 'random' the train / test row indices.");
 
   // ---- models and the NTK ------------------------------------------------------------------
-  py::class_<PyModel>(m, "Model", "A grokscope model in float64 (Mlp or Transformer).")
-      .def_property_readonly("config", [](const PyModel& pm) { return to_python(pm.model->config()); })
-      .def_property_readonly("num_parameters", [](const PyModel& pm) { return pm.model->num_parameters(); })
-      .def("state_dict", &state_dict, "Every parameter by grokscope's name, as float64 arrays (copies).")
+  py::class_<PyModel>(m, "Model",
+                      "A grokscope model (Mlp or Transformer): float64 when made from Python, the configured\n"
+                      "scalar (float32 by default) when a Trainer made it.")
+      .def_property_readonly("config", [](const PyModel& pm) { return to_python(pm.visit([](auto& mm) { return mm.config(); })); })
+      .def_property_readonly("num_parameters", [](const PyModel& pm) { return pm.visit([](auto& mm) { return mm.num_parameters(); }); })
+      .def_property_readonly("dtype", [](const PyModel& pm) { return pm.float32() ? "float32" : "float64"; })
+      .def("state_dict", &state_dict, "Every parameter by grokscope's name, as arrays of the model's dtype (copies).")
       .def("load_state_dict", &load_state_dict, py::arg("state_dict"), py::arg("strict") = true,
            "Loads arrays (numpy, or torch tensors) by grokscope's names and shapes (a 1-d array fills a\n"
-           "(1, n) bias). Every missing, unexpected or mis-shaped entry is listed in one ValueError and\n"
-           "nothing is loaded; a transposed layout is named as such (the README's layout table).")
+           "(1, n) bias). Every missing, unexpected, mis-shaped or non-finite entry is listed in one\n"
+           "ValueError and nothing is loaded; a transposed layout is named as such (the README's layout table).")
       .def(
           "__call__",
           [](PyModel& pm, const py::handle& inputs) {
-            const ModelInput<double> in = model_input(pm, inputs, "inputs");
-            Eigen::MatrixXd out;
-            {
-              py::gil_scoped_release unlocked;
-              Tape<double> t;
-              out = pm.model->forward(t, in).value();
-            }
-            return to_numpy(out);
+            return pm.visit([&](auto& mm) {
+              using S = typename std::decay_t<decltype(mm)>::Scalar;
+              const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+              Matrix<S> out;
+              {
+                py::gil_scoped_release unlocked;
+                Tape<S> t;
+                out = mm.forward(t, in).value();
+              }
+              return to_numpy_of(out);
+            });
           },
           py::arg("inputs"),
-          "The outputs (n, k): inputs are rows (n, d) for an Mlp, int token ids (n, T) for a Transformer.");
+          "The outputs (n, k) in the model's dtype: inputs are rows (n, d) for an Mlp, int token ids (n, T)\n"
+          "for a Transformer.");
   m.def(
-      "Mlp",
-      [](const py::dict& config) {
-        PyModel pm;
-        pm.model = std::make_unique<Mlp<double>>(mlp_config(config));
-        return pm;
-      },
+      "Mlp", [](const py::dict& config) { return wrap<double>(std::make_shared<Mlp<double>>(mlp_config(config))); },
       py::arg("config"),
       "An MLP from a dict of MlpConfig's fields (input, hidden, output, activation, bias, readout_bias,\n"
       "parameterization, init_std, init_scale, output_scale, centered, epsilon, fixed_readout, seed).\n"
@@ -633,10 +868,7 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "Transformer",
       [](const py::dict& config) {
-        PyModel pm;
-        pm.model = std::make_unique<Transformer<double>>(transformer_config(config));
-        pm.tokens = true;
-        return pm;
+        return wrap<double>(std::make_shared<Transformer<double>>(transformer_config(config)));
       },
       py::arg("config"),
       "A decoder-only transformer from a dict of TransformerConfig's fields; {'nanda2023': p} starts from\n"
@@ -661,21 +893,22 @@ PYBIND11_MODULE(grokscope, m) {
         else
           throw py::value_error("empirical_ntk: method must be 'structured' or 'jacobian', got '" + method + "'");
         o.parameters = parameters;
-        const ModelInput<double> a = model_input(pm, X, "X");
-        Eigen::MatrixXd K;
-        if (X2.is_none()) {
+        const Eigen::MatrixXd K = pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          const ModelInput<S> a = model_input<S>(pm, X, "X");
+          if (X2.is_none()) {
+            py::gil_scoped_release unlocked;
+            return Eigen::MatrixXd(empirical_ntk(mm, a, o));
+          }
+          const ModelInput<S> b = model_input<S>(pm, X2, "X2");
           py::gil_scoped_release unlocked;
-          K = empirical_ntk(*pm.model, a, o);
-        } else {
-          const ModelInput<double> b = model_input(pm, X2, "X2");
-          py::gil_scoped_release unlocked;
-          K = empirical_ntk(*pm.model, a, b, o);
-        }
+          return Eigen::MatrixXd(empirical_ntk(mm, a, b, o));
+        });
         return to_numpy(K);
       },
       py::arg("model"), py::arg("X"), py::arg("X2") = py::none(), py::arg("output") = "trace",
       py::arg("output_index") = 0, py::arg("parameters") = std::vector<std::string>{}, py::arg("method") = "structured",
-      "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (float64):\n"
+      "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (Grams in double):\n"
       "output 'trace' (n, n) sums over outputs, 'full' (n·k, n·k) with row i·k + a for input i, output a,\n"
       "'single' the kernel of one output. X2 gives the cross kernel (n, m). parameters: names (default\n"
       "every trainable one). The structured method never forms per-example gradients.");
@@ -793,42 +1026,183 @@ PYBIND11_MODULE(grokscope, m) {
       [](const py::handle& E, double threshold) { return representation_quality_index(matrix_arg(E, "E"), threshold); },
       py::arg("E"), py::arg("threshold") = 0.01, "Liu et al.'s RQI of embeddings E (values, dims) for addition.");
 
-  // ---- experiments -----------------------------------------------------------------------------
+  // ---- weight statistics, Kumar et al.'s decomposition, effective sparsity ----------------------
+  m.def(
+      "parameter_norms",
+      [](const PyModel& pm) {
+        const ParameterNorms n = pm.visit([](auto& mm) { return parameter_norms(mm.parameters()); });
+        py::dict per;
+        for (const auto& [name, v] : n.per_parameter) per[py::str(name)] = v;
+        py::dict d;
+        d["total"] = n.total;
+        d["per_parameter"] = per;
+        return d;
+      },
+      py::arg("model"), "‖θ‖₂ over every parameter ('total') and per parameter, accumulated in double.");
+  m.def(
+      "relative_movement",
+      [](const PyModel& pm, const py::dict& initial) {
+        return pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          std::vector<Matrix<S>> init;
+          for (const auto* p : mm.parameters()) {
+            if (!initial.contains(p->name))
+              throw py::value_error("relative_movement: the initial state has no '" + p->name + "'");
+            init.push_back(matrix_arg(initial[py::str(p->name)], p->name.c_str(), true).template cast<S>());
+            if (init.back().rows() != p->rows() && init.back().cols() == 1 && init.back().rows() == p->cols())
+              init.back() = init.back().transpose().eval();  // a 1-d bias
+          }
+          return relative_movement(mm.parameters(), init);
+        });
+      },
+      py::arg("model"), py::arg("initial"),
+      "‖θ − θ₀‖ / ‖θ₀‖ over every parameter (Kumar et al. App. 8.2); initial: a state_dict taken earlier.");
+  m.def(
+      "neuron_norms", [](const py::handle& W) { return to_numpy(neuron_norms<double>(matrix_arg(W, "W"))); },
+      py::arg("W"), "Norm of every row of a weight (out, in): each neuron's incoming weights.");
+  m.def(
+      "compressed_size",
+      [](const PyModel& pm, int levels) {
+        return pm.visit([&](auto& mm) { return compressed_size(mm.parameters(), levels); });
+      },
+      py::arg("model"), py::arg("levels") = 256,
+      "Bytes of the weights quantised to `levels` levels per parameter and zlib-compressed (level 9):\n"
+      "a description-length proxy, comparable across checkpoints of one model.");
+  m.def(
+      "kumar_decomposition",
+      [](const py::handle& W_or_model, const py::handle& beta, std::optional<double> alpha,
+         std::optional<double> epsilon, double c, const py::object& W0) {
+        Eigen::MatrixXd W;
+        if (py::isinstance<PyModel>(W_or_model)) {
+          const PyModel& pm = W_or_model.cast<const PyModel&>();
+          const nlohmann::ordered_json cfg = pm.visit([](auto& mm) { return mm.config(); });
+          W = pm.visit([](auto& mm) { return Eigen::MatrixXd(mm.parameter("layers.0.weight").value.template cast<double>()); });
+          if (!alpha) alpha = cfg.value("output_scale", 1.0);
+          if (!epsilon) epsilon = cfg.value("epsilon", 0.0);
+          if (cfg.value("centered", false) && W0.is_none())
+            throw py::value_error(
+                "kumar_decomposition: the model is centered (f(θ) − f(θ₀)): pass W0, its initial layers.0.weight");
+        } else {
+          W = matrix_arg(W_or_model, "W");
+          if (!alpha || !epsilon) throw py::value_error("kumar_decomposition: with an array W, give alpha and epsilon");
+        }
+        const Eigen::MatrixXd b = matrix_arg(beta, "beta", true);
+        const Eigen::MatrixXd w0 = W0.is_none() ? Eigen::MatrixXd() : matrix_arg(W0, "W0");
+        const KumarDecomposition k = kumar_decomposition(W, b, *alpha, *epsilon, c, w0);
+        py::dict d;
+        d["variance"] = k.variance, d["misalignment"] = k.misalignment, d["linear_power"] = k.linear_power;
+        d["total"] = k.total, d["trace_M"] = k.trace_M, d["mean_norm"] = k.mean_norm;
+        return d;
+      },
+      py::arg("W"), py::arg("beta"), py::arg("alpha") = py::none(), py::arg("epsilon") = py::none(),
+      py::arg("c") = 0.5, py::arg("W0") = py::none(),
+      "Kumar et al.'s (2024, eq. 6) exact population test loss of f(x) = (α/N) Σ φ(wᵢ·x), φ(h) = h + (ε/2)h²,\n"
+      "on the target c(β·x)², as variance + misalignment + linear_power (and the total). W: hidden weights\n"
+      "(N, D) or a Kumar Mlp (its layers.0.weight, output_scale and epsilon); W0: initial weights for a\n"
+      "centered predictor. beta: the dataset's arrays['beta'].");
+  m.def(
+      "effective_sparsity",
+      [](const PyModel& pm, const py::handle& X, const py::handle& labels, const std::string& hidden,
+         const std::string& readout) {
+        const IndexList y = index_arg(labels, "labels");
+        const EffectiveSparsity e = pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          const ModelInput<S> in = model_input<S>(pm, X, "X");
+          py::gil_scoped_release unlocked;
+          return effective_sparsity(mm, in, y, hidden, readout);
+        });
+        py::dict d;
+        d["k"] = e.k, d["width"] = e.width, d["accuracy"] = e.accuracy;
+        d["accuracy_at"] = to_numpy(Eigen::VectorXd(
+            Eigen::Map<const Eigen::VectorXd>(e.accuracy_at.data(), static_cast<Index>(e.accuracy_at.size()))));
+        return d;
+      },
+      py::arg("model"), py::arg("X"), py::arg("labels"), py::arg("hidden") = "layers.0.weight",
+      py::arg("readout") = "layers.1.weight",
+      "Merrill et al.'s (2023) effective sparsity: neurons ranked by incoming-weight norm, k the smallest\n"
+      "top-k subnetwork with the full network's accuracy on X (labels: class ids, or ±1 for one output);\n"
+      "accuracy_at[k] for k = 0 .. width.");
+
+  // ---- multi-seed summaries and tables ---------------------------------------------------------
+  m.def(
+      "aggregate_reports",
+      [](const py::list& reports) {
+        std::vector<GrokReport> rs;
+        const auto opt = [](const py::dict& d, const char* k) -> std::optional<double> {
+          if (!d.contains(k) || d[k].is_none()) return std::nullopt;
+          return d[k].cast<double>();
+        };
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+          if (!py::isinstance<py::dict>(reports[i]))
+            throw py::type_error("aggregate_reports: entry " + std::to_string(i) +
+                                 " is not a report dict (detect_grokking's, or a run's 'report')");
+          const py::dict d = reports[i].cast<py::dict>();
+          if (!d.contains("verdict"))
+            throw py::value_error("aggregate_reports: entry " + std::to_string(i) + " has no 'verdict'");
+          GrokReport r;
+          const std::string v = py::str(d["verdict"]);
+          bool known = false;
+          for (GrokVerdict g : {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly,
+                                GrokVerdict::Partial, GrokVerdict::Ungrokked, GrokVerdict::NotFit,
+                                GrokVerdict::Undetermined})
+            if (v == verdict_name(g)) r.verdict = g, known = true;
+          if (!known) throw py::value_error("aggregate_reports: entry " + std::to_string(i) + ": unknown verdict '" + v + "'");
+          r.t_mem = opt(d, "t_mem"), r.t_grok = opt(d, "t_grok"), r.gap = opt(d, "gap");
+          rs.push_back(r);
+        }
+        return to_python(to_json(aggregate_reports(rs)));
+      },
+      py::arg("reports"),
+      "Median and quartiles (NumPy's linear method) of t_mem, t_grok and the gap over the runs where\n"
+      "each is defined, and the count of every verdict (runs that never grokked are counted, not dropped).");
+  m.def(
+      "history_frame",
+      [](const py::object& history) {
+        py::object h = history;
+        if (py::isinstance<py::dict>(h) && h.cast<py::dict>().contains("history")) h = h["history"];
+        py::module_ pd;
+        try {
+          pd = py::module_::import("pandas");
+        } catch (const py::error_already_set&) {
+          throw py::import_error(
+              "history_frame needs pandas (Debian: python3-pandas); the history is a dict of numpy arrays without it");
+        }
+        return pd.attr("DataFrame")(h);
+      },
+      py::arg("history"),
+      "A run's history (or its result dict) as a pandas DataFrame; pandas is imported only here.");
+
+  // ---- training -------------------------------------------------------------------------------
+  py::class_<PyTrainer>(
+      m, "Trainer",
+      "One seed of an experiment described as grokscope-run describes it (a dict: task, split, model,\n"
+      "loss, scalar, optimizer, filters, schedule, train, probes, detect; README 'Experiments as JSON'),\n"
+      "every key validated (ValueError naming the key and the allowed values). model: a grokscope Model\n"
+      "to train in place (e.g. one loaded from a PyTorch state dict; the config then has no 'model'\n"
+      "section), else one is made from the config. The run is C++ with the GIL released; Python probes\n"
+      "(add_probe) take the GIL only while they run; Ctrl-C stops the run between steps.")
+      .def(py::init<const py::dict&, std::uint64_t, const py::object&>(), py::arg("config"), py::arg("seed") = 0,
+           py::arg("model") = py::none())
+      .def("add_probe", &PyTrainer::add_probe, py::arg("fn"), py::arg("every") = 100, py::arg("prefix") = "",
+           "Calls fn(step, model) at the evaluation steps that are multiples of `every`; it returns a dict\n"
+           "{column: number} or one number (the column is `prefix`, else fn.__name__). `prefix` goes before\n"
+           "each column name. Columns are NaN at evaluations where the probe did not run.")
+      .def("run", &PyTrainer::run, py::arg("out") = "",
+           "Trains and returns a dict: status ('completed', 'stopped', 'diverged', 'interrupted'),\n"
+           "steps_done, seconds, history (one numpy array per column), report (the detector's) and summary;\n"
+           "with `out` the run folder (history.csv, summary.json, split) is written as well. Ctrl-C ends the\n"
+           "run between steps and raises KeyboardInterrupt; the partial run is then in trainer.result.")
+      .def_property_readonly("model", &PyTrainer::model, "The model being trained (shared, not a copy).")
+      .def_property_readonly("result", &PyTrainer::result, "The last run's dict (None before run).")
+      .def_property_readonly("resolved", &PyTrainer::resolved,
+                             "The configuration with every default filled in (as grokscope-run --print-config).")
+      .def_property_readonly("dataset", &PyTrainer::dataset, "The task's data and split, as modular_dataset returns it.");
   m.def(
       "run_experiment",
       [](const py::dict& config, const std::string& out, std::uint64_t seed) {
-        const std::string text = py::str(py::module_::import("json").attr("dumps")(config));
-        const nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(text);
-        for (const char* key : {"seeds", "sweep"})
-          if (cfg.contains(key))
-            throw py::value_error(std::string("run_experiment: '") + key +
-                                  "' is grokscope-run's; this runs one seed (the seed argument): loop in Python, "
-                                  "or run the config with grokscope-run");
-        TrainResult r;
-        {
-          py::gil_scoped_release unlocked;
-          r = experiment::run_one(cfg, seed, out);
-        }
-        py::dict history;
-        for (const std::string& c : r.history.columns()) {
-          const std::vector<double> v = r.history.column(c);
-          history[py::str(c)] =
-              to_numpy(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Index>(v.size()))));
-        }
-        py::dict d;
-        d["status"] = train_status_name(r.status);
-        d["steps_done"] = r.steps_done;
-        d["seconds"] = r.seconds;
-        d["history"] = history;
-        d["report"] = r.report ? to_python(to_json(*r.report)) : py::none();
-        d["summary"] = to_python(r.summary);
-        return d;
+        PyTrainer t(config, seed, py::none());
+        return t.run(out);
       },
       py::arg("config"), py::arg("out") = "", py::arg("seed") = 0,
-      "Runs one seed of an experiment described as grokscope-run describes it (a dict: task, split,\n"
-      "model, loss, scalar, optimizer, filters, schedule, train, probes, detect; README 'Experiments\n"
-      "as JSON'), every key validated (ValueError naming the key and the allowed values). The training\n"
-      "runs in C++ with the GIL released. Returns status, steps_done, seconds, history (a dict of numpy\n"
-      "arrays, one per column: step, losses, accuracies, norms, every probe column), report (the\n"
-      "detector's, as detect_grokking) and summary; with `out`, the run folder is written as well.");
+      "Trainer(config, seed).run(out): one seed of a grokscope-run configuration, its result dict.");
 }

@@ -14,7 +14,9 @@
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
+#include <grokscope/optim/constant_norm.hpp>
 #include <grokscope/optim/grokfast.hpp>
+#include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/schedule.hpp>
 #include <grokscope/optim/sgd.hpp>
 #include <grokscope/train/probes.hpp>
@@ -27,10 +29,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace grokscope::experiment {
@@ -161,6 +165,7 @@ struct Experiment {
   MlpConfig mlp_cfg;
   TransformerConfig tf_cfg;
   std::string optimizer = "adamw";
+  double constant_norm = 0;  // > 0: the optimiser wrapped in ConstantNorm with this factor
   AdamConfig adam;
   SgdConfig sgd;
   json filters = json::array();
@@ -406,6 +411,8 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
       o.positive("lr", e.adam.lr);
       o.non_negative("weight_decay", e.adam.weight_decay);
     }
+    e.constant_norm = o.get<double>("constant_norm", 0.0);  // Omnigrok: keep ‖θ‖ at this × ‖θ₀‖ (0: off)
+    o.non_negative("constant_norm", e.constant_norm);
     e.resolved["optimizer"] = o.finish();
   }
   {
@@ -413,8 +420,10 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
     if (!fl.is_null() && !fl.is_array()) top.fail("filters", "must be a list of objects");
     for (std::size_t i = 0; i < (fl.is_array() ? fl.size() : 0); ++i) {
       Section f(fl[i], "filters[" + std::to_string(i) + "]");
-      const std::string k = f.choice("kind", "grokfast_ema", {"grokfast_ema", "grokfast_ma"});
-      if (k == "grokfast_ema") {
+      const std::string k = f.choice("kind", "grokfast_ema", {"grokfast_ema", "grokfast_ma", "orthograd"});
+      if (k == "orthograd") {
+        f.non_negative("eps", f.get<double>("eps", 1e-30));
+      } else if (k == "grokfast_ema") {
         f.get<double>("alpha", 0.98);
         f.get<double>("lamb", 2.0);
         f.get<bool>("normalize", false);
@@ -500,23 +509,42 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
 // ---------------------------------------------------------------------------------------------
 // Running one resolved experiment.
 
+// What a caller adds to a run besides the configuration (the Python module: a model it holds,
+// Python probes, Ctrl-C).
 template <typename S>
-TrainResult train(Experiment& e, const std::string& out_dir) {
-  std::unique_ptr<Model<S>> net;
-  if (e.mlp)
-    net = std::make_unique<Mlp<S>>(e.mlp_cfg);
-  else
-    net = std::make_unique<Transformer<S>>(e.tf_cfg);
+struct Hooks {
+  std::shared_ptr<Model<S>> model;  ///< trained in place when set; otherwise made from the config and left here
+  std::vector<std::tuple<Index, ProbeFn<S>, std::string>> probes;  ///< (every, probe, prefix), after the config's
+  std::function<bool()> interrupt;                                  ///< TrainConfig::interrupt
+};
+
+template <typename S>
+std::shared_ptr<Model<S>> build_model(const Experiment& e) {
+  if (e.mlp) return std::make_shared<Mlp<S>>(e.mlp_cfg);
+  return std::make_shared<Transformer<S>>(e.tf_cfg);
+}
+
+template <typename S>
+TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = nullptr) {
+  Hooks<S> none;
+  Hooks<S>& h = hooks ? *hooks : none;
+  if (!h.model) h.model = build_model<S>(e);
+  Model<S>* net = h.model.get();
   std::unique_ptr<Optimizer<S>> opt;
   if (e.optimizer == "sgd")
     opt = std::make_unique<Sgd<S>>(net->parameters(), e.sgd);
   else
     opt = std::make_unique<Adam<S>>(net->parameters(), e.adam);
+  std::unique_ptr<Optimizer<S>> wrapped;
+  if (e.constant_norm > 0) wrapped = std::make_unique<ConstantNorm<S>>(*opt, e.constant_norm);
   e.train.out_dir = out_dir;
-  Trainer<S> tr(*net, e.data, *opt, e.train);
+  e.train.interrupt = h.interrupt;
+  Trainer<S> tr(*net, e.data, wrapped ? *wrapped : *opt, e.train);
   std::vector<std::unique_ptr<GradientFilter<S>>> filters;
   for (const json& f : e.filters) {
-    if (f["kind"] == "grokfast_ema")
+    if (f["kind"] == "orthograd")
+      filters.push_back(std::make_unique<OrthoGrad<S>>(f["eps"].get<double>()));
+    else if (f["kind"] == "grokfast_ema")
       filters.push_back(std::make_unique<GrokfastEma<S>>(f["alpha"].get<double>(), f["lamb"].get<double>(),
                                                          f["normalize"].get<bool>()));
     else
@@ -562,6 +590,7 @@ TrainResult train(Experiment& e, const std::string& out_dir) {
       tr.add_probe(every, llc_probe<S>(e.data, d.train, e.train.loss, lo), prefix);
     }
   }
+  for (auto& [every, fn, prefix] : h.probes) tr.add_probe(every, fn, prefix);
   return tr.run();
 }
 

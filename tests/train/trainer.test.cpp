@@ -115,6 +115,28 @@ TEST_CASE("divergence ends the run with its status and step, keeping the history
   CHECK(std::filesystem::exists(tc.out_dir + "/history.csv"));
 }
 
+TEST_CASE("the interrupt hook ends a run between steps with its history written and detected") {
+  Setup s(0.1);
+  TrainConfig tc;
+  tc.steps = 1000;
+  tc.eval_every = 10;
+  tc.loss = LossKind::Mse;
+  tc.out_dir = test::tmp_path("run_interrupt");
+  std::filesystem::remove_all(tc.out_dir);
+  Index asked = 0;
+  tc.interrupt = [&] { return ++asked > 37; };  // asked once before each step: stops before step 37
+  Trainer<float> tr(s.model, s.ds, s.opt, tc);
+  const TrainResult r = tr.run();
+  CHECK(r.status == TrainStatus::Interrupted);
+  CHECK(r.steps_done == 37);
+  CHECK(asked == 38);
+  CHECK(r.history.column("step").back() == 30);  // the last evaluation before the interrupt
+  CHECK(r.summary["status"] == "interrupted");
+  CHECK(r.report.has_value());
+  CHECK(std::filesystem::exists(tc.out_dir + "/history.csv"));
+  CHECK(std::string(train_status_name(TrainStatus::Interrupted)) == "interrupted");
+}
+
 TEST_CASE("probes add columns; checkpoints; log-spaced evaluation; stop rule; schedule lr") {
   Setup s(0.1);
   TrainConfig tc;

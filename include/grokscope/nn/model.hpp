@@ -85,6 +85,7 @@ struct ModelInput {
 template <typename S>
 class Model {
  public:
+  using Scalar = S;  ///< float or double
   virtual ~Model() = default;
   /// Outputs (n, k) for a batch: logits for classification, predictions for regression.
   /// Includes the output scale and centering.

@@ -66,9 +66,9 @@ inline const char* loss_name(LossKind k) {
 }
 
 /// How a run ended.
-enum class TrainStatus { Completed, Stopped, Diverged };
+enum class TrainStatus { Completed, Stopped, Diverged, Interrupted };
 
-/// Name of a status ("completed", "stopped", "diverged").
+/// Name of a status ("completed", "stopped", "diverged", "interrupted").
 inline const char* train_status_name(TrainStatus s) {
   switch (s) {
     case TrainStatus::Completed:
@@ -77,6 +77,8 @@ inline const char* train_status_name(TrainStatus s) {
       return "stopped";
     case TrainStatus::Diverged:
       return "diverged";
+    case TrainStatus::Interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -102,6 +104,9 @@ struct TrainConfig {
   bool detect = true;                   ///< run the grokking detectors at the end ...
   DetectOptions detect_options;         ///< ... with these settings: on train/test_acc, or on train/test_loss
                                         ///< with metric Loss
+  /// Asked between steps (when set): true ends the run there with status Interrupted, the history
+  /// up to that step written and detected as for a finished run (e.g. Ctrl-C in the Python module).
+  std::function<bool()> interrupt;
 };
 
 /// What a run produced.
@@ -212,6 +217,11 @@ class Trainer {
       if (!m_cfg.out_dir.empty() && std::count(m_cfg.checkpoint_steps.begin(), m_cfg.checkpoint_steps.end(), step))
         save_parameters(m_cfg.out_dir + "/checkpoints/step_" + std::to_string(step), params);
       if (step == m_cfg.steps) {
+        res.steps_done = step;
+        break;
+      }
+      if (m_cfg.interrupt && m_cfg.interrupt()) {
+        res.status = TrainStatus::Interrupted;
         res.steps_done = step;
         break;
       }

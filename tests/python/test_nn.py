@@ -80,21 +80,3 @@ def test_model_config_and_input_errors():
     with pytest.raises(ValueError):  # token 99 is outside the vocabulary of 8
         t(np.array([[1, 2, 99]]))
     assert t.config["vocab"] == 8 and t.num_parameters > 0
-
-
-def test_run_experiment_trains_the_flagship_and_returns_its_history():
-    cfg = {"task": {"kind": "modular", "op": "add", "p": 23}, "split": {"kind": "random", "fraction": 0.6},
-           "model": {"kind": "mlp", "preset": "gromov", "width": 200},
-           "optimizer": {"kind": "adamw", "lr": 0.005, "weight_decay": 0.1},
-           "train": {"steps": 3000, "eval_every": 50, "log_points": 40},
-           "probes": [{"kind": "weight_norm", "every": 100, "prefix": "p_"}]}
-    r = grokscope.run_experiment(cfg)
-    h = r["history"]
-    assert r["status"] == "completed" and r["steps_done"] == 3000
-    assert r["report"]["verdict"] == "grokked" and r["report"]["t_mem"] < r["report"]["t_grok"]
-    assert h["step"][0] == 0 and h["step"][-1] == 3000 and h["train_acc"][-1] == 1.0
-    assert "p_relative_movement" in h and np.isnan(h["p_relative_movement"][1])  # step 1 is off its grid
-    with pytest.raises(ValueError, match="config: model.widht: is not a key here"):
-        grokscope.run_experiment({"model": {"kind": "mlp", "widht": 3}})
-    with pytest.raises(ValueError, match="'seeds' is grokscope-run's"):
-        grokscope.run_experiment(dict(cfg, seeds=2))
