@@ -255,6 +255,9 @@ const std::vector<std::pair<const char*, Activation>> kActivations = {
 MlpConfig mlp_config(const py::dict& d) {
   MlpConfig c;
   ConfigReader r(d, "Mlp");
+  std::string kind = "mlp";
+  r.field("model", kind);  // Model.config round-trips
+  if (kind != "mlp") throw py::value_error("Mlp: config key 'model' is '" + kind + "', not 'mlp'");
   r.field("input", c.input);
   r.field("hidden", c.hidden);
   r.field("output", c.output);
@@ -279,6 +282,10 @@ MlpConfig mlp_config(const py::dict& d) {
 TransformerConfig transformer_config(const py::dict& d) {
   TransformerConfig c;
   ConfigReader r(d, "Transformer");
+  std::string kind = "transformer";
+  r.field("model", kind);  // Model.config round-trips
+  if (kind != "transformer")
+    throw py::value_error("Transformer: config key 'model' is '" + kind + "', not 'transformer'");
   Index nanda_p = 0;
   r.field("nanda2023", nanda_p);  // a preset first: {"nanda2023": 113, "output": 113}
   if (nanda_p > 0) c = TransformerConfig::nanda2023(nanda_p);
@@ -479,9 +486,10 @@ class PyTrainer {
                               "or run the config with grokscope-run");
     if (!model.is_none()) {
       if (!py::isinstance<PyModel>(model))
-        throw py::type_error("Trainer: model must be a grokscope Model (grokscope.Mlp, grokscope.Transformer or a "
-                             "trainer's .model), got " +
-                             std::string(py::str(py::type::of(model).attr("__name__"))));
+        throw py::type_error(
+            "Trainer: model must be a grokscope Model (grokscope.Mlp, grokscope.Transformer or a "
+            "trainer's .model), got " +
+            std::string(py::str(py::type::of(model).attr("__name__"))));
       m_model = model.cast<PyModel>();
       if (m_config.contains("model"))
         throw py::value_error("Trainer: a model was given, so the config must not have a 'model' section");
@@ -516,8 +524,9 @@ class PyTrainer {
 
   py::dict run(const std::string& out) {
     if (m_ran)
-      throw py::value_error("Trainer.run: this trainer has run; make a new Trainer (pass model=trainer.model to "
-                            "continue training the same weights)");
+      throw py::value_error(
+          "Trainer.run: this trainer has run; make a new Trainer (pass model=trainer.model to "
+          "continue training the same weights)");
     m_ran = true;
     std::optional<py::error_already_set> pending;  // a KeyboardInterrupt (or other signal error) caught between steps
     std::optional<TrainResult> res;
@@ -833,14 +842,30 @@ PYBIND11_MODULE(grokscope, m) {
   py::class_<PyModel>(m, "Model",
                       "A grokscope model (Mlp or Transformer): float64 when made from Python, the configured\n"
                       "scalar (float32 by default) when a Trainer made it.")
-      .def_property_readonly("config", [](const PyModel& pm) { return to_python(pm.visit([](auto& mm) { return mm.config(); })); })
-      .def_property_readonly("num_parameters", [](const PyModel& pm) { return pm.visit([](auto& mm) { return mm.num_parameters(); }); })
+      .def_property_readonly(
+          "config", [](const PyModel& pm) { return to_python(pm.visit([](auto& mm) { return mm.config(); })); })
+      .def_property_readonly("num_parameters",
+                             [](const PyModel& pm) { return pm.visit([](auto& mm) { return mm.num_parameters(); }); })
       .def_property_readonly("dtype", [](const PyModel& pm) { return pm.float32() ? "float32" : "float64"; })
       .def("state_dict", &state_dict, "Every parameter by grokscope's name, as arrays of the model's dtype (copies).")
       .def("load_state_dict", &load_state_dict, py::arg("state_dict"), py::arg("strict") = true,
            "Loads arrays (numpy, or torch tensors) by grokscope's names and shapes (a 1-d array fills a\n"
            "(1, n) bias). Every missing, unexpected, mis-shaped or non-finite entry is listed in one\n"
-           "ValueError and nothing is loaded; a transposed layout is named as such (the README's layout table).")
+           "ValueError and nothing is loaded; a transposed layout is named as such (the README's layout table).\n"
+           "A centered model keeps its θ₀ (see recenter).")
+      .def(
+          "recenter",
+          [](PyModel& pm) {
+            pm.visit([](auto& mm) {
+              using S = typename std::decay_t<decltype(mm)>::Scalar;
+              if (auto* p = dynamic_cast<Mlp<S>*>(&mm)) p->recenter();
+              if (auto* t = dynamic_cast<Transformer<S>*>(&mm)) t->recenter();
+              return 0;
+            });
+          },
+          "A centered model outputs f(θ) − f(θ₀) with θ₀ its weights at construction; recenter() re-takes θ₀\n"
+          "from the current weights. To measure a centered model trained elsewhere: load its initial\n"
+          "weights, recenter(), then load the trained ones.")
       .def(
           "__call__",
           [](PyModel& pm, const py::handle& inputs) {
@@ -1076,7 +1101,8 @@ PYBIND11_MODULE(grokscope, m) {
         if (py::isinstance<PyModel>(W_or_model)) {
           const PyModel& pm = W_or_model.cast<const PyModel&>();
           const nlohmann::ordered_json cfg = pm.visit([](auto& mm) { return mm.config(); });
-          W = pm.visit([](auto& mm) { return Eigen::MatrixXd(mm.parameter("layers.0.weight").value.template cast<double>()); });
+          W = pm.visit(
+              [](auto& mm) { return Eigen::MatrixXd(mm.parameter("layers.0.weight").value.template cast<double>()); });
           if (!alpha) alpha = cfg.value("output_scale", 1.0);
           if (!epsilon) epsilon = cfg.value("epsilon", 0.0);
           if (cfg.value("centered", false) && W0.is_none())
@@ -1094,8 +1120,8 @@ PYBIND11_MODULE(grokscope, m) {
         d["total"] = k.total, d["trace_M"] = k.trace_M, d["mean_norm"] = k.mean_norm;
         return d;
       },
-      py::arg("W"), py::arg("beta"), py::arg("alpha") = py::none(), py::arg("epsilon") = py::none(),
-      py::arg("c") = 0.5, py::arg("W0") = py::none(),
+      py::arg("W"), py::arg("beta"), py::arg("alpha") = py::none(), py::arg("epsilon") = py::none(), py::arg("c") = 0.5,
+      py::arg("W0") = py::none(),
       "Kumar et al.'s (2024, eq. 6) exact population test loss of f(x) = (α/N) Σ φ(wᵢ·x), φ(h) = h + (ε/2)h²,\n"
       "on the target c(β·x)², as variance + misalignment + linear_power (and the total). W: hidden weights\n"
       "(N, D) or a Kumar Mlp (its layers.0.weight, output_scale and epsilon); W0: initial weights for a\n"
@@ -1142,11 +1168,12 @@ PYBIND11_MODULE(grokscope, m) {
           GrokReport r;
           const std::string v = py::str(d["verdict"]);
           bool known = false;
-          for (GrokVerdict g : {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly,
-                                GrokVerdict::Partial, GrokVerdict::Ungrokked, GrokVerdict::NotFit,
-                                GrokVerdict::Undetermined})
+          for (GrokVerdict g :
+               {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly, GrokVerdict::Partial,
+                GrokVerdict::Ungrokked, GrokVerdict::NotFit, GrokVerdict::Undetermined})
             if (v == verdict_name(g)) r.verdict = g, known = true;
-          if (!known) throw py::value_error("aggregate_reports: entry " + std::to_string(i) + ": unknown verdict '" + v + "'");
+          if (!known)
+            throw py::value_error("aggregate_reports: entry " + std::to_string(i) + ": unknown verdict '" + v + "'");
           r.t_mem = opt(d, "t_mem"), r.t_grok = opt(d, "t_grok"), r.gap = opt(d, "gap");
           rs.push_back(r);
         }
@@ -1169,8 +1196,7 @@ PYBIND11_MODULE(grokscope, m) {
         }
         return pd.attr("DataFrame")(h);
       },
-      py::arg("history"),
-      "A run's history (or its result dict) as a pandas DataFrame; pandas is imported only here.");
+      py::arg("history"), "A run's history (or its result dict) as a pandas DataFrame; pandas is imported only here.");
 
   // ---- training -------------------------------------------------------------------------------
   py::class_<PyTrainer>(
@@ -1196,7 +1222,8 @@ PYBIND11_MODULE(grokscope, m) {
       .def_property_readonly("result", &PyTrainer::result, "The last run's dict (None before run).")
       .def_property_readonly("resolved", &PyTrainer::resolved,
                              "The configuration with every default filled in (as grokscope-run --print-config).")
-      .def_property_readonly("dataset", &PyTrainer::dataset, "The task's data and split, as modular_dataset returns it.");
+      .def_property_readonly("dataset", &PyTrainer::dataset,
+                             "The task's data and split, as modular_dataset returns it.");
   m.def(
       "run_experiment",
       [](const py::dict& config, const std::string& out, std::uint64_t seed) {

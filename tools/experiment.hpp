@@ -515,7 +515,7 @@ template <typename S>
 struct Hooks {
   std::shared_ptr<Model<S>> model;  ///< trained in place when set; otherwise made from the config and left here
   std::vector<std::tuple<Index, ProbeFn<S>, std::string>> probes;  ///< (every, probe, prefix), after the config's
-  std::function<bool()> interrupt;                                  ///< TrainConfig::interrupt
+  std::function<bool()> interrupt;                                 ///< TrainConfig::interrupt
 };
 
 template <typename S>

@@ -47,3 +47,22 @@ def test_other_tasks():
         grokscope.permutation_dataset(3, "power")
     with pytest.raises(RuntimeError, match="no such file"):
         grokscope.fashion_mnist(dir="/nope")
+
+
+def test_power_split_is_numpy_legacy_shuffle_of_the_reference_order():
+    for seed, fraction in ((0, 0.5), (7, 0.3)):
+        d = grokscope.modular_dataset("add", 11, "op_tokens", split="power", fraction=fraction, seed=seed)
+        n = 11 * 11
+        order = np.arange(n)
+        np.random.RandomState(seed).shuffle(order)  # Power et al.'s legacy NumPy shuffle
+        k = int(round(n * fraction))
+        assert sorted(d["train"]) == sorted(order[:k]) and sorted(d["test"]) == sorted(order[k:])
+    with pytest.raises(ValueError, match="fraction must be in \\(0, 1\\)"):
+        grokscope.modular_dataset("add", 11, split="power", fraction=1.5)
+
+
+def test_kumar_teacher_is_exported_and_defines_the_targets():
+    kum = grokscope.kumar_polynomial(D=6, n_train=20, n_test=10, convention="A")
+    beta = kum["arrays"]["beta"][:, 0]
+    x, y = kum["features"], kum["targets"][:, 0]
+    np.testing.assert_allclose(y, 0.5 * (x @ beta) ** 2, rtol=1e-12)  # convention A: y = ½ (β·x)²

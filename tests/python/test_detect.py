@@ -36,3 +36,24 @@ def test_detect_errors():
         grokscope.detect_grokking(np.arange(3.0), np.ones(4), np.ones(3))
     with pytest.raises(TypeError, match="steps: expected float32 or float64"):
         grokscope.detect_grokking(np.arange(3), np.ones(3), np.ones(3))
+
+
+def test_aggregate_reports_over_seeds_counts_every_verdict_and_takes_numpy_quartiles():
+    steps = np.arange(0, 201, dtype=float)
+    reports = []
+    for t_mem, t_grok in ((10, 60), (12, 90), (20, 150), (15, None)):
+        train = np.where(steps >= t_mem, 1.0, 0.1)
+        test = np.full(201, 0.1) if t_grok is None else np.where(steps >= t_grok, 1.0, 0.1)
+        reports.append(grokscope.detect_grokking(steps, train, test))
+    a = grokscope.aggregate_reports(reports)
+    assert a["runs"] == 4
+    assert a["verdicts"]["grokked"] == 3 and sum(a["verdicts"].values()) == 4
+    t_grok = [60, 90, 150]
+    assert a["t_grok"]["count"] == 3 and a["t_grok"]["median"] == np.median(t_grok)
+    assert a["t_grok"]["q1"] == np.percentile(t_grok, 25) and a["t_grok"]["q3"] == np.percentile(t_grok, 75)
+    assert a["t_mem"]["count"] == 4 and a["t_mem"]["median"] == np.median([10, 12, 20, 15])
+    with pytest.raises(TypeError, match="entry 1 is not a report dict"):
+        grokscope.aggregate_reports([reports[0], 3])
+    with pytest.raises(ValueError, match="unknown verdict 'maybe'"):
+        grokscope.aggregate_reports([dict(reports[0], verdict="maybe")])
+    assert grokscope.aggregate_reports([])["runs"] == 0

@@ -104,3 +104,61 @@ def test_fourier_measures_on_constructed_logits():
     assert norms.shape == (p,)
     with pytest.raises(TypeError, match="labels: expected integers"):
         grokscope.restricted_loss(L, labels.astype(float), [3], rows)
+
+
+def kumar_model(D, N, alpha, eps, seed=0):
+    """Kumar et al.'s committee machine in convention B (MlpConfig::kumar, not centered)."""
+    return grokscope.Mlp({"input": D, "hidden": [N], "output": 1, "activation": "linear_quadratic", "epsilon": eps,
+                          "bias": False, "parameterization": "mean_field", "output_scale": alpha, "centered": False,
+                          "fixed_readout": True, "seed": seed})
+
+
+def test_kumar_decomposition_of_a_model_is_its_monte_carlo_test_loss():
+    D, N, alpha, eps = 6, 9, 1.7, 0.6
+    m = kumar_model(D, N, alpha, eps)
+    beta = np.random.default_rng(1).standard_normal(D)
+    # convention B: x ~ N(0, I), y = (β·x/√D)², i.e. c = 1 on the model's own scale
+    x = np.random.default_rng(2).standard_normal((400000, D))
+    mc = np.mean(((x @ beta) ** 2 / D - m(x)[:, 0]) ** 2)
+    k = grokscope.kumar_decomposition(m, beta, c=1.0)
+    assert abs(k["total"] - mc) < 0.02 * mc, (k, mc)
+    assert k["total"] == pytest.approx(k["variance"] + k["misalignment"] + k["linear_power"], rel=1e-12)
+    W = m.state_dict()["layers.0.weight"]
+    same = grokscope.kumar_decomposition(W, beta, alpha=alpha, epsilon=eps, c=1.0)
+    assert same == pytest.approx(k, rel=1e-14)
+    with pytest.raises(ValueError, match="give alpha and epsilon"):
+        grokscope.kumar_decomposition(W, beta)
+    with pytest.raises(ValueError, match="beta has 5 entries"):
+        grokscope.kumar_decomposition(W, beta[:5], alpha=1.0, epsilon=0.1)
+    centered = grokscope.Mlp(dict(m.config, centered=True))
+    with pytest.raises(ValueError, match="pass W0"):
+        grokscope.kumar_decomposition(centered, beta)
+
+
+def test_weight_statistics_and_effective_sparsity():
+    m = grokscope.Mlp({"input": 4, "hidden": [6], "output": 3, "seed": 2})
+    sd = m.state_dict()
+    n = grokscope.parameter_norms(m)
+    assert n["total"] == pytest.approx(np.sqrt(sum(np.sum(v ** 2) for v in sd.values())), rel=1e-14)
+    assert n["per_parameter"]["layers.0.weight"] == pytest.approx(np.linalg.norm(sd["layers.0.weight"]), rel=1e-14)
+    np.testing.assert_allclose(grokscope.neuron_norms(sd["layers.0.weight"]), np.linalg.norm(sd["layers.0.weight"], axis=1))
+    assert grokscope.relative_movement(m, sd) == 0
+    moved = {k: v * 1.5 for k, v in sd.items()}
+    m.load_state_dict(moved)
+    assert grokscope.relative_movement(m, sd) == pytest.approx(0.5, rel=1e-14)
+    assert grokscope.compressed_size(m) > 0
+    with pytest.raises(ValueError, match="levels must be in \\[2, 256\\]"):
+        grokscope.compressed_size(m, levels=1)
+    # effective sparsity: neurons with zero incoming weight and readout are not needed
+    w = moved["layers.0.weight"].copy()
+    u = moved["layers.1.weight"].copy()
+    w[3:] = 0
+    u[:, 3:] = 0
+    m.load_state_dict(dict(moved, **{"layers.0.weight": w, "layers.1.weight": u, "layers.0.bias": np.zeros((1, 6))}))
+    x = np.random.default_rng(0).standard_normal((50, 4))
+    labels = np.argmax(m(x), axis=1)  # the network's own predictions: accuracy 1
+    e = grokscope.effective_sparsity(m, x, labels)
+    assert e["accuracy"] == 1.0 and e["width"] == 6 and e["k"] <= 3 and e["accuracy_at"][-1] == 1.0
+    assert len(e["accuracy_at"]) == 7
+    with pytest.raises(ValueError, match="labels for 50 examples"):
+        grokscope.effective_sparsity(m, x, labels[:10])

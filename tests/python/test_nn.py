@@ -68,7 +68,7 @@ def test_state_dict_mismatches_are_listed_and_nothing_is_loaded():
 
 
 def test_model_config_and_input_errors():
-    with pytest.raises(ValueError, match="unknown config key 'widht' \\(allowed: input, hidden, output"):
+    with pytest.raises(ValueError, match="unknown config key 'widht' \\(allowed: model, input, hidden, output"):
         grokscope.Mlp({"input": 3, "widht": 4})
     with pytest.raises(ValueError, match="'swish' is not one of relu, gelu"):
         grokscope.Mlp({"input": 3, "hidden": [4], "output": 2, "activation": "swish"})
@@ -80,3 +80,18 @@ def test_model_config_and_input_errors():
     with pytest.raises(ValueError):  # token 99 is outside the vocabulary of 8
         t(np.array([[1, 2, 99]]))
     assert t.config["vocab"] == 8 and t.num_parameters > 0
+
+
+def test_config_round_trips_and_recenter_retakes_theta0():
+    m = grokscope.Mlp({"input": 3, "hidden": [5], "output": 1, "centered": True, "seed": 4})
+    x = np.random.default_rng(0).standard_normal((7, 3))
+    np.testing.assert_allclose(m(x), 0, atol=1e-15)  # f(θ₀) − f(θ₀)
+    twin = grokscope.Mlp(m.config)
+    assert twin.config == m.config
+    moved = {k: v + 0.1 for k, v in m.state_dict().items()}
+    m.load_state_dict(moved)
+    assert np.abs(m(x)).max() > 1e-3  # θ₀ kept: f(θ) − f(θ₀) is no longer 0
+    m.recenter()
+    np.testing.assert_allclose(m(x), 0, atol=1e-15)
+    with pytest.raises(ValueError, match="'model' is 'transformer', not 'mlp'"):
+        grokscope.Mlp(dict(m.config, model="transformer"))
