@@ -899,10 +899,45 @@ PYBIND11_MODULE(grokscope, m) {
       "A decoder-only transformer from a dict of TransformerConfig's fields; {'nanda2023': p} starts from\n"
       "Nanda et al.'s preset (p + 1 logits; add 'output': p for TransformerLens's d_vocab_out).");
   m.def(
+      "mlp_preset",
+      [](const std::string& name, Index p, Index width, Index n, Index D, double epsilon, double alpha, bool centered,
+         std::uint64_t seed) {
+        MlpConfig c;
+        if (name == "gromov")
+          c = MlpConfig::gromov(p, width, seed);
+        else if (name == "merrill")
+          c = MlpConfig::merrill(n, width, seed);
+        else if (name == "kumar")
+          c = MlpConfig::kumar(D, width, epsilon, alpha, centered, seed);
+        else
+          throw py::value_error("mlp_preset: name must be 'gromov', 'merrill' or 'kumar', got '" + name + "'");
+        return to_python(Mlp<double>(c).config());
+      },
+      py::arg("name"), py::arg("p") = 59, py::arg("width") = 512, py::arg("n") = 40, py::arg("D") = 100,
+      py::arg("epsilon") = 0.02, py::arg("alpha") = 1.0, py::arg("centered") = true, py::arg("seed") = 0,
+      "The config dict of a published MLP, for grokscope.Mlp: 'gromov' (p, width: the flagship's\n"
+      "quadratic MLP on one-hot pairs), 'merrill' (n, width: sparse parity), 'kumar' (D, width = N,\n"
+      "epsilon, alpha, centered: the committee machine, readout fixed to ones).");
+  m.def(
+      "transformer_preset",
+      [](const std::string& name, Index p, std::uint64_t seed) {
+        if (name != "nanda2023" && name != "power2022")
+          throw py::value_error("transformer_preset: name must be 'nanda2023' or 'power2022', got '" + name + "'");
+        const TransformerConfig c =
+            name == "nanda2023" ? TransformerConfig::nanda2023(p, seed) : TransformerConfig::power2022(p, seed);
+        return to_python(Transformer<double>(c).config());
+      },
+      py::arg("name"), py::arg("p") = 113, py::arg("seed") = 0,
+      "The config dict of a published transformer for modular arithmetic mod p, for\n"
+      "grokscope.Transformer: 'nanda2023' (one layer, d_model 128, 4 heads, ReLU MLP 512, no layer\n"
+      "norm) or 'power2022' (two layers, d_model 128, 4 heads, layer norm).");
+  m.def(
       "empirical_ntk",
       [](PyModel& pm, const py::handle& X, const py::object& X2, const std::string& output, Index output_index,
-         const std::vector<std::string>& parameters, const std::string& method) {
+         const std::vector<std::string>& parameters, const std::string& method, bool diagonal, Index block_examples,
+         std::size_t max_bytes) {
         NtkOptions o;
+        o.diagonal = diagonal, o.block_examples = block_examples, o.max_bytes = max_bytes;
         if (output == "trace")
           o.output = NtkOutput::Trace;
         else if (output == "full")
@@ -933,10 +968,14 @@ PYBIND11_MODULE(grokscope, m) {
       },
       py::arg("model"), py::arg("X"), py::arg("X2") = py::none(), py::arg("output") = "trace",
       py::arg("output_index") = 0, py::arg("parameters") = std::vector<std::string>{}, py::arg("method") = "structured",
+      py::arg("diagonal") = false, py::arg("block_examples") = 1024, py::arg("max_bytes") = 0,
       "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (Grams in double):\n"
       "output 'trace' (n, n) sums over outputs, 'full' (n·k, n·k) with row i·k + a for input i, output a,\n"
       "'single' the kernel of one output. X2 gives the cross kernel (n, m). parameters: names (default\n"
-      "every trainable one). The structured method never forms per-example gradients.");
+      "every trainable one). diagonal: only K(i, i), (n, 1) (or (n·k, 1) for 'full'). The structured\n"
+      "method never forms per-example gradients; 'jacobian' contracts per-example Jacobians (the\n"
+      "reference). block_examples: rows per Gram block; max_bytes: refuse above this estimated peak\n"
+      "(0: half the physical memory or GROKSCOPE_MAX_MEMORY).");
 
   m.def(
       "permutation_dataset",
@@ -986,6 +1025,27 @@ PYBIND11_MODULE(grokscope, m) {
       py::arg("dir") = "",
       "Fashion-MNIST from Debian's dataset-fashion-mnist package (or IDX files in `dir`): features\n"
       "(n, 784) in [0, 1], labels, train rows first.");
+
+  m.def(
+      "idx_classification",
+      [](const std::string& train_images, const std::string& train_labels, const std::string& test_images,
+         const std::string& test_labels, Index n_train, Index n_test, Index train_per_class, bool scale01,
+         std::uint64_t seed) {
+        IdxOptions o;
+        o.n_train = n_train, o.n_test = n_test, o.train_per_class = train_per_class, o.scale01 = scale01, o.seed = seed;
+        Dataset ds;
+        {
+          py::gil_scoped_release unlocked;
+          ds = idx_classification(train_images, train_labels, test_images, test_labels, o);
+        }
+        return dataset_dict(ds);
+      },
+      py::arg("train_images"), py::arg("train_labels"), py::arg("test_images"), py::arg("test_labels"),
+      py::arg("n_train") = -1, py::arg("n_test") = -1, py::arg("train_per_class") = -1, py::arg("scale01") = true,
+      py::arg("seed") = 0,
+      "A classification dataset from any IDX image and label files (MNIST's format; gzip not\n"
+      "accepted): features (n, pixels) flattened, in [0, 1] with scale01, labels, the files' own split\n"
+      "(train rows first). Corrupt or truncated files raise with the file and the problem named.");
 
   // ---- Fourier measures (Nanda et al.) and weight statistics ---------------------------------
   m.def(

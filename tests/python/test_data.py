@@ -66,3 +66,42 @@ def test_kumar_teacher_is_exported_and_defines_the_targets():
     beta = kum["arrays"]["beta"][:, 0]
     x, y = kum["features"], kum["targets"][:, 0]
     np.testing.assert_allclose(y, 0.5 * (x @ beta) ** 2, rtol=1e-12)  # convention A: y = ½ (β·x)²
+
+
+def write_idx(path, array):
+    """An IDX file (MNIST's format) of uint8 data: magic 0x08 and the rank, then big-endian sizes."""
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, 0x08, array.ndim]))
+        f.write(np.array(array.shape, dtype=">u4").tobytes())
+        f.write(array.astype(np.uint8).tobytes())
+
+
+def test_idx_classification_reads_any_idx_files_and_names_a_truncated_one(tmp_path):
+    rng = np.random.default_rng(0)
+    tr_x, te_x = rng.integers(0, 256, (12, 4, 3)), rng.integers(0, 256, (5, 4, 3))
+    tr_y, te_y = np.arange(12) % 3, np.arange(5) % 3
+    paths = [str(tmp_path / n) for n in ("tri", "trl", "tei", "tel")]
+    for p, a in zip(paths, (tr_x, tr_y, te_x, te_y)):
+        write_idx(p, a)
+    d = grokscope.idx_classification(*paths)
+    assert d["features"].shape == (17, 12) and d["num_classes"] == 3
+    np.testing.assert_allclose(d["features"][:12], tr_x.reshape(12, 12) / 255.0)
+    np.testing.assert_array_equal(d["labels"], np.concatenate([tr_y, te_y]))
+    np.testing.assert_array_equal(d["train"], np.arange(12)) and np.testing.assert_array_equal(d["test"], 12 + np.arange(5))
+    with open(paths[0], "r+b") as f:
+        f.truncate(40)
+    with pytest.raises((ValueError, RuntimeError), match="tri"):
+        grokscope.idx_classification(*paths)
+
+
+def test_presets_are_the_published_models():
+    g = grokscope.mlp_preset("gromov", p=23, width=64)
+    assert g["input"] == 46 and g["hidden"] == [64] and g["output"] == 23 and g["activation"] == "square"
+    assert grokscope.Mlp(g).num_parameters == 64 * 46 + 23 * 64
+    k = grokscope.mlp_preset("kumar", D=10, width=20, epsilon=0.5, alpha=2.0)
+    assert k["fixed_readout"] and k["parameterization"] == "mean_field" and k["output_scale"] == 2.0
+    t = grokscope.transformer_preset("nanda2023", p=113)
+    assert (t["d_model"], t["heads"], t["d_mlp"], t["layers"], t["layer_norm"]) == (128, 4, 512, 1, "none")
+    assert grokscope.Transformer(t).config == t
+    with pytest.raises(ValueError, match="name must be 'gromov', 'merrill' or 'kumar'"):
+        grokscope.mlp_preset("resnet")

@@ -95,3 +95,15 @@ def test_config_round_trips_and_recenter_retakes_theta0():
     np.testing.assert_allclose(m(x), 0, atol=1e-15)
     with pytest.raises(ValueError, match="'model' is 'transformer', not 'mlp'"):
         grokscope.Mlp(dict(m.config, model="transformer"))
+
+
+def test_ntk_diagonal_is_the_kernels_diagonal_and_memory_is_bounded():
+    m = grokscope.Mlp({"input": 3, "hidden": [6], "output": 2, "activation": "tanh", "seed": 1})
+    x = np.random.default_rng(0).standard_normal((9, 3))
+    K = grokscope.empirical_ntk(m, x, output="full")
+    np.testing.assert_allclose(grokscope.empirical_ntk(m, x, output="full", diagonal=True)[:, 0], np.diag(K),
+                               rtol=1e-13)
+    np.testing.assert_allclose(grokscope.empirical_ntk(m, x, block_examples=2), grokscope.empirical_ntk(m, x),
+                               rtol=1e-13)
+    with pytest.raises(RuntimeError, match="more than the limit"):
+        grokscope.empirical_ntk(m, x, max_bytes=100)
