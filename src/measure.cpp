@@ -2,6 +2,7 @@
 // Copyright (c) 2026 The grokscope authors
 // The compiled library's measurements: CKA, Fourier progress measures, kernel tools, and kernel tools.
 
+#include <grokscope/measure/detail/circuits-inl.hpp>
 #include <grokscope/measure/detail/cka-inl.hpp>
 #include <grokscope/measure/detail/fourier-inl.hpp>
 #include <grokscope/measure/detail/hessian-inl.hpp>

@@ -34,6 +34,7 @@
 
 #include <grokscope/io/params.hpp>
 
+#include <grokscope/nn/capture.hpp>
 #include <grokscope/nn/embedding.hpp>
 #include <grokscope/nn/init.hpp>
 #include <grokscope/nn/linear.hpp>
@@ -54,6 +55,7 @@
 #include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
 
+#include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/hessian.hpp>

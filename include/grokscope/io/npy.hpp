@@ -3,7 +3,8 @@
 #pragma once
 /// \file Save and load matrices as NumPy `.npy` files (float32, float64, int64, int32, uint8).
 ///
-/// Writing goes through xtensor's npy encoder over a zero-copy view of the matrix. Reading
+/// Writing goes through xtensor's npy encoder over a zero-copy view of the data (in the -inl
+/// file: this header does not include xtensor, `core/xtensor.hpp` gives the adaptors). Reading
 /// validates the whole file before touching the payload (magic, version, header length, dtype,
 /// shape, exact payload size), because xtensor 0.24's reader neither detects truncated data nor
 /// reads header lengths above 127 bytes correctly. The header dictionary is parsed as the Python
@@ -18,7 +19,6 @@
 #include <grokscope/core/file.hpp>
 #include <grokscope/core/text.hpp>
 #include <grokscope/core/types.hpp>
-#include <grokscope/core/xtensor.hpp>
 
 #include <cctype>
 #include <cmath>
@@ -248,24 +248,24 @@ Matrix<T> load_npy_flat(const std::string& path) {
 }
 
 namespace detail {
-GROKSCOPE_INLINE void npy_write_bytes(const std::string& path, const std::string& bytes);
+// Writes `count` elements of `dtype` at `data` (C order) with the given shape (rank 1 or 2).
+GROKSCOPE_INLINE void npy_save(const std::string& path, const void* data, NpyDtype dtype,
+                               const std::vector<std::size_t>& shape);
 }  // namespace detail
 
 /// Saves a matrix as a rank-2 C-order `.npy` (float, double, int64_t, int32_t or uint8_t).
 template <typename Derived>
 void save_npy(const std::string& path, const Eigen::DenseBase<Derived>& m) {
   using T = typename Derived::Scalar;
-  (void)detail::npy_dtype_of<T>();
   const Matrix<T> rm = m;  // row-major, evaluated
-  detail::npy_write_bytes(path, xt::dump_npy(as_xtensor(rm)));
+  detail::npy_save(path, rm.data(), detail::npy_dtype_of<T>(),
+                   {static_cast<std::size_t>(rm.rows()), static_cast<std::size_t>(rm.cols())});
 }
 
 /// Saves a list of values as a rank-1 `.npy`.
 template <typename T>
 void save_npy(const std::string& path, const std::vector<T>& v) {
-  (void)detail::npy_dtype_of<T>();
-  const std::array<std::size_t, 1> shape{v.size()};
-  detail::npy_write_bytes(path, xt::dump_npy(xt::adapt(v.data(), v.size(), xt::no_ownership(), shape)));
+  detail::npy_save(path, v.data(), detail::npy_dtype_of<T>(), {v.size()});
 }
 
 }  // namespace grokscope

@@ -176,14 +176,32 @@ class Mlp : public Model<S> {
       require(static_cast<Index>(in.tokens.size()) % in.T == 0, "Mlp::forward", "token count is not a multiple of T");
       h = m_layers[0].forward_onehot(t, in.tokens, in.T);
     } else {
-      require(
-          in.x.cols() == m_config.input, "Mlp::forward",
-          "input is " + shape_string(in.x) + " but the network expects " + std::to_string(m_config.input) + " columns");
+      if (in.x.cols() != m_config.input)  // the message only when it is needed: this runs every step
+        throw_invalid("Mlp::forward", "input is " + shape_string(in.x) + " but the network expects " +
+                                          std::to_string(m_config.input) + " columns");
       h = m_layers[0].forward(t, t.constant(in.x));
     }
-    for (std::size_t l = 1; l < m_layers.size(); ++l)
-      h = m_layers[l].forward(t, activate(h, m_config.activation, m_config.epsilon));
+    if (this->m_capture) this->m_capture->put("layers.0.hook_pre", h.value());
+    for (std::size_t l = 1; l < m_layers.size(); ++l) {
+      const Var<S> a = activate(h, m_config.activation, m_config.epsilon);
+      if (this->m_capture) this->m_capture->put("layers." + std::to_string(l - 1) + ".hook_post", a.value());
+      h = m_layers[l].forward(t, a);
+      if (this->m_capture) this->m_capture->put("layers." + std::to_string(l) + ".hook_pre", h.value());
+    }
     return h;
+  }
+
+  /// Capture sites (run_with_cache): layers.<l>.hook_pre, the output of linear layer l (n, width;
+  /// for the last layer the outputs before output scale and centering), layers.<l>.hook_post,
+  /// the activation of hidden layer l, then hook_logits.
+  std::vector<std::string> capture_sites() const override {
+    std::vector<std::string> v;
+    for (std::size_t l = 0; l < m_layers.size(); ++l) {
+      v.push_back("layers." + std::to_string(l) + ".hook_pre");
+      if (l + 1 < m_layers.size()) v.push_back("layers." + std::to_string(l) + ".hook_post");
+    }
+    v.push_back("hook_logits");
+    return v;
   }
 
   std::vector<Parameter<S>*> parameters() override {

@@ -11,6 +11,7 @@
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
 #include <grokscope/data/dataset.hpp>
+#include <grokscope/nn/capture.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -116,6 +117,34 @@ class Model {
   void zero_grad() {
     for (Parameter<S>* p : parameters()) p->zero_grad();
   }
+
+  /// The names run_with_cache can keep, in forward order (each model documents its own).
+  virtual std::vector<std::string> capture_sites() const { return {"hook_logits"}; }
+
+  /// One forward pass on a private tape keeping the activations that `keep` selects (every site
+  /// by default). "hook_logits" is the model's output, after output scale and centering. A filter
+  /// entry that selects no site is refused with the list of sites.
+  ActivationCache<S> run_with_cache(const ModelInput<S>& in, const CaptureFilter& keep = {}) {
+    check_capture_filter(keep, capture_sites(), "Model::run_with_cache");
+    ActivationCache<S> cache;
+    cache.filter = keep;
+    cache.examples = in.examples();
+    cache.context = in.T;
+    struct Detach {
+      ActivationCache<S>*& p;
+      ~Detach() { p = nullptr; }
+    } detach{m_capture};
+    m_capture = &cache;
+    Tape<S> t;
+    const Var<S> out = forward(t, in);
+    cache.put("hook_logits", out.value());
+    return cache;
+  }
+
+ protected:
+  /// The cache of run_with_cache during its pass, nullptr otherwise: a forward pass tests it
+  /// before it names a site, so capture costs one branch per site when it is off.
+  ActivationCache<S>* m_capture = nullptr;
 };
 
 /// Output scale and centering (f̃ = α (f − f₀)), shared by the models. `snapshot()` freezes the

@@ -171,19 +171,25 @@ class Transformer : public Model<S> {
   /// Logits without output scale and centering.
   Var<S> raw_forward(Tape<S>& t, const ModelInput<S>& in) {
     const Index T = m_c.context;
-    require(in.is_tokens() && in.T == T, "Transformer::forward",
-            "expects token inputs with T = " + std::to_string(T) + ", got " +
-                (in.is_tokens() ? "T = " + std::to_string(in.T) : std::string("dense inputs")));
+    if (!(in.is_tokens() && in.T == T))  // the message only when it is needed: this runs every step
+      throw_invalid("Transformer::forward", "expects token inputs with T = " + std::to_string(T) + ", got " +
+                                                (in.is_tokens() ? "T = " + std::to_string(in.T) : "dense inputs"));
     const Index n = in.examples();
+    ActivationCache<S>* cap = this->m_capture;
     Var<S> x = onehot_matmul(t.param(*W_E), in.tokens, 1, T);  // (n·T, d): columns of W_E
+    if (cap) cap->put("hook_embed", x.value());
     if (W_pos) {
       if (m_pos_ids.size() != in.tokens.size()) {
         m_pos_ids.resize(in.tokens.size());
         for (std::size_t i = 0; i < m_pos_ids.size(); ++i) m_pos_ids[i] = static_cast<Index>(i) % T;
       }
-      x = add(x, embedding(t.param(*W_pos), m_pos_ids, T));
+      const Var<S> pe = embedding(t.param(*W_pos), m_pos_ids, T);
+      if (cap) cap->put("hook_pos_embed", pe.value());
+      x = add(x, pe);
     } else {
-      x = add(x, t.constant(m_sinusoid.replicate(n, 1), T));
+      const Var<S> pe = t.constant(m_sinusoid.replicate(n, 1), T);
+      if (cap) cap->put("hook_pos_embed", pe.value());
+      x = add(x, pe);
     }
     const bool pre = m_c.layer_norm == LayerNormPlacement::Pre, post = m_c.layer_norm == LayerNormPlacement::Post;
     auto lin = [&](const Var<S>& a, Parameter<S>* W, Parameter<S>* b) {
@@ -192,21 +198,68 @@ class Transformer : public Model<S> {
     for (std::size_t l = 0; l < m_blocks.size(); ++l) {
       Block& B = m_blocks[l];
       const bool last_only = l + 1 == m_blocks.size();
+      const std::string b = cap ? "blocks." + std::to_string(l) + "." : std::string();
+      if (cap) cap->put(b + "hook_resid_pre", x.value());
       const Var<S> a_in = pre ? layer_norm(x, t.param(*B.ln1_w), t.param(*B.ln1_b)) : x;
       const Var<S> q = lin(last_only ? last_position(a_in, T) : a_in, B.W_Q, B.b_Q);
       const Var<S> k = lin(a_in, B.W_K, B.b_K);
       const Var<S> v = lin(a_in, B.W_V, B.b_V);
       const Var<S> z = attention(q, k, v, T, m_c.heads, true);
-      x = add(last_only ? last_position(x, T) : x, lin(z, B.W_O, B.b_O));
+      const Var<S> attn_out = lin(z, B.W_O, B.b_O);
+      x = add(last_only ? last_position(x, T) : x, attn_out);
+      if (cap) {
+        cap->put(b + "attn.hook_q", q.value());
+        cap->put(b + "attn.hook_k", k.value());
+        cap->put(b + "attn.hook_v", v.value());
+        cap->put(b + "attn.hook_pattern", t.node(z.id).cache0);  // the op's own probabilities
+        cap->put(b + "attn.hook_z", z.value());
+        cap->put(b + "hook_attn_out", attn_out.value());
+      }
       if (post) x = layer_norm(x, t.param(*B.ln1_w), t.param(*B.ln1_b));
+      if (cap) cap->put(b + "hook_resid_mid", x.value());
       const Var<S> m_in = pre ? layer_norm(x, t.param(*B.ln2_w), t.param(*B.ln2_b)) : x;
-      x = add(x, lin(activate(lin(m_in, B.W_in, B.b_in), m_c.activation), B.W_out, B.b_out));
+      const Var<S> m_pre = lin(m_in, B.W_in, B.b_in);
+      const Var<S> m_post = activate(m_pre, m_c.activation);
+      const Var<S> mlp_out = lin(m_post, B.W_out, B.b_out);
+      x = add(x, mlp_out);
       if (post) x = layer_norm(x, t.param(*B.ln2_w), t.param(*B.ln2_b));
+      if (cap) {
+        cap->put(b + "mlp.hook_pre", m_pre.value());
+        cap->put(b + "mlp.hook_post", m_post.value());
+        cap->put(b + "hook_mlp_out", mlp_out.value());
+        cap->put(b + "hook_resid_post", x.value());
+      }
     }
-    if (pre) x = layer_norm(x, t.param(*ln_f_w), t.param(*ln_f_b));
+    if (pre) {
+      x = layer_norm(x, t.param(*ln_f_w), t.param(*ln_f_b));
+      if (cap) cap->put("ln_final.hook_normalized", x.value());
+    }
     Var<S> logits = matmul(x, t.param(*W_U));  // (n, output)
     if (b_U) logits = add(logits, t.param(*b_U));
     return logits;
+  }
+
+  /// Capture sites (run_with_cache), TransformerLens's names: hook_embed and hook_pos_embed
+  /// (n·T, d_model); per block l, blocks.<l>.hook_resid_pre, attn.hook_q / hook_k / hook_v (heads
+  /// in column blocks of d_model / heads), attn.hook_pattern (softmax probabilities, rows
+  /// (example, head, query) in that order, columns the key positions), attn.hook_z,
+  /// hook_attn_out, hook_resid_mid, mlp.hook_pre / mlp.hook_post (d_mlp columns), hook_mlp_out,
+  /// hook_resid_post; ln_final.hook_normalized with pre-LN; hook_logits. Rows are (example,
+  /// position) except in the last block, which runs from its queries on at the final position only
+  /// (what the logits read): there attn.hook_q, hook_z, hook_attn_out and everything after have n
+  /// rows, and hook_pattern has one query per example and head.
+  std::vector<std::string> capture_sites() const override {
+    std::vector<std::string> v = {"hook_embed", "hook_pos_embed"};
+    for (std::size_t l = 0; l < m_blocks.size(); ++l) {
+      const std::string b = "blocks." + std::to_string(l) + ".";
+      for (const char* s :
+           {"hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern", "attn.hook_z",
+            "hook_attn_out", "hook_resid_mid", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"})
+        v.push_back(b + s);
+    }
+    if (m_c.layer_norm == LayerNormPlacement::Pre) v.push_back("ln_final.hook_normalized");
+    v.push_back("hook_logits");
+    return v;
   }
 
   std::vector<Parameter<S>*> parameters() override {
