@@ -15,6 +15,7 @@
 #include <grokscope/data/regression.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/csv.hpp>
+#include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/kernel.hpp>
@@ -866,6 +867,28 @@ PYBIND11_MODULE(grokscope, m) {
           "A centered model outputs f(θ) − f(θ₀) with θ₀ its weights at construction; recenter() re-takes θ₀\n"
           "from the current weights. To measure a centered model trained elsewhere: load its initial\n"
           "weights, recenter(), then load the trained ones.")
+      .def_property_readonly("capture_sites",
+                             [](const PyModel& pm) { return pm.visit([](auto& mm) { return mm.capture_sites(); }); })
+      .def(
+          "run_with_cache",
+          [](PyModel& pm, const py::handle& inputs, const std::vector<std::string>& names) {
+            return pm.visit([&](auto& mm) {
+              using S = typename std::decay_t<decltype(mm)>::Scalar;
+              const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+              ActivationCache<S> cache;
+              {
+                py::gil_scoped_release unlocked;
+                cache = mm.run_with_cache(in, CaptureFilter{names});
+              }
+              py::dict d;
+              for (const auto& [site, v] : cache.entries()) d[py::str(site)] = to_numpy_of(v);
+              return d;
+            });
+          },
+          py::arg("inputs"), py::arg("names") = std::vector<std::string>{},
+          "One forward pass keeping the named activations (TransformerLens's run_with_cache): a dict\n"
+          "{site: array} in forward order. names: exact sites or prefixes ending in '*' ('blocks.0.*');\n"
+          "empty keeps every site (capture_sites lists them; the README gives their shapes).")
       .def(
           "__call__",
           [](PyModel& pm, const py::handle& inputs) {
@@ -1208,6 +1231,80 @@ PYBIND11_MODULE(grokscope, m) {
       "Merrill et al.'s (2023) effective sparsity: neurons ranked by incoming-weight norm, k the smallest\n"
       "top-k subnetwork with the full network's accuracy on X (labels: class ids, or ±1 for one output);\n"
       "accuracy_at[k] for k = 0 .. width.");
+
+  // ---- mechanistic analyses (Nanda et al.; TransformerLens) ----------------------------------
+  m.def(
+      "logit_lens",
+      [](const PyModel& pm, const py::handle& inputs, const std::string& site) {
+        if (!pm.tokens) throw py::type_error("logit_lens: the model is not a Transformer");
+        return to_numpy(pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          auto& t = dynamic_cast<Transformer<S>&>(mm);
+          const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+          py::gil_scoped_release unlocked;
+          return Eigen::MatrixXd(logit_lens(t, t.run_with_cache(in), site));
+        }));
+      },
+      py::arg("model"), py::arg("inputs"), py::arg("site"),
+      "A residual-stream site (hook_embed, blocks.<l>.hook_resid_pre / mid / post) at the final position\n"
+      "read out through the final layer norm (pre-LN), W_U, b_U and the output scale: (n, outputs).");
+  m.def(
+      "direct_logit_attribution",
+      [](const PyModel& pm, const py::handle& inputs, const py::handle& labels) {
+        if (!pm.tokens) throw py::type_error("direct_logit_attribution: the model is not a Transformer");
+        const IndexList y = index_arg(labels, "labels");
+        const LogitAttribution a = pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          auto& t = dynamic_cast<Transformer<S>&>(mm);
+          const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+          py::gil_scoped_release unlocked;
+          return direct_logit_attribution(t, t.run_with_cache(in), y);
+        });
+        py::dict d;
+        d["components"] = a.components;
+        d["contributions"] = to_numpy(a.contributions);
+        d["logit"] = to_numpy(a.logit);
+        return d;
+      },
+      py::arg("model"), py::arg("inputs"), py::arg("labels"),
+      "Each component's contribution (embed, pos_embed, every block's attn and mlp, bias) to the logit of\n"
+      "each example's label at the final position; the columns sum to the logit exactly (the final\n"
+      "layer norm's scale frozen for pre-LN models; post-LN and centered models are refused).");
+  m.def(
+      "grid_spectrum",
+      [](const py::handle& values) {
+        const GridSpectrum g = grid_spectrum(matrix_arg(values, "values", true));
+        py::dict d;
+        d["share"] = to_numpy(g.share);
+        d["dominant"] = py::make_tuple(g.dominant_a, g.dominant_b);
+        d["dominant_share"] = g.dominant_share;
+        d["per_frequency"] = to_numpy(g.per_frequency);
+        return d;
+      },
+      py::arg("values"),
+      "2-D Fourier spectrum of values over the (a, b) grid ((p²,) or (p², m), row a·p + b), centred and\n"
+      "summed over columns: share[k_a, k_b] of the squared mass (0 = constant), the dominant pair, and\n"
+      "per_frequency[k], the share of terms involving frequency k.");
+  m.def(
+      "neuron_clusters",
+      [](const py::handle& activations) {
+        const NeuronClusters c = neuron_clusters(matrix_arg(activations, "activations"));
+        py::list clusters;
+        for (std::size_t i = 0; i < c.frequencies.size(); ++i) {
+          py::dict k;
+          k["frequency"] = c.frequencies[i];
+          k["neurons"] = to_numpy(c.neurons[i]);
+          k["explained"] = c.explained[i];
+          clusters.append(k);
+        }
+        py::dict d;
+        d["clusters"] = clusters;
+        d["fraction_explained"] = c.fraction_explained;
+        return d;
+      },
+      py::arg("activations"),
+      "MLP neurons (activations (p², neurons) over the grid) grouped by key frequency, largest group\n"
+      "first, with the share of the layer's centred variance each neuron's own frequency explains.");
 
   // ---- multi-seed summaries and tables ---------------------------------------------------------
   m.def(

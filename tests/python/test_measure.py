@@ -162,3 +162,29 @@ def test_weight_statistics_and_effective_sparsity():
     assert len(e["accuracy_at"]) == 7
     with pytest.raises(ValueError, match="labels for 50 examples"):
         grokscope.effective_sparsity(m, x, labels[:10])
+
+
+def test_activation_capture_and_the_mechanistic_analyses():
+    p = 7
+    t = grokscope.Transformer({"nanda2023": p, "d_model": 16, "heads": 2, "d_mlp": 24})
+    grid = grokscope.modular_dataset("add", p, "nanda_tokens")
+    cache = t.run_with_cache(grid["tokens"])
+    assert list(cache) == t.capture_sites and cache["blocks.0.attn.hook_pattern"].shape == (p * p * 2, 3)
+    np.testing.assert_array_equal(cache["hook_logits"], t(grid["tokens"]))
+    only = t.run_with_cache(grid["tokens"], names=["blocks.0.mlp.*"])
+    assert list(only) == ["blocks.0.mlp.hook_pre", "blocks.0.mlp.hook_post"]
+    with pytest.raises(ValueError, match="'blocks.3.mlp.hook_post' selects no capture site"):
+        t.run_with_cache(grid["tokens"], names=["blocks.3.mlp.hook_post"])
+    np.testing.assert_allclose(grokscope.logit_lens(t, grid["tokens"], "blocks.0.hook_resid_post"),
+                               cache["hook_logits"], atol=1e-12)
+    a = grokscope.direct_logit_attribution(t, grid["tokens"], grid["labels"])
+    assert a["components"] == ["embed", "pos_embed", "blocks.0.attn", "blocks.0.mlp", "bias"]
+    np.testing.assert_allclose(a["contributions"].sum(1), cache["hook_logits"][np.arange(p * p), grid["labels"]],
+                               rtol=1e-11)
+    spec = grokscope.grid_spectrum(np.cos(2 * np.pi * 3 * np.repeat(np.arange(p), p) / p))
+    assert spec["dominant"] == (3, 0) and spec["dominant_share"] == pytest.approx(1.0)
+    nc = grokscope.neuron_clusters(cache["blocks.0.mlp.hook_post"])
+    assert sum(len(c["neurons"]) for c in nc["clusters"]) == 24 and 0 < nc["fraction_explained"] <= 1
+    m = grokscope.Mlp({"input": 3, "hidden": [4], "output": 2})
+    with pytest.raises(TypeError, match="not a Transformer"):
+        grokscope.logit_lens(m, np.zeros((2, 3)), "hook_embed")
