@@ -89,6 +89,8 @@ Keys find_keys(Transformer<float>& net, const ModelInput<float>& grid, Index p, 
   return k;
 }
 
+std::string format_share(double v) { return " (" + std::to_string(static_cast<int>(std::lround(100 * v))) + " %)"; }
+
 /// Nanda et al.'s measures of the model's current state, key frequencies fixed.
 Record measure(Transformer<float>& net, const ModelInput<float>& grid, const IndexList& labels, const IndexList& train,
                const IndexList& test, const std::vector<Index>& keys, Index p, Index step) {
@@ -114,6 +116,48 @@ Record measure(Transformer<float>& net, const ModelInput<float>& grid, const Ind
   r.emplace_back("gini_W_L", gini(fourier_component_norms(W_L)));
   r.emplace_back("sum_sq_weights", sq);
   return r;
+}
+
+/// The final model's circuits from its captured activations over the grid (Nanda et al. §5.2,
+/// Figs. 3–5): MLP neurons clustered by key frequency with the variance each neuron's frequency
+/// explains; the 2-D Fourier spectrum of the MLP activations and of each head's attention from
+/// "=" to a, as the share of each frequency k (terms involving k along a or b).
+nlohmann::ordered_json circuits_of(Transformer<float>& net, const ModelInput<float>& grid, Index p) {
+  const ActivationCache<float> cache =
+      net.run_with_cache(grid, {{"blocks.0.mlp.hook_post", "blocks.0.attn.hook_pattern"}});
+  const Eigen::MatrixXd acts = cache["blocks.0.mlp.hook_post"].cast<double>();  // (p², d_mlp), final position
+  const NeuronClusters nc = neuron_clusters(acts);
+  const auto vec = [](const Eigen::VectorXd& v) { return std::vector<double>(v.data(), v.data() + v.size()); };
+  nlohmann::ordered_json j;
+  j["neuron_clusters"] = nlohmann::ordered_json::array();
+  std::string line;
+  for (std::size_t i = 0; i < nc.frequencies.size(); ++i) {
+    j["neuron_clusters"].push_back(
+        {{"frequency", nc.frequencies[i]}, {"neurons", nc.neurons[i].size()}, {"explained", nc.explained[i]}});
+    if (i < 6)
+      line += (i ? ", " : "") + std::to_string(nc.frequencies[i]) + " (" + std::to_string(nc.neurons[i].size()) + ")";
+  }
+  j["variance_explained"] = nc.fraction_explained;
+  const GridSpectrum mlp = grid_spectrum(acts);
+  j["mlp_per_frequency"] = vec(mlp.per_frequency);
+  // the last block's pattern: one query (the "=" position) per example and head; column 0 is a
+  const Matrix<float>& P = cache["blocks.0.attn.hook_pattern"];
+  const Index heads = net.transformer_config().heads;
+  j["attention_per_frequency"] = nlohmann::ordered_json::array();
+  std::string heads_line;
+  for (Index h = 0; h < heads; ++h) {
+    Eigen::VectorXd to_a(p * p);
+    for (Index i = 0; i < p * p; ++i) to_a(i) = static_cast<double>(P(i * heads + h, 0));
+    const GridSpectrum g = grid_spectrum(to_a);
+    j["attention_per_frequency"].push_back(vec(g.per_frequency));
+    Index top = 1;
+    g.per_frequency.tail(g.per_frequency.size() - 1).maxCoeff(&top);
+    heads_line += (h ? ", " : "") + std::to_string(top + 1) + format_share(g.per_frequency(top + 1));
+  }
+  j["line"] = "neuron clusters by frequency " + line + "; their frequencies explain " +
+              std::to_string(static_cast<int>(std::lround(100 * nc.fraction_explained))) +
+              " % of the MLP's variance; each head's attention to a peaks at frequency " + heads_line;
+  return j;
 }
 
 std::optional<double> first_below(const std::vector<double>& steps, const std::vector<double>& v, double threshold,
@@ -299,10 +343,14 @@ int main(int argc, char** argv) {
       const bool restricted_first = t_restricted && t_test && *t_restricted < *t_test;
       const bool excluded_rises = std::isfinite(excl_peak) && excl_peak >= 2 * excl_mem;
       const bool cleanup = std::isfinite(sq_mem) && sq.back() < sq_mem && gl.back() > gl_mem;
-      ok = ok && rep.verdict == GrokVerdict::Grokked && restricted_first && excluded_rises && cleanup;
+      const bool circuit_explains = circuits["variance_explained"].get<double>() > 0.5;  // a Fourier circuit
+      ok = ok && rep.verdict == GrokVerdict::Grokked && restricted_first && excluded_rises && cleanup &&
+           circuit_explains;
       nlohmann::ordered_json kj = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < keys.freqs.size(); ++i)
         kj.push_back({{"frequency", keys.freqs[i]}, {"neurons", keys.neurons[i]}});
+      const nlohmann::ordered_json circuits = circuits_of(net, grid, p);
+      std::printf("  circuits: %s\n", circuits["line"].get<std::string>().c_str());
       runs.push_back({{"seed", s},
                       {"dir", tc.out_dir},
                       {"report", to_json(rep)},
@@ -322,11 +370,13 @@ int main(int argc, char** argv) {
                       {"gini_W_L_final", gl.back()},
                       {"final_train_loss", train.back()},
                       {"slingshot", to_json(sling)},
+                      {"circuits", circuits},
                       {"final_test_loss", test.back()},
                       {"checks",
                        {{"restricted_before_test", restricted_first},
                         {"excluded_rises_after_t_mem", excluded_rises},
-                        {"cleanup", cleanup}}},
+                        {"cleanup", cleanup},
+                        {"circuit_explains_half_the_mlp_variance", circuit_explains}}},
                       {"seconds", res.seconds}});
     }
     const GrokAggregate agg = aggregate_reports(reports);
@@ -357,10 +407,12 @@ int main(int argc, char** argv) {
     std::printf("wrote %s/summary.json and seed_<s>/progress.csv (%.0f s)\n", out.c_str(), wall);
     if (!no_plot) examples::plot("plot_nanda_progress.py", out, "nanda_progress.png");
     if (quick && !ok) {
-      std::fprintf(stderr,
-                   "nanda_progress: --quick expected, on every seed, grokking, the restricted loss below the "
-                   "threshold before the test loss, the excluded loss at least doubling after t_mem, and Σθ² "
-                   "falling and the Gini of W_L rising from t_mem to the end\n");
+      std::fprintf(
+          stderr,
+          "nanda_progress: --quick expected, on every seed, grokking, the restricted loss below the "
+          "threshold before the test loss, the excluded loss at least doubling after t_mem, and Σθ² "
+          "falling and the Gini of W_L rising from t_mem to the end, and the neurons' frequencies explaining more "
+          "than half the MLP's variance\n");
       return 1;
     }
     return 0;

@@ -2,7 +2,10 @@
 """Plots examples/nanda_progress for the first seed in summary.json: train and test accuracy on a
 log-step axis; train, test, restricted (test) and excluded (train) loss; the excluded loss of each
 key frequency; the sum of squared weights; the Gini coefficients of the Fourier component norms of
-W_E and W_L; and the neurons per key frequency in the final model. t_mem and t_grok are marked.
+W_E and W_L; the neurons per key frequency in the final model; and, from the final model's captured
+activations (run_with_cache), the MLP neurons clustered by key frequency, the share of each
+frequency in the MLP activations and in each head's attention from "=" to a over the (a, b) grid.
+t_mem and t_grok are marked.
 
 usage: plot_nanda_progress.py OUT_DIR [--name nanda_progress.png]
 """
@@ -39,7 +42,8 @@ def main():
     h = read_history(os.path.join(run["dir"], "history.csv"))
     g = read_history(os.path.join(run["dir"], "progress.csv"))
     rep = run["report"]
-    fig, ax = plt.subplots(2, 3, figsize=(15, 8))
+    circuits = run.get("circuits")
+    fig, ax = plt.subplots(3 if circuits else 2, 3, figsize=(15, 12 if circuits else 8))
     a = ax[0, 0]
     a.plot(*finite(h["step"], h["train_acc"], True), color="#264653", label="train")
     a.plot(*finite(h["step"], h["test_acc"], True), color="#e76f51", label="test")
@@ -78,6 +82,27 @@ def main():
     a.bar([str(k["frequency"]) for k in kf], [k["neurons"] for k in kf], color="#6d597a")
     a.set(xlabel="key frequency k", ylabel="neurons", title="neurons per key frequency (final model, %.0f %% explained)"
           % (100 * run["neurons_explained_fraction"]))
+    if circuits:
+        a = ax[2, 0]
+        nc = [c for c in circuits["neuron_clusters"] if c["neurons"] >= 2]
+        bars = a.bar([str(c["frequency"]) for c in nc], [c["neurons"] for c in nc],
+                     color=plt.cm.viridis([c["explained"] for c in nc]))
+        for b, c in zip(bars, nc):
+            a.annotate("%.0f%%" % (100 * c["explained"]), (b.get_x() + b.get_width() / 2, b.get_height()),
+                       ha="center", va="bottom", fontsize=7)
+        a.set(xlabel="key frequency k (clusters of >= 2 neurons)", ylabel="neurons",
+              title="MLP neuron clusters: %.0f %% of the variance explained" % (100 * circuits["variance_explained"]))
+        a = ax[2, 1]
+        for h, share in enumerate(circuits["attention_per_frequency"]):
+            a.plot(range(1, len(share)), share[1:], lw=1, label="head %d" % h)
+        a.set(xlabel="frequency k", ylabel="share of the pattern's variance",
+              title='attention from "=" to a over the (a, b) grid')
+        a.legend(fontsize=7)
+        a = ax[2, 2]
+        share = circuits["mlp_per_frequency"]
+        a.bar(range(1, len(share)), share[1:], color="#2a9d8f")
+        a.set(xlabel="frequency k", ylabel="share of the activations' variance",
+              title="MLP activations over the (a, b) grid, by frequency")
     for a in ax.flat:
         a.grid(alpha=0.3)
     cfg = summary["config"]
