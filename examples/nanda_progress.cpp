@@ -340,6 +340,8 @@ int main(int argc, char** argv) {
           excl_mem, excl_peak, t_peak, sq_mem, sq.back(), ge_mem, ge.back(), gl_mem, gl.back(),
           static_cast<long>(sling.spikes), static_cast<long>(sling.cycles));
       std::fflush(stdout);
+      const nlohmann::ordered_json circuits = circuits_of(net, grid, p);
+      std::printf("  circuits: %s\n", circuits["line"].get<std::string>().c_str());
       const bool restricted_first = t_restricted && t_test && *t_restricted < *t_test;
       const bool excluded_rises = std::isfinite(excl_peak) && excl_peak >= 2 * excl_mem;
       const bool cleanup = std::isfinite(sq_mem) && sq.back() < sq_mem && gl.back() > gl_mem;
@@ -349,8 +351,6 @@ int main(int argc, char** argv) {
       nlohmann::ordered_json kj = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < keys.freqs.size(); ++i)
         kj.push_back({{"frequency", keys.freqs[i]}, {"neurons", keys.neurons[i]}});
-      const nlohmann::ordered_json circuits = circuits_of(net, grid, p);
-      std::printf("  circuits: %s\n", circuits["line"].get<std::string>().c_str());
       runs.push_back({{"seed", s},
                       {"dir", tc.out_dir},
                       {"report", to_json(rep)},
