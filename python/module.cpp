@@ -478,7 +478,7 @@ nlohmann::ordered_json json_arg(const py::handle& obj, const char* name) {
 // optional model it trains in place (else one made from the configuration), Python probes.
 class PyTrainer {
  public:
-  PyTrainer(const py::dict& config, std::uint64_t seed, const py::object& model) : m_seed(seed) {
+  PyTrainer(const py::dict& config, std::uint64_t seed, const py::object& model) {
     m_config = json_arg(config, "Trainer: config");
     for (const char* key : {"seeds", "sweep"})
       if (m_config.contains(key))
@@ -505,7 +505,6 @@ class PyTrainer {
     m_experiment = experiment::resolve(m_config, seed);
     if (!model.is_none()) {
       m_experiment.resolved["model"] = m_model.visit([](auto& mm) { return mm.config(); });
-      m_given = true;
       m_model.visit([&](auto& mm) {
         using S = typename std::decay_t<decltype(mm)>::Scalar;
         if (auto* t = dynamic_cast<Transformer<S>*>(&mm)) m_experiment.tf_cfg = t->transformer_config();
@@ -535,8 +534,15 @@ class PyTrainer {
       using S = typename std::decay_t<decltype(*hooks.model)>::Scalar;
       for (const Probe& pr : m_probes) {
         const PyModel view = m_model;
-        const py::function fn = pr.fn;
-        const std::string name = py::hasattr(fn, "__name__") ? std::string(py::str(fn.attr("__name__"))) : "probe";
+        // The C++ side copies and destroys probes with the GIL released: they hold the callable
+        // through a shared_ptr whose deleter takes the GIL, so no Python reference count changes
+        // without it.
+        const std::shared_ptr<py::function> fn(new py::function(pr.fn), [](py::function* f) {
+          py::gil_scoped_acquire gil;
+          delete f;
+        });
+        const std::string name =
+            py::hasattr(pr.fn, "__name__") ? std::string(py::str(pr.fn.attr("__name__"))) : "probe";
         // a probe that returns one number names its column by the prefix, or else by its own name
         const std::string single = pr.prefix.empty() ? name : "";
         hooks.probes.emplace_back(
@@ -544,7 +550,7 @@ class PyTrainer {
             [fn, view, name, single, &pending, columns = Record{}](Model<S>&, Index step) mutable {
               py::gil_scoped_acquire gil;
               try {
-                columns = probe_record(fn(step, view), name, single);
+                columns = probe_record((*fn)(step, view), name, single);
               } catch (py::error_already_set& e) {
                 if (!e.matches(PyExc_KeyboardInterrupt)) throw;
                 pending.emplace(std::move(e));  // Ctrl-C inside the probe: the run stops before the next step
@@ -616,10 +622,9 @@ class PyTrainer {
   }
 
   nlohmann::ordered_json m_config;
-  std::uint64_t m_seed;
   experiment::Experiment m_experiment;
   PyModel m_model;
-  bool m_given = false, m_ran = false;
+  bool m_ran = false;
   std::vector<Probe> m_probes;
   py::object m_result = py::none();
 };
