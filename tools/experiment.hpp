@@ -540,6 +540,7 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
   e.train.out_dir = out_dir;
   e.train.interrupt = h.interrupt;
   Trainer<S> tr(*net, e.data, wrapped ? *wrapped : *opt, e.train);
+  e.train.interrupt = nullptr;  // the Trainer has its copy; the caller's hook may not outlive this run
   std::vector<std::unique_ptr<GradientFilter<S>>> filters;
   for (const json& f : e.filters) {
     if (f["kind"] == "orthograd")
