@@ -376,6 +376,19 @@ ModelInput<S> model_input(const PyModel& m, const py::handle& obj, const char* n
   return in;
 }
 
+// fn(transformer, cache) on the cache of one pass over `inputs` (a Transformer only), without the GIL.
+template <typename Fn>
+auto with_transformer_cache(const PyModel& pm, const py::handle& inputs, const char* where, Fn&& fn) {
+  if (!pm.tokens) throw py::type_error(std::string(where) + ": the model is not a Transformer");
+  return pm.visit([&](auto& mm) {
+    using S = typename std::decay_t<decltype(mm)>::Scalar;
+    auto& t = dynamic_cast<Transformer<S>&>(mm);
+    const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+    py::gil_scoped_release unlocked;
+    return fn(t, t.run_with_cache(in));
+  });
+}
+
 py::dict state_dict(const PyModel& m) {
   py::dict d;
   m.visit([&](auto& model) {
@@ -1241,13 +1254,8 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "logit_lens",
       [](const PyModel& pm, const py::handle& inputs, const std::string& site) {
-        if (!pm.tokens) throw py::type_error("logit_lens: the model is not a Transformer");
-        return to_numpy(pm.visit([&](auto& mm) {
-          using S = typename std::decay_t<decltype(mm)>::Scalar;
-          auto& t = dynamic_cast<Transformer<S>&>(mm);
-          const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
-          py::gil_scoped_release unlocked;
-          return Eigen::MatrixXd(logit_lens(t, t.run_with_cache(in), site));
+        return to_numpy(with_transformer_cache(pm, inputs, "logit_lens", [&](auto& t, const auto& cache) {
+          return Eigen::MatrixXd(logit_lens(t, cache, site));
         }));
       },
       py::arg("model"), py::arg("inputs"), py::arg("site"),
@@ -1256,15 +1264,10 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "direct_logit_attribution",
       [](const PyModel& pm, const py::handle& inputs, const py::handle& labels) {
-        if (!pm.tokens) throw py::type_error("direct_logit_attribution: the model is not a Transformer");
         const IndexList y = index_arg(labels, "labels");
-        const LogitAttribution a = pm.visit([&](auto& mm) {
-          using S = typename std::decay_t<decltype(mm)>::Scalar;
-          auto& t = dynamic_cast<Transformer<S>&>(mm);
-          const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
-          py::gil_scoped_release unlocked;
-          return direct_logit_attribution(t, t.run_with_cache(in), y);
-        });
+        const LogitAttribution a =
+            with_transformer_cache(pm, inputs, "direct_logit_attribution",
+                                   [&](auto& t, const auto& cache) { return direct_logit_attribution(t, cache, y); });
         py::dict d;
         d["components"] = a.components;
         d["contributions"] = to_numpy(a.contributions);
