@@ -3,6 +3,8 @@
 // Measurements, matched by bench/peer/ntk_torch.py and bench/peer/cka_numpy.py on the same inputs:
 //   NTK_Structured_KumarMLP/1000   one-hidden-layer ReLU MLP with biases, D = 100, N = 500, one
 //                                  output, all parameters, n = 1000 (symmetric kernel, double)
+//   NTK_Structured_KumarMLP_Float32/1000         the same MLP in float32, Grams in double
+//   NTK_Structured_KumarMLP_Float32Grams/1000    the same, NtkPrecision::ModelScalar (float Grams)
 //   NTK_Jacobian_KumarMLP/1000     the same kernel by explicit per-example gradients (reference)
 //   NTK_Structured_MLP784/500      784-512-512-10 ReLU MLP, full 5000 × 5000 kernel on 500 inputs;
 //                                  the estimated peak memory is reported as a counter
@@ -35,6 +37,21 @@ void BM_NTK_Structured_KumarMLP(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(empirical_ntk(m, X).data());
 }
 BENCHMARK(BM_NTK_Structured_KumarMLP)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void kumar_ntk_float(benchmark::State& state, NtkPrecision precision) {
+  Mlp<float> m(relu_mlp(100, {500}, 1));
+  ModelInput<float> X;
+  X.x = Rng(2).normal_matrix(state.range(0), 100).cast<float>();
+  NtkOptions o;
+  o.precision = precision;
+  for (auto _ : state) benchmark::DoNotOptimize(empirical_ntk(m, X, o).data());
+}
+void BM_NTK_Structured_KumarMLP_Float32(benchmark::State& state) { kumar_ntk_float(state, NtkPrecision::Double); }
+void BM_NTK_Structured_KumarMLP_Float32Grams(benchmark::State& state) {
+  kumar_ntk_float(state, NtkPrecision::ModelScalar);
+}
+BENCHMARK(BM_NTK_Structured_KumarMLP_Float32)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NTK_Structured_KumarMLP_Float32Grams)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 void BM_NTK_Jacobian_KumarMLP(benchmark::State& state) {
   Mlp<double> m(relu_mlp(100, {500}, 1));

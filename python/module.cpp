@@ -332,6 +332,13 @@ struct PyModel {
   bool float32() const { return !d; }
 };
 
+// dtype argument of the model constructors: true for 'float32'.
+bool model_float32(const std::string& dtype, const char* where) {
+  if (dtype != "float32" && dtype != "float64")
+    throw py::value_error(std::string(where) + ": dtype must be 'float64' or 'float32', got '" + dtype + "'");
+  return dtype == "float32";
+}
+
 template <typename S>
 PyModel wrap(std::shared_ptr<Model<S>> m) {
   PyModel pm;
@@ -859,8 +866,8 @@ PYBIND11_MODULE(grokscope, m) {
 
   // ---- models and the NTK ------------------------------------------------------------------
   py::class_<PyModel>(m, "Model",
-                      "A grokscope model (Mlp or Transformer): float64 when made from Python, the configured\n"
-                      "scalar (float32 by default) when a Trainer made it.")
+                      "A grokscope model (Mlp or Transformer): float64 when made from Python unless dtype='float32'\n"
+                      "is given, the configured scalar (float32 by default) when a Trainer made it.")
       .def_property_readonly(
           "config", [](const PyModel& pm) { return to_python(pm.visit([](auto& mm) { return mm.config(); })); })
       .def_property_readonly("num_parameters",
@@ -926,18 +933,27 @@ PYBIND11_MODULE(grokscope, m) {
           "The outputs (n, k) in the model's dtype: inputs are rows (n, d) for an Mlp, int token ids (n, T)\n"
           "for a Transformer.");
   m.def(
-      "Mlp", [](const py::dict& config) { return wrap<double>(std::make_shared<Mlp<double>>(mlp_config(config))); },
-      py::arg("config"),
+      "Mlp",
+      [](const py::dict& config, const std::string& dtype) {
+        const MlpConfig c = mlp_config(config);
+        if (model_float32(dtype, "Mlp")) return wrap<float>(std::make_shared<Mlp<float>>(c));
+        return wrap<double>(std::make_shared<Mlp<double>>(c));
+      },
+      py::arg("config"), py::arg("dtype") = "float64",
       "An MLP from a dict of MlpConfig's fields (input, hidden, output, activation, bias, readout_bias,\n"
-      "parameterization, init_std, init_scale, output_scale, centered, epsilon, fixed_readout, seed).\n"
+      "parameterization, init_std, init_scale, output_scale, centered, epsilon, fixed_readout, seed),\n"
+      "in dtype 'float64' (default) or 'float32' (what a Trainer trains by default).\n"
       "Layers are layers.<i>.weight (out, in) and layers.<i>.bias (1, out), PyTorch's nn.Linear layout.");
   m.def(
       "Transformer",
-      [](const py::dict& config) {
-        return wrap<double>(std::make_shared<Transformer<double>>(transformer_config(config)));
+      [](const py::dict& config, const std::string& dtype) {
+        const TransformerConfig c = transformer_config(config);
+        if (model_float32(dtype, "Transformer")) return wrap<float>(std::make_shared<Transformer<float>>(c));
+        return wrap<double>(std::make_shared<Transformer<double>>(c));
       },
-      py::arg("config"),
-      "A decoder-only transformer from a dict of TransformerConfig's fields; {'nanda2023': p} starts from\n"
+      py::arg("config"), py::arg("dtype") = "float64",
+      "A decoder-only transformer from a dict of TransformerConfig's fields, in dtype 'float64' (default)\n"
+      "or 'float32'; {'nanda2023': p} starts from\n"
       "Nanda et al.'s preset (p + 1 logits; add 'output': p for TransformerLens's d_vocab_out).");
   m.def(
       "mlp_preset",
@@ -976,8 +992,14 @@ PYBIND11_MODULE(grokscope, m) {
       "empirical_ntk",
       [](PyModel& pm, const py::handle& X, const py::object& X2, const std::string& output, Index output_index,
          const std::vector<std::string>& parameters, const std::string& method, bool diagonal, Index block_examples,
-         std::size_t max_bytes) {
+         std::size_t max_bytes, const std::string& precision) {
         NtkOptions o;
+        if (precision == "double")
+          o.precision = NtkPrecision::Double;
+        else if (precision == "model")
+          o.precision = NtkPrecision::ModelScalar;
+        else
+          throw py::value_error("empirical_ntk: precision must be 'double' or 'model', got '" + precision + "'");
         o.diagonal = diagonal, o.block_examples = block_examples, o.max_bytes = max_bytes;
         if (output == "trace")
           o.output = NtkOutput::Trace;
@@ -1010,7 +1032,9 @@ PYBIND11_MODULE(grokscope, m) {
       py::arg("model"), py::arg("X"), py::arg("X2") = py::none(), py::arg("output") = "trace",
       py::arg("output_index") = 0, py::arg("parameters") = std::vector<std::string>{}, py::arg("method") = "structured",
       py::arg("diagonal") = false, py::arg("block_examples") = 1024, py::arg("max_bytes") = 0,
-      "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (Grams in double):\n"
+      py::arg("precision") = "double",
+      "Empirical NTK K(x, x') = Σ_θ ∂f(x)/∂θ · ∂f(x')/∂θ of a grokscope model (Grams in double, or with\n"
+      "precision='model' in a float32 model's float32, combined in double: about 1e-7 relative error):\n"
       "output 'trace' (n, n) sums over outputs, 'full' (n·k, n·k) with row i·k + a for input i, output a,\n"
       "'single' the kernel of one output. X2 gives the cross kernel (n, m). parameters: names (default\n"
       "every trainable one). diagonal: only K(i, i), (n, 1) (or (n·k, 1) for 'full'). The structured\n"

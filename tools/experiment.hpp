@@ -474,7 +474,7 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
       if (k == "weight_spectrum") p.get<Index>("heads", e.mlp ? 0 : e.tf_cfg.heads), p.get<Index>("top", 3);
       if (k == "stability" || k == "ntk") p.choice("on", k == "ntk" ? "test" : "train", {"train", "test"});
       if (k == "stability" && e.data.labels.empty()) p.fail("kind", "stability needs class labels");
-      if (k == "ntk") p.get<Index>("max_examples", 256);
+      if (k == "ntk") p.get<Index>("max_examples", 256), p.choice("precision", "double", {"double", "model"});
       if (k == "fourier") {
         if (e.task_kind != "modular" || e.data.size() != e.p * e.p)
           p.fail("kind", "fourier needs a modular task over all p^2 pairs (add, sub, mul, x2_plus_y2, ...)");
@@ -575,7 +575,9 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
     } else if (k == "ntk") {
       const IndexList rows = first_rows(p["on"] == "train" ? d.train : d.test, p["max_examples"].get<Index>());
       const Eigen::MatrixXd Y = d.labels.empty() ? d.targets_of(rows) : d.one_hot_of(rows);
-      tr.add_probe(every, ntk_probe<S>(ModelInput<S>::from_dataset(d, rows), Y), prefix);
+      NtkOptions o;
+      o.precision = p["precision"] == "model" ? NtkPrecision::ModelScalar : NtkPrecision::Double;
+      tr.add_probe(every, ntk_probe<S>(ModelInput<S>::from_dataset(d, rows), Y, o), prefix);
     } else if (k == "fourier") {
       IndexList all(static_cast<std::size_t>(d.size()));
       for (Index i = 0; i < d.size(); ++i) all[static_cast<std::size_t>(i)] = i;

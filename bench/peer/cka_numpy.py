@@ -10,13 +10,17 @@ Prints the median milliseconds of each over the repeats, and the two values (the
 import argparse
 import time
 
-import numpy as np
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import numpy as np  # noqa: E402 (OpenBLAS reads its environment when it is loaded)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--repeats", type=int, default=3)
 ap.add_argument("--n", type=int, default=10000)
 ap.add_argument("--d", type=int, default=512)
 args = ap.parse_args()
+print("# numpy", np.__version__, "; " + openblas_report())
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((args.n, args.d)).astype(np.float32)

@@ -14,11 +14,13 @@ import re
 import subprocess
 import sys
 
+from peer_env import comparison_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "build", "bench", "bench",
                                                              "grokscope_bench_landscape")
 threads = os.environ.get("OPENBLAS_NUM_THREADS", "2")
-env = dict(os.environ, OPENBLAS_NUM_THREADS=threads)
+env = comparison_env(int(threads))
 
 
 def run(cmd):

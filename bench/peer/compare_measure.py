@@ -10,10 +10,12 @@ import re
 import subprocess
 import sys
 
+from peer_env import comparison_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "build", "bench", "bench",
                                                              "grokscope_bench_measure")
-env = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "2"))
+env = comparison_env(int(os.environ.get("OPENBLAS_NUM_THREADS", "2")))
 
 
 def run(cmd):
@@ -52,6 +54,15 @@ rows = [
         ("hand-written structured torch formula, float64", peer["kumar_structured_float64"]),
         ("hand-written structured torch formula, float32", peer["kumar_structured_float32"]),
         ("grokscope JacobianContraction (reference)", ms("BM_NTK_Jacobian_KumarMLP/1000/iterations:1")),
+    ]),
+    ("NTK, the same MLP in float32, Grams in float32 (NtkPrecision::ModelScalar), n = 1000",
+     ms("BM_NTK_Structured_KumarMLP_Float32Grams/1000"), [
+        ("hand-written structured torch formula, float32", peer["kumar_structured_float32"]),
+        ("functorch Jacobian contraction, float32", peer["kumar_functorch_float32"]),
+    ]),
+    ("NTK, the same MLP in float32, Grams in double (default), n = 1000",
+     ms("BM_NTK_Structured_KumarMLP_Float32/1000"), [
+        ("hand-written structured torch formula, float64", peer["kumar_structured_float64"]),
     ]),
     ("NTK, Nanda transformer (p 113), trace over 114 outputs, n = 128",
      ms("BM_NTK_Structured_NandaTransformer/128"), [

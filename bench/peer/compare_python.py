@@ -14,7 +14,10 @@ import math
 import os
 import time
 
-import numpy as np
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import numpy as np  # noqa: E402 (OpenBLAS reads its environment when it is loaded)
 import torch
 from functorch import jacrev, vmap
 
@@ -22,6 +25,7 @@ import grokscope
 
 threads = int(os.environ.get("OPENBLAS_NUM_THREADS", "2"))
 torch.set_num_threads(threads)
+print("# " + openblas_report(threads))
 print("# grokscope %s from %s; torch %s, %d threads" % (grokscope.__version__, grokscope.__file__, torch.__version__,
                                                        threads))
 

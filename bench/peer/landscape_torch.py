@@ -22,7 +22,10 @@ import argparse
 import math
 import time
 
-import torch
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import torch  # noqa: E402 (OpenBLAS reads its environment when it is loaded)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=2)
@@ -31,6 +34,7 @@ args = ap.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 print("# torch", torch.__version__, "threads", torch.get_num_threads())
+print("# " + openblas_report(args.threads))
 
 
 def median_ms(fn, repeats, warmup=1):

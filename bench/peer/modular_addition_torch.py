@@ -12,7 +12,10 @@ import argparse
 import math
 import time
 
-import torch
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import torch  # noqa: E402 (OpenBLAS reads its environment when it is loaded)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=2)
@@ -22,6 +25,7 @@ ap.add_argument("--width", type=int, default=512)
 ap.add_argument("--steps", type=int, default=20000)
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
+print("# " + openblas_report(a.threads))
 torch.manual_seed(a.seed)
 p, N = a.p, a.width
 perm = torch.randperm(p * p)

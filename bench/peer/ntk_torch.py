@@ -18,7 +18,10 @@ import argparse
 import math
 import time
 
-import torch
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import torch  # noqa: E402 (OpenBLAS reads its environment when torch loads it)
 from functorch import jacrev, vmap
 
 ap = argparse.ArgumentParser()
@@ -32,6 +35,7 @@ dtype = getattr(torch, args.dtype)
 torch.set_default_dtype(dtype)
 torch.manual_seed(0)
 print("# torch", torch.__version__, "threads", torch.get_num_threads(), "dtype", args.dtype)
+print("# " + openblas_report(args.threads))
 
 
 def timed(fn, repeats):

@@ -11,7 +11,10 @@ import math
 import subprocess
 import time
 
-import torch
+from peer_env import openblas_report, reexec_without_overrides
+
+reexec_without_overrides()
+import torch  # noqa: E402 (OpenBLAS reads its environment when torch loads it)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=2)
@@ -27,6 +30,7 @@ except OSError:
     alt = ["update-alternatives unavailable"]
 print("# blas:", " | ".join(s.strip() for s in alt))
 print("# torch", torch.__version__, "threads", torch.get_num_threads())
+print("# " + openblas_report(args.threads))
 print("#", torch.__config__.parallel_info().replace("\n", " | "))
 
 

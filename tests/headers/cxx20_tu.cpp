@@ -1,4 +1,5 @@
-// The umbrella header in a C++20 translation unit, linked with the C++17 ones.
+// The umbrella header (twice, as every header of the suite) in a C++20 translation unit, linked
+// with the C++17 ones.
 #include <grokscope/grokscope.hpp>
 
 int grokscope_cxx20_tu() {

@@ -315,6 +315,64 @@ TEST_CASE("empirical_ntk restores gradients and flags, and works in float") {
   CHECK(rel(empirical_ntk(mf, Xf), empirical_ntk(md, Xd)) < 1e-5);
 }
 
+TEST_CASE("NtkPrecision::ModelScalar: float Grams within float rounding of the double kernel in every mode") {
+  auto frob = [](const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); };
+  NtkOptions d, f;
+  f.precision = NtkPrecision::ModelScalar;
+  SUBCASE("a ReLU MLP with biases, one output, the size of the benchmark's") {
+    MlpConfig c;
+    c.input = 100, c.hidden = {500}, c.output = 1, c.activation = Activation::Relu, c.bias = true;
+    Mlp<float> m(c);
+    ModelInput<float> X, Y;
+    X.x = Rng(5).normal_matrix(300, 100).cast<float>();
+    Y.x = Rng(6).normal_matrix(70, 100).cast<float>();
+    const Eigen::MatrixXd Kd = empirical_ntk(m, X, d), Kf = empirical_ntk(m, X, f);
+    const double err = frob(Kf, Kd);
+    MESSAGE("relative Frobenius error of the float Grams: " << err);
+    CHECK(err > 0);  // the float path ran
+    CHECK(err < 1e-6);
+    CHECK((Kf - Kf.transpose()).cwiseAbs().maxCoeff() == 0.0);
+    CHECK(frob(empirical_ntk(m, X, Y, f), empirical_ntk(m, X, Y, d)) < 1e-6);
+    f.diagonal = d.diagonal = true;
+    CHECK(frob(empirical_ntk(m, X, f), empirical_ntk(m, X, d)) < 1e-6);
+  }
+  SUBCASE("several outputs: trace, single and full kernels, blocks that do not divide n") {
+    MlpConfig c;
+    c.input = 7, c.hidden = {30, 20}, c.output = 4, c.activation = Activation::Tanh, c.bias = true;
+    Mlp<float> m(c);
+    ModelInput<float> X;
+    X.x = Rng(7).normal_matrix(41, 7).cast<float>();
+    for (NtkOutput out : {NtkOutput::Trace, NtkOutput::Single, NtkOutput::Full}) {
+      d.output = f.output = out;
+      d.output_index = f.output_index = 2;
+      d.block_examples = f.block_examples = 16;
+      CHECK(frob(empirical_ntk(m, X, f), empirical_ntk(m, X, d)) < 1e-5);
+    }
+    d.output = f.output = NtkOutput::Full;
+    CHECK(ntk_memory_estimate(m, X, f).gradients < ntk_memory_estimate(m, X, d).gradients);
+  }
+  SUBCASE("a transformer: embeddings (one-hot against float factors), attention, layer norm") {
+    TransformerConfig c = small(16, 2, 24, 1);
+    c.layer_norm = LayerNormPlacement::Pre;
+    Transformer<float> m(c);
+    ModelInput<float> X;
+    X.T = 3;
+    Rng rng(8);
+    for (Index i = 0; i < 20; ++i) X.tokens.insert(X.tokens.end(), {rng.integer(13), rng.integer(13), 13});
+    CHECK(frob(empirical_ntk(m, X, f), empirical_ntk(m, X, d)) < 1e-5);
+  }
+  SUBCASE("a double model is unaffected; the reference method refuses the option") {
+    MlpConfig c;
+    c.input = 5, c.hidden = {9}, c.output = 2;
+    Mlp<double> m(c);
+    const ModelInput<double> X = dense(11, 5, 9);
+    CHECK((empirical_ntk(m, X, f) - empirical_ntk(m, X, d)).cwiseAbs().maxCoeff() == 0.0);
+    f.method = NtkMethod::JacobianContraction;
+    CHECK_THROWS_WITH_AS(empirical_ntk(m, X, f), doctest::Contains("applies to the Structured method"),
+                         std::invalid_argument);
+  }
+}
+
 TEST_CASE("empirical_ntk rejects bad requests with a message naming the problem") {
   MlpConfig c;
   c.input = 3, c.hidden = {4}, c.output = 2;

@@ -1,6 +1,11 @@
 // A consumer of the installed package: fits y = 3x with one parameter on the tape, and runs the
 // grokking detector on a step curve (a non-template function: header-only, or from the library).
-#include <grokscope/grokscope.hpp>
+// It includes what it uses, not the umbrella header: the test suite compiles that one already
+// (tests/headers), and header-only at -O3 it would make this test the slowest of the suite.
+#include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/rng.hpp>
+#include <grokscope/core/version.hpp>
+#include <grokscope/detect/grokking.hpp>
 
 #include <cmath>
 #include <cstdio>

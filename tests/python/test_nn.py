@@ -107,3 +107,24 @@ def test_ntk_diagonal_is_the_kernels_diagonal_and_memory_is_bounded():
                                rtol=1e-13)
     with pytest.raises(RuntimeError, match="more than the limit"):
         grokscope.empirical_ntk(m, x, max_bytes=100)
+
+
+def test_float32_models_and_the_ntk_in_the_models_precision():
+    cfg = {"input": 20, "hidden": [64], "output": 1, "activation": "relu", "seed": 2}
+    m32 = grokscope.Mlp(cfg, dtype="float32")
+    assert m32.dtype == "float32" and grokscope.Mlp(cfg).dtype == "float64"
+    x = np.random.default_rng(1).standard_normal((50, 20)).astype(np.float32)
+    assert m32(x).dtype == np.float32
+    K = grokscope.empirical_ntk(m32, x)
+    Kf = grokscope.empirical_ntk(m32, x, precision="model")
+    err = np.linalg.norm(Kf - K) / np.linalg.norm(K)
+    assert 0 < err < 1e-6  # float Grams: float rounding, not more
+    np.testing.assert_array_equal(Kf, Kf.T)
+    with pytest.raises(ValueError, match="precision must be 'double' or 'model'"):
+        grokscope.empirical_ntk(m32, x, precision="half")
+    with pytest.raises(ValueError, match="applies to the Structured method"):
+        grokscope.empirical_ntk(m32, x, precision="model", method="jacobian")
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+        grokscope.Mlp(cfg, dtype="float16")
+    t = grokscope.Transformer({"nanda2023": 7, "d_model": 8, "heads": 2, "d_mlp": 16}, dtype="float32")
+    assert t.dtype == "float32"

@@ -18,6 +18,14 @@
 /// Both accumulate in double and agree to 1e-10 relative in double (tests/measure/ntk.test.cpp),
 /// and both agree with functorch's Jacobian contraction on committed fixtures.
 ///
+/// Precision. By default the structured method forms every Gram block in double from the
+/// factors (exact products of a float32 model's values). `NtkPrecision::ModelScalar` forms the
+/// dense Gram blocks of a float32 model in float32 (float GEMMs: about twice the rate and half the
+/// memory of the factors) and converts each block to double before it is combined and
+/// accumulated, so the error is that of one float32 dot product per entry, not of a float32 sum
+/// over parameters and blocks. Measured on Kumar et al.'s MLP (tests/measure/ntk.test.cpp and the
+/// README): relative Frobenius error about 1e-7. A double model is unaffected.
+///
 /// Output modes: the trace over outputs (n1 × n2, Σ_a K[(i,a),(j,a)]), one output (n1 × n2), the
 /// full kernel ((n1·k) × (n2·k), index i·k + a, i.e. functorch's (n1, k, n2, k) reshaped), or
 /// only the diagonal of any of them (n × 1 or n·k × 1). The default parameter set is every
@@ -40,6 +48,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -50,6 +59,12 @@ namespace grokscope {
 
 /// How empirical_ntk computes the kernel.
 enum class NtkMethod { Structured, JacobianContraction };
+
+/// The precision of the structured method's Gram blocks (see the file comment).
+enum class NtkPrecision {
+  Double,      ///< every Gram block in double (default; what measurements should use)
+  ModelScalar  ///< dense Gram blocks in the model's scalar type, combined and accumulated in double
+};
 
 /// Which kernel over the k outputs.
 enum class NtkOutput {
@@ -68,6 +83,7 @@ struct NtkOptions {
   Index block_examples = 1024;          ///< examples per row block of the Gram products
   std::size_t max_bytes = 0;            ///< refuse above this estimated peak; 0 = default_memory_limit()
   std::size_t gram_cache_bytes = std::size_t(1) << 30;  ///< cache of output-independent Gram blocks
+  NtkPrecision precision = NtkPrecision::Double;        ///< of the Gram blocks (Structured only)
 };
 
 /// Estimated peak memory of one empirical_ntk call, in bytes.
@@ -87,6 +103,8 @@ GROKSCOPE_INLINE std::size_t ntk_default_max_bytes();
 // shared between copies, so keeping every output's factors stores the shared ones once.
 struct NtkFactor {
   std::shared_ptr<const Eigen::MatrixXd> dense;
+  std::shared_ptr<const Eigen::MatrixXf>
+      single;  // the dense rows in float (NtkPrecision::ModelScalar); dense is then empty
   std::shared_ptr<const IndexList> ids;
   Index k = 0;
   Index dim = 0;
@@ -94,7 +112,12 @@ struct NtkFactor {
   bool ones() const { return k == 1 && dim == 1; }
   const Eigen::MatrixXd& D() const { return *dense; }
   Index id(Index row, Index x) const { return (*ids)[static_cast<std::size_t>(row * k + x)]; }
-  void set(Eigen::MatrixXd m) { dense = std::make_shared<const Eigen::MatrixXd>(std::move(m)); }
+  Index cols() const { return single ? single->cols() : dense->cols(); }
+  void set(Eigen::MatrixXd m) { set(std::make_shared<const Eigen::MatrixXd>(std::move(m))); }
+  void set(std::shared_ptr<const Eigen::MatrixXd> m) {
+    dense = std::move(m);
+    single.reset();
+  }
   static NtkFactor make_ones(Index rows) {
     NtkFactor f;
     f.ids = std::make_shared<const IndexList>(static_cast<std::size_t>(rows), Index(0));
@@ -275,7 +298,7 @@ void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses) {
     if (n.kind == OpKind::Linear) {
       auto& r = raw[u.node];
       if (!r) r = std::make_shared<const Eigen::MatrixXd>(ntk_delta(n));
-      (u.slot == 1 ? u.L : u.R).dense = r;
+      (u.slot == 1 ? u.L : u.R).set(r);
       continue;
     }
     Eigen::MatrixXd d = ntk_delta(n);
@@ -309,6 +332,13 @@ void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses) {
     }
   }
 }
+
+// Replaces every dense factor of the uses by its float copy (NtkPrecision::ModelScalar); factors
+// that shared data share the copy.
+GROKSCOPE_INLINE void ntk_to_single(std::vector<NtkUse>& uses);
+
+// The float Gram block of the single-precision path, kept per thread between calls.
+GROKSCOPE_INLINE Eigen::MatrixXf& ntk_single_scratch();
 
 // K(i,j) += Σ_{t,s} H(i·Ta + t, j·Tb + s) over a block.
 GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
@@ -408,6 +438,12 @@ ModelInput<S> first_example(const ModelInput<S>& X) {
   return one;
 }
 
+// Whether the Gram blocks are formed in float (NtkPrecision::ModelScalar on a float model).
+template <typename S>
+bool ntk_single(const NtkOptions& o, S) {
+  return o.precision == NtkPrecision::ModelScalar && std::is_same_v<S, float>;
+}
+
 // Estimate by recording the forward pass on one example of each input and scaling per example.
 template <typename S>
 NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,
@@ -425,27 +461,36 @@ NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Paramete
   const std::size_t kk = o.output == NtkOutput::Full ? static_cast<std::size_t>(plan.outputs.size()) : 1;
   if (o.method == NtkMethod::Structured) {
     std::vector<NtkUse> uses = ntk_uses(t, sel, 1);
-    std::size_t shared = 0, per_output = 0;
+    std::size_t shared = 0, per_output = 0, dense = 0;  // dense: the double factors' part of both
     Index Tmax = 1;
+    const bool single = ntk_single(o, S(0));
+    const std::size_t elem = single ? sizeof(float) : sizeof(double);
     for (const NtkUse& u : uses) {
       Tmax = std::max(Tmax, u.T);
       // shared factors as recorded on one example; cotangents have the consumer's width
       const std::size_t out_w = static_cast<std::size_t>(t.node(u.node).own_value.cols());
       const std::size_t rows = static_cast<std::size_t>(u.T);
-      if (u.L_shared)
+      if (u.L_shared) {
         shared += rows * (u.L.sparse() ? static_cast<std::size_t>(u.L.k) * sizeof(Index)
-                                       : static_cast<std::size_t>(u.L.D().cols()) * sizeof(double));
-      else
-        per_output += rows * out_w * sizeof(double);
-      if (u.R_shared)
+                                       : static_cast<std::size_t>(u.L.cols()) * elem);
+        if (!u.L.sparse()) dense += rows * static_cast<std::size_t>(u.L.cols()) * sizeof(double);
+      } else {
+        per_output += rows * out_w * elem;
+        dense += rows * out_w * sizeof(double);
+      }
+      if (u.R_shared) {
         shared += rows * (u.R.sparse() ? static_cast<std::size_t>(u.R.k) * sizeof(Index)
-                                       : static_cast<std::size_t>(u.R.D().cols()) * sizeof(double));
-      else
-        per_output += rows * out_w * sizeof(double);
+                                       : static_cast<std::size_t>(u.R.cols()) * elem);
+        if (!u.R.sparse()) dense += rows * static_cast<std::size_t>(u.R.cols()) * sizeof(double);
+      } else {
+        per_output += rows * out_w * elem;
+        dense += rows * out_w * sizeof(double);
+      }
     }
-    e.gradients = (shared + per_output * kk) * nsum;
+    // single precision: one pass's factors are held in double while they are converted
+    e.gradients = (shared + per_output * kk + (single ? dense : 0)) * nsum;
     const std::size_t b = static_cast<std::size_t>(std::min<Index>(o.block_examples, std::max(n1, n2)) * Tmax);
-    e.workspace += 8 * b * b * sizeof(double);  // Gram blocks held at once
+    e.workspace += 8 * b * b * sizeof(double) + (single ? b * b * sizeof(float) : 0);  // Gram blocks held at once
     if (!o.diagonal && plan.outputs.size() > 1) {
       const std::size_t n1r = static_cast<std::size_t>(n1 * Tmax), n2r = static_cast<std::size_t>(n2 * Tmax);
       e.workspace += std::min(o.gram_cache_bytes, uses.size() * n1r * n2r * sizeof(double));
@@ -556,9 +601,11 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
 
   // Per-output factors: one backward pass per output and input set (the parameters' gradients
   // it accumulates are not read, and are restored by NtkSelection).
+  const bool single = ntk_single(o, S(0));
   auto pass = [&](Tape<S>& t, const Var<S>& f, std::vector<NtkUse>& U, Index a) {
     t.backward(f, ntk_seed<S>(f.rows(), f.cols(), a));
     ntk_fill(t, U);
+    if (single) ntk_to_single(U);
   };
 
   if (o.diagonal) {
@@ -745,6 +792,7 @@ void ntk_release_workspace() {
   w.t2.~Tape<S>();
   new (&w.t2) Tape<S>();
   std::vector<Eigen::MatrixXd>().swap(w.pool);
+  detail::ntk_single_scratch().resize(0, 0);
 }
 
 /// Empirical NTK of `model` between the examples of X1 and X2 (see the file comment for modes).

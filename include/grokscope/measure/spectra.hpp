@@ -37,8 +37,23 @@ struct MatrixSpectrum {
   double participation_ratio = 0;
 };
 
-/// The spectrum of W (any shape with at least one entry; every entry finite).
-GROKSCOPE_INLINE MatrixSpectrum matrix_spectrum(const Eigen::MatrixXd& W, std::string name = "");
+namespace detail {
+// A template so that header-only code pays for Eigen's BDCSVD (about 20 s of GCC's time) only in
+// a translation unit that computes a spectrum; compiled mode has the double instance in the
+// library.
+template <typename S>
+MatrixSpectrum matrix_spectrum(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& W, std::string name);
+}  // namespace detail
+
+/// The spectrum of W (any shape with at least one entry; every entry finite), computed in double.
+template <typename Derived>
+MatrixSpectrum matrix_spectrum(const Eigen::MatrixBase<Derived>& W, std::string name = "") {
+  return detail::matrix_spectrum<double>(W.template cast<double>().eval(), std::move(name));
+}
+
+#if defined(GROKSCOPE_COMPILED)
+extern template MatrixSpectrum detail::matrix_spectrum<double>(const Eigen::MatrixXd&, std::string);
+#endif
 
 /// Options of parameter_spectra.
 struct SpectraOptions {

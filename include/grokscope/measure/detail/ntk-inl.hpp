@@ -14,7 +14,8 @@ namespace grokscope::detail {
 
 GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() { return default_memory_limit(); }
 
-GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) {
+template <typename M>
+void mirror_lower_impl(Eigen::Ref<M> K) {
   constexpr Index tile = 64;
   const Index n = K.rows();
   for (Index j0 = 0; j0 < n; j0 += tile)
@@ -29,7 +30,10 @@ GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) {
     }
 }
 
-GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
+GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) { mirror_lower_impl<Eigen::MatrixXd>(K); }
+
+template <typename M>
+void ntk_sym_gram_impl(const Eigen::Ref<const M>& A, Eigen::Ref<M> G) {
   const Index n = A.rows();
   if (n <= 192) {
     G.noalias() = A * A.transpose();
@@ -37,12 +41,55 @@ GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, E
   }
   const Index h = n / 2;
   G.bottomLeftCorner(n - h, h).noalias() = A.bottomRows(n - h) * A.topRows(h).transpose();
-  ntk_sym_gram(A.topRows(h), G.topLeftCorner(h, h));
-  ntk_sym_gram(A.bottomRows(n - h), G.bottomRightCorner(n - h, n - h));
+  ntk_sym_gram_impl<M>(A.topRows(h), G.topLeftCorner(h, h));
+  ntk_sym_gram_impl<M>(A.bottomRows(n - h), G.bottomRightCorner(n - h, n - h));
+}
+
+GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
+  ntk_sym_gram_impl<Eigen::MatrixXd>(A, G);
+}
+
+GROKSCOPE_INLINE Eigen::MatrixXf& ntk_single_scratch() {
+  thread_local Eigen::MatrixXf G;
+  return G;
+}
+
+GROKSCOPE_INLINE void ntk_to_single(std::vector<NtkUse>& uses) {
+  // the double data stay alive until every factor that shares them has its copy
+  std::vector<std::pair<std::shared_ptr<const Eigen::MatrixXd>, std::shared_ptr<const Eigen::MatrixXf>>> done;
+  auto convert = [&](NtkFactor& f) {
+    if (f.sparse() || !f.dense) return;
+    std::shared_ptr<const Eigen::MatrixXf> copy;
+    for (const auto& d : done)
+      if (d.first == f.dense) copy = d.second;
+    if (!copy) {
+      copy = std::make_shared<const Eigen::MatrixXf>(f.dense->cast<float>());
+      done.emplace_back(f.dense, copy);
+    }
+    f.dense.reset();
+    f.single = std::move(copy);
+  };
+  for (NtkUse& u : uses) {
+    convert(u.L);
+    convert(u.R);
+  }
 }
 
 GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
                                Eigen::MatrixXd& G) {
+  if (!A.sparse() && !B.sparse() && A.single) {  // float Gram, one conversion to double
+    GROKSCOPE_ASSERT(B.single);
+    Eigen::MatrixXf& Gf = ntk_single_scratch();
+    if (A.single == B.single && a0 == b0 && na == nb) {
+      Gf.resize(na, na);
+      ntk_sym_gram_impl<Eigen::MatrixXf>(A.single->middleRows(a0, na), Gf);
+      mirror_lower_impl<Eigen::MatrixXf>(Gf);
+    } else {
+      Gf.noalias() = A.single->middleRows(a0, na) * B.single->middleRows(b0, nb).transpose();
+    }
+    G = Gf.cast<double>();
+    return;
+  }
   if (!A.sparse() && !B.sparse()) {
     if (A.dense == B.dense && a0 == b0 && na == nb) {  // symmetric: half the work
       G.resize(na, na);
@@ -74,14 +121,20 @@ GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const Ntk
   const Index s0 = a_sparse ? a0 : b0, ns = a_sparse ? na : nb;
   const Index d0 = a_sparse ? b0 : a0, nd = a_sparse ? nb : na;
   // (onehot sum of row t) · D_s = Σ_x D(s, id_tx)
-  for (Index t = 0; t < ns; ++t)
-    for (Index x = 0; x < S.k; ++x) {
-      const Index id = S.id(s0 + t, x);
-      if (a_sparse)
-        G.row(t) += D.D().col(id).segment(d0, nd).transpose();
-      else
-        G.col(t) += D.D().col(id).segment(d0, nd);
-    }
+  auto add = [&](const auto& M) {
+    for (Index t = 0; t < ns; ++t)
+      for (Index x = 0; x < S.k; ++x) {
+        const Index id = S.id(s0 + t, x);
+        if (a_sparse)
+          G.row(t) += M.col(id).segment(d0, nd).transpose().template cast<double>();
+        else
+          G.col(t) += M.col(id).segment(d0, nd).template cast<double>();
+      }
+  };
+  if (D.single)
+    add(*D.single);
+  else
+    add(D.D());
 }
 
 GROKSCOPE_INLINE const char* op_name(OpKind k) {
@@ -124,6 +177,9 @@ GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb
 GROKSCOPE_INLINE NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
   require(o.block_examples >= 1, "empirical_ntk", "block_examples must be >= 1");
   require(!o.diagonal || symmetric, "empirical_ntk", "the diagonal needs a single input set (no X2)");
+  require(o.precision == NtkPrecision::Double || o.method == NtkMethod::Structured, "empirical_ntk",
+          "NtkPrecision::ModelScalar applies to the Structured method; JacobianContraction, the reference, is "
+          "always double");
   NtkPlan p;
   p.n1 = n1, p.n2 = n2, p.k = k, p.symmetric = symmetric;
   if (o.output == NtkOutput::Single) {
@@ -165,7 +221,8 @@ GROKSCOPE_INLINE Eigen::MatrixXd NtkGramCache::take(Index rows, Index cols) {
 }
 
 GROKSCOPE_INLINE const void* ntk_data_id(const NtkFactor& f) {
-  return f.sparse() ? static_cast<const void*>(f.ids.get()) : static_cast<const void*>(f.dense.get());
+  if (f.sparse()) return f.ids.get();
+  return f.single ? static_cast<const void*>(f.single.get()) : static_cast<const void*>(f.dense.get());
 }
 
 GROKSCOPE_INLINE const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The grokscope authors
 #pragma once
-/// \file Definitions of the non-template functions declared in <grokscope/measure/spectra.hpp>: included by it in
-/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
+/// \file Definitions of the functions declared in <grokscope/measure/spectra.hpp>: included by it in
+/// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp; the
+/// template is instantiated there for double).
 
 #include <grokscope/measure/spectra.hpp>
 
@@ -16,7 +17,8 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE MatrixSpectrum matrix_spectrum(const Eigen::MatrixXd& W, std::string name) {
+template <typename S>
+MatrixSpectrum detail::matrix_spectrum(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& W, std::string name) {
   const std::string where = name.empty() ? "matrix_spectrum" : "matrix_spectrum(" + name + ")";
   require(W.size() > 0, where,
           "the matrix is empty (" + std::to_string(W.rows()) + "x" + std::to_string(W.cols()) + ")");
@@ -31,8 +33,8 @@ GROKSCOPE_INLINE MatrixSpectrum matrix_spectrum(const Eigen::MatrixXd& W, std::s
   const double mx = W.cwiseAbs().maxCoeff();
   int e = 0;
   if (mx > 0) std::frexp(mx, &e);
-  const Eigen::MatrixXd Ws = std::ldexp(1.0, -e) * W;
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(Ws);
+  const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> Ws = std::ldexp(S(1), -e) * W;
+  Eigen::BDCSVD<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> svd(Ws);
   const Eigen::VectorXd sv = svd.singularValues().cwiseMax(0.0);  // descending
   s.singular_values = std::ldexp(1.0, e) * sv;
   const double sum = sv.sum(), sq = sv.squaredNorm(), q = sv.array().pow(4).sum();
