@@ -57,8 +57,8 @@ def ours(binary, env):
                           "--benchmark_enable_random_interleaving=true", "--benchmark_min_time=1",
                           "--benchmark_report_aggregates_only=true"], env))
     ctx = out["context"]
-    print("# grokscope: %s threads (load-aware count %s), Eigen SIMD %s, %s CPUs at %s MHz" % (
-        ctx.get("grokscope_threads", "?"), ctx.get("grokscope_adapt_threads", "?"), ctx.get("eigen_simd", "?"),
+    print("# grokscope: %s threads (load-aware count %s), compiled for %s, %s CPUs at %s MHz" % (
+        ctx.get("grokscope_threads", "?"), ctx.get("grokscope_adapt_threads", "?"), ctx.get("compiled_for", "?"),
         ctx.get("num_cpus"), ctx.get("mhz_per_cpu")))
     return {b["run_name"]: b for b in out["benchmarks"] if b.get("aggregate_name") == "median"}
 
