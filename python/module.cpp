@@ -332,13 +332,6 @@ struct PyModel {
   bool float32() const { return !d; }
 };
 
-// dtype argument of the model constructors: true for 'float32'.
-bool model_float32(const std::string& dtype, const char* where) {
-  if (dtype != "float32" && dtype != "float64")
-    throw py::value_error(std::string(where) + ": dtype must be 'float64' or 'float32', got '" + dtype + "'");
-  return dtype == "float32";
-}
-
 template <typename S>
 PyModel wrap(std::shared_ptr<Model<S>> m) {
   PyModel pm;
@@ -348,6 +341,14 @@ PyModel wrap(std::shared_ptr<Model<S>> m) {
   else
     pm.f = std::move(m);
   return pm;
+}
+
+// A model of kind M from its config in the dtype the constructor was given ('float64' or 'float32').
+template <template <typename> class M, typename Config>
+PyModel make_model(const Config& c, const std::string& dtype, const char* where) {
+  if (dtype == "float32") return wrap<float>(std::make_shared<M<float>>(c));
+  if (dtype == "float64") return wrap<double>(std::make_shared<M<double>>(c));
+  throw py::value_error(std::string(where) + ": dtype must be 'float64' or 'float32', got '" + dtype + "'");
 }
 
 // A matrix of T as a numpy array of T (one copy).
@@ -935,9 +936,7 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "Mlp",
       [](const py::dict& config, const std::string& dtype) {
-        const MlpConfig c = mlp_config(config);
-        if (model_float32(dtype, "Mlp")) return wrap<float>(std::make_shared<Mlp<float>>(c));
-        return wrap<double>(std::make_shared<Mlp<double>>(c));
+        return make_model<Mlp>(mlp_config(config), dtype, "Mlp");
       },
       py::arg("config"), py::arg("dtype") = "float64",
       "An MLP from a dict of MlpConfig's fields (input, hidden, output, activation, bias, readout_bias,\n"
@@ -947,9 +946,7 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "Transformer",
       [](const py::dict& config, const std::string& dtype) {
-        const TransformerConfig c = transformer_config(config);
-        if (model_float32(dtype, "Transformer")) return wrap<float>(std::make_shared<Transformer<float>>(c));
-        return wrap<double>(std::make_shared<Transformer<double>>(c));
+        return make_model<Transformer>(transformer_config(config), dtype, "Transformer");
       },
       py::arg("config"), py::arg("dtype") = "float64",
       "A decoder-only transformer from a dict of TransformerConfig's fields, in dtype 'float64' (default)\n"

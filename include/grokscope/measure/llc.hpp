@@ -174,7 +174,7 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
       std::iota(all.begin(), all.end(), Index(0));
       r.init_loss = batch_loss(all, false);
     } else {
-      Batches b{Rng(o.seed).fork(0), rows, m};
+      Batches b{Rng(o.seed).fork(0), rows, m, 0, {}};
       double s = 0;
       for (Index i = 0; i < o.init_loss_batches; ++i) s += batch_loss(b.next(), false);
       r.init_loss = s / static_cast<double>(o.init_loss_batches);
@@ -190,7 +190,7 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
   Index accept_count = 0, below = 0;
   for (Index c = 0; c < o.chains; ++c) {
     for (std::size_t k = 0; k < ps.size(); ++k) ps[k]->value = w_star[k];
-    Batches batches{Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1), rows, m};
+    Batches batches{Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1), rows, m, 0, {}};
     Rng noise = Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1).fork(1);
     // per sampled parameter, in double: w, ∇U, their values at the previous step, the noise
     const std::size_t np = ps.size();

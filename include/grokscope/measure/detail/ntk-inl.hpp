@@ -17,17 +17,20 @@ GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() { return default_memory_lim
 template <typename M>
 void mirror_lower_impl(Eigen::Ref<M> K) {
   constexpr Index tile = 64;
-  const Index n = K.rows();
-  for (Index j0 = 0; j0 < n; j0 += tile)
-    for (Index i0 = 0; i0 <= j0; i0 += tile) {
-      const Index nj = std::min(tile, n - j0), ni = std::min(tile, n - i0);
-      if (i0 == j0) {
-        for (Index j = 1; j < nj; ++j)
-          for (Index i = 0; i < j; ++i) K(i0 + i, j0 + j) = K(j0 + j, i0 + i);
-      } else {
-        K.block(i0, j0, ni, nj) = K.block(j0, i0, nj, ni).transpose();
+  const Index n = K.rows(), tiles = (n + tile - 1) / tile;
+  // each tile column j0 writes only its own part of the upper triangle: disjoint across threads
+  parallel_rows(tiles, tile * n, [&](Index t0, Index t1) {
+    for (Index j0 = t0 * tile; j0 < std::min(n, t1 * tile); j0 += tile)
+      for (Index i0 = 0; i0 <= j0; i0 += tile) {
+        const Index nj = std::min(tile, n - j0), ni = std::min(tile, n - i0);
+        if (i0 == j0) {
+          for (Index j = 1; j < nj; ++j)
+            for (Index i = 0; i < j; ++i) K(i0 + i, j0 + j) = K(j0 + j, i0 + i);
+        } else {
+          K.block(i0, j0, ni, nj) = K.block(j0, i0, nj, ni).transpose();
+        }
       }
-    }
+  });
 }
 
 GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) { mirror_lower_impl<Eigen::MatrixXd>(K); }
@@ -87,7 +90,9 @@ GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const Ntk
     } else {
       Gf.noalias() = A.single->middleRows(a0, na) * B.single->middleRows(b0, nb).transpose();
     }
-    G = Gf.cast<double>();
+    G.resize(Gf.rows(), Gf.cols());
+    parallel_rows(G.cols(), G.rows(),
+                  [&](Index c0, Index c1) { G.middleCols(c0, c1 - c0) = Gf.middleCols(c0, c1 - c0).cast<double>(); });
     return;
   }
   if (!A.sparse() && !B.sparse()) {
@@ -269,8 +274,11 @@ GROKSCOPE_INLINE void ntk_accumulate_block(const std::vector<NtkUse>& U1, const 
       } else {
         const Eigen::MatrixXd& gl = gram(a.L, b.L, a.L_shared && b.L_shared);
         const Eigen::MatrixXd& gr = gram(a.R, b.R, a.R_shared && b.R_shared);
-        if (a.T == 1 && b.T == 1)
-          K.noalias() += w * gl.cwiseProduct(gr);
+        if (a.T == 1 && b.T == 1)  // column ranges: each entry is computed as on one thread
+          parallel_rows(nj, ni, [&](Index c0, Index c1) {
+            K.middleCols(c0, c1 - c0).noalias() +=
+                w * gl.middleCols(c0, c1 - c0).cwiseProduct(gr.middleCols(c0, c1 - c0));
+          });
         else
           ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
       }
