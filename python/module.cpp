@@ -34,10 +34,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace py = pybind11;
@@ -331,6 +333,21 @@ struct PyModel {
   }
   bool float32() const { return !d; }
 };
+
+// A string argument that names one of a few settings: its value, or ValueError listing the names
+// ("where: what must be 'a', 'b' or 'c', got 'x'").
+template <typename E>
+E choice_arg(const std::string& value, const char* where, const char* what,
+             std::initializer_list<std::pair<const char*, E>> names) {
+  std::string list;
+  std::size_t i = 0;
+  for (const auto& [name, e] : names) {
+    if (value == name) return e;
+    list += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + "'" + name + "'";
+    ++i;
+  }
+  throw py::value_error(std::string(where) + ": " + what + " must be " + list + ", got '" + value + "'");
+}
 
 template <typename S>
 PyModel wrap(std::shared_ptr<Model<S>> m) {
@@ -991,27 +1008,17 @@ PYBIND11_MODULE(grokscope, m) {
          const std::vector<std::string>& parameters, const std::string& method, bool diagonal, Index block_examples,
          std::size_t max_bytes, const std::string& precision) {
         NtkOptions o;
-        if (precision == "double")
-          o.precision = NtkPrecision::Double;
-        else if (precision == "model")
-          o.precision = NtkPrecision::ModelScalar;
-        else
-          throw py::value_error("empirical_ntk: precision must be 'double' or 'model', got '" + precision + "'");
+        o.precision =
+            choice_arg<NtkPrecision>(precision, "empirical_ntk", "precision",
+                                     {{"double", NtkPrecision::Double}, {"model", NtkPrecision::ModelScalar}});
+        o.output = choice_arg<NtkOutput>(
+            output, "empirical_ntk", "output",
+            {{"trace", NtkOutput::Trace}, {"full", NtkOutput::Full}, {"single", NtkOutput::Single}});
+        o.method = choice_arg<NtkMethod>(
+            method, "empirical_ntk", "method",
+            {{"structured", NtkMethod::Structured}, {"jacobian", NtkMethod::JacobianContraction}});
+        o.output_index = output_index;
         o.diagonal = diagonal, o.block_examples = block_examples, o.max_bytes = max_bytes;
-        if (output == "trace")
-          o.output = NtkOutput::Trace;
-        else if (output == "full")
-          o.output = NtkOutput::Full;
-        else if (output == "single")
-          o.output = NtkOutput::Single, o.output_index = output_index;
-        else
-          throw py::value_error("empirical_ntk: output must be 'trace', 'full' or 'single', got '" + output + "'");
-        if (method == "structured")
-          o.method = NtkMethod::Structured;
-        else if (method == "jacobian")
-          o.method = NtkMethod::JacobianContraction;
-        else
-          throw py::value_error("empirical_ntk: method must be 'structured' or 'jacobian', got '" + method + "'");
         o.parameters = parameters;
         const Eigen::MatrixXd K = pm.visit([&](auto& mm) {
           using S = typename std::decay_t<decltype(mm)>::Scalar;
