@@ -20,11 +20,12 @@
 ///
 /// Precision. By default the structured method forms every Gram block in double from the
 /// factors (exact products of a float32 model's values). `NtkPrecision::ModelScalar` forms the
-/// dense Gram blocks of a float32 model in float32 (float GEMMs: about twice the rate and half the
-/// memory of the factors) and converts each block to double before it is combined and
-/// accumulated, so the error is that of one float32 dot product per entry, not of a float32 sum
-/// over parameters and blocks. Measured on Kumar et al.'s MLP (tests/measure/ntk.test.cpp and the
-/// README): relative Frobenius error about 1e-7. A double model is unaffected.
+/// dense Gram blocks of a float32 model in float32 (float GEMMs, about twice the rate; the factors
+/// kept between backward passes take half the memory, the peak of one pass does not drop) and
+/// converts each block to double before it is combined and accumulated, so the error is that of
+/// one float32 dot product per entry, not of a float32 sum over parameters and blocks. Measured on
+/// Kumar et al.'s task (tests/measure/ntk.test.cpp, bench/ntk_precision.py, the README): relative
+/// Frobenius error 6e-8 to 3e-7. A double model is unaffected.
 ///
 /// Output modes: the trace over outputs (n1 × n2, Σ_a K[(i,a),(j,a)]), one output (n1 × n2), the
 /// full kernel ((n1·k) × (n2·k), index i·k + a, i.e. functorch's (n1, k, n2, k) reshaped), or
