@@ -65,6 +65,29 @@ TEST_CASE("the tutorial's worked example: t_mem 7 000, t_grok 102 000, grokked")
   CHECK(r.notes.empty());
 }
 
+TEST_CASE("a float32 log gives the report of the same values in double, NaN records included") {
+  Log l = tutorial_log();
+  l.test[5] = std::numeric_limits<double>::quiet_NaN();
+  std::vector<float> s, tr, te;
+  for (std::size_t i = 0; i < l.step.size(); ++i)
+    s.push_back(static_cast<float>(l.step[i])), tr.push_back(static_cast<float>(l.train[i])),
+        te.push_back(static_cast<float>(l.test[i]));
+  const auto widen = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+  const GrokReport f = detect_grokking(s, tr, te);
+  const GrokReport d = detect_grokking(widen(s), widen(tr), widen(te));
+  REQUIRE(f.t_grok);
+  CHECK(f.verdict == GrokVerdict::Grokked);
+  CHECK(to_json(f).dump() == to_json(d).dump());
+  CHECK(f.notes.size() == 1);                          // the NaN record, named once
+  te[5] = static_cast<float>(tutorial_log().test[5]);  // fit_sigmoid takes clean curves
+  const auto fit_f = fit_sigmoid(s, te);
+  const auto fit_d = fit_sigmoid(widen(s), widen(te));
+  REQUIRE(fit_f);
+  REQUIRE(fit_d);
+  CHECK(fit_f->t0 == fit_d->t0);
+  CHECK(fit_f->k == fit_d->k);
+}
+
 TEST_CASE("sigmoid fit recovers t0 within 2 % and k within 10 % from noisy, irregular samples") {
   for (std::uint64_t seed : {1, 2, 3, 4, 5}) {
     Rng rng(seed);

@@ -42,6 +42,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace grokscope {
@@ -115,8 +116,9 @@ struct Curve {
 };
 
 // Drops non-finite records, sorts by step, merges duplicate steps (mean of their values).
-GROKSCOPE_INLINE Curve clean_curve(const std::vector<double>& steps, const std::vector<double>& values,
-                                   const char* name, std::vector<std::string>& notes);
+template <typename Real>
+Curve clean_curve(const std::vector<Real>& steps, const std::vector<Real>& values, const char* name,
+                  std::vector<std::string>& notes);
 
 // Index of the first record from which `patience` consecutive records reach the threshold.
 GROKSCOPE_INLINE std::optional<std::size_t> first_reaching(const Curve& c, double thr, bool higher_is_better,
@@ -126,17 +128,35 @@ GROKSCOPE_INLINE double median_of(std::vector<double> v);
 
 }  // namespace detail
 
+// fit_sigmoid and detect_grokking take curves of double or float (a float32 log is widened, not
+// copied twice) and compute in double. They are templates so that header-only code instantiates
+// Eigen's Levenberg–Marquardt solver (3–4 s of GCC's time) only where a curve is analysed, not in
+// every file that includes the Trainer; compiled mode has both instances in the library.
+
 /// Fits the four-parameter logistic to (x, y) by Levenberg–Marquardt, started from the point of
 /// largest smoothed slope and from the midpoint crossing (the better fit is kept). x must be
 /// sorted ascending; returns nullopt for fewer than 5 points or a constant curve.
-GROKSCOPE_INLINE std::optional<SigmoidFit> fit_sigmoid(const std::vector<double>& x, const std::vector<double>& y,
-                                                       double smooth_fraction = 0.02);
+template <typename Real = double>
+std::optional<SigmoidFit> fit_sigmoid(const std::vector<Real>& x, const std::vector<Real>& y,
+                                      double smooth_fraction = 0.02);
 
 /// Analyses one run: t_mem, t_grok, gap, ratio, sharpness measures and the verdict.
 /// Never throws on bad data: NaN/Inf records are skipped, unsorted steps sorted, duplicates
 /// merged (all noted); mismatched lengths or too few points give a status and `undetermined`.
-GROKSCOPE_INLINE GrokReport detect_grokking(const std::vector<double>& steps, const std::vector<double>& train,
-                                            const std::vector<double>& test, const DetectOptions& opt = {});
+template <typename Real = double>
+GrokReport detect_grokking(const std::vector<Real>& steps, const std::vector<Real>& train,
+                           const std::vector<Real>& test, const DetectOptions& opt = {});
+
+#if defined(GROKSCOPE_COMPILED)
+extern template std::optional<SigmoidFit> fit_sigmoid<double>(const std::vector<double>&, const std::vector<double>&,
+                                                              double);
+extern template std::optional<SigmoidFit> fit_sigmoid<float>(const std::vector<float>&, const std::vector<float>&,
+                                                             double);
+extern template GrokReport detect_grokking<double>(const std::vector<double>&, const std::vector<double>&,
+                                                   const std::vector<double>&, const DetectOptions&);
+extern template GrokReport detect_grokking<float>(const std::vector<float>&, const std::vector<float>&,
+                                                  const std::vector<float>&, const DetectOptions&);
+#endif
 
 /// Median and inter-quartile range of a quantity over runs (linear interpolation, as NumPy).
 struct Quartiles {

@@ -61,8 +61,15 @@ struct NpyArray {
 
 namespace detail {
 
+// The element types grokscope writes (and reads into).
+template <typename T>
+inline constexpr bool npy_element_v =
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int64_t> ||
+    std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::uint8_t>;
+
 template <typename T>
 constexpr NpyDtype npy_dtype_of() {
+  static_assert(npy_element_v<T>, "npy: supported element types are float, double, int64_t, int32_t and uint8_t");
   if constexpr (std::is_same_v<T, float>)
     return NpyDtype::Float32;
   else if constexpr (std::is_same_v<T, double>)
@@ -71,12 +78,8 @@ constexpr NpyDtype npy_dtype_of() {
     return NpyDtype::Int64;
   else if constexpr (std::is_same_v<T, std::int32_t>)
     return NpyDtype::Int32;
-  else {
-    static_assert(std::is_same_v<T, std::uint8_t>,
-                  "npy: supported element types are float, double, "
-                  "int64_t, int32_t and uint8_t");
+  else
     return NpyDtype::UInt8;
-  }
 }
 
 [[noreturn]] inline void npy_fail(const std::string& where, const std::string& path, const std::string& what) {
@@ -248,24 +251,42 @@ Matrix<T> load_npy_flat(const std::string& path) {
 }
 
 namespace detail {
-// Writes `count` elements of `dtype` at `data` (C order) with the given shape (rank 1 or 2).
-GROKSCOPE_INLINE void npy_save(const std::string& path, const void* data, NpyDtype dtype,
-                               const std::vector<std::size_t>& shape);
+// Writes `count` elements of T at `data` (C order) with the given shape (rank 1 or 2). A template
+// so that header-only code instantiates xtensor's encoder only for the element types it saves;
+// compiled mode has the five instances in the library.
+template <typename T>
+void npy_save(const std::string& path, const T* data, const std::vector<std::size_t>& shape);
+// Writes the encoded bytes of a `.npy` file.
+GROKSCOPE_INLINE void npy_write_bytes(const std::string& path, const std::string& bytes);
 }  // namespace detail
+
+#if defined(GROKSCOPE_COMPILED)
+extern template void detail::npy_save<float>(const std::string&, const float*, const std::vector<std::size_t>&);
+extern template void detail::npy_save<double>(const std::string&, const double*, const std::vector<std::size_t>&);
+extern template void detail::npy_save<std::int64_t>(const std::string&, const std::int64_t*,
+                                                    const std::vector<std::size_t>&);
+extern template void detail::npy_save<std::int32_t>(const std::string&, const std::int32_t*,
+                                                    const std::vector<std::size_t>&);
+extern template void detail::npy_save<std::uint8_t>(const std::string&, const std::uint8_t*,
+                                                    const std::vector<std::size_t>&);
+#endif
 
 /// Saves a matrix as a rank-2 C-order `.npy` (float, double, int64_t, int32_t or uint8_t).
 template <typename Derived>
 void save_npy(const std::string& path, const Eigen::DenseBase<Derived>& m) {
   using T = typename Derived::Scalar;
+  static_assert(detail::npy_element_v<T>,
+                "save_npy: supported element types are float, double, int64_t, int32_t and uint8_t");
   const Matrix<T> rm = m;  // row-major, evaluated
-  detail::npy_save(path, rm.data(), detail::npy_dtype_of<T>(),
-                   {static_cast<std::size_t>(rm.rows()), static_cast<std::size_t>(rm.cols())});
+  detail::npy_save<T>(path, rm.data(), {static_cast<std::size_t>(rm.rows()), static_cast<std::size_t>(rm.cols())});
 }
 
 /// Saves a list of values as a rank-1 `.npy`.
 template <typename T>
 void save_npy(const std::string& path, const std::vector<T>& v) {
-  detail::npy_save(path, v.data(), detail::npy_dtype_of<T>(), {v.size()});
+  static_assert(detail::npy_element_v<T>,
+                "save_npy: supported element types are float, double, int64_t, int32_t and uint8_t");
+  detail::npy_save<T>(path, v.data(), {v.size()});
 }
 
 }  // namespace grokscope

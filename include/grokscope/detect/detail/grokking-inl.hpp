@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The grokscope authors
 #pragma once
-/// \file Definitions of the non-template functions declared in <grokscope/detect/grokking.hpp>: included by it in
+/// \file Definitions of the functions declared in <grokscope/detect/grokking.hpp>: included by it in
 /// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
 #include <grokscope/detect/grokking.hpp>
@@ -78,8 +78,10 @@ struct LogisticFunctor : Eigen::DenseFunctor<double> {
   }
 };
 
-GROKSCOPE_INLINE Curve clean_curve(const std::vector<double>& steps, const std::vector<double>& values,
-                                   const char* name, std::vector<std::string>& notes) {
+template <typename Real>
+Curve clean_curve(const std::vector<Real>& steps, const std::vector<Real>& values, const char* name,
+                  std::vector<std::string>& notes) {
+  static_assert(std::is_same_v<Real, double> || std::is_same_v<Real, float>, "curves are double or float");
   std::vector<std::pair<double, double>> pts;
   Index dropped = 0;
   for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -123,6 +125,15 @@ GROKSCOPE_INLINE std::optional<std::size_t> first_reaching(const Curve& c, doubl
   return std::nullopt;
 }
 
+// The values as doubles: the vector itself for double, a widened copy for float.
+template <typename Real>
+decltype(auto) as_doubles(const std::vector<Real>& v) {
+  if constexpr (std::is_same_v<Real, double>)
+    return (v);
+  else
+    return std::vector<double>(v.begin(), v.end());
+}
+
 GROKSCOPE_INLINE double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -133,10 +144,14 @@ GROKSCOPE_INLINE double median_of(std::vector<double> v) {
 
 namespace grokscope {
 
-GROKSCOPE_INLINE std::optional<SigmoidFit> fit_sigmoid(const std::vector<double>& x, const std::vector<double>& y,
-                                                       double smooth_fraction) {
-  require(x.size() == y.size(), "fit_sigmoid",
-          "x has " + std::to_string(x.size()) + " entries but y has " + std::to_string(y.size()));
+template <typename Real>
+std::optional<SigmoidFit> fit_sigmoid(const std::vector<Real>& x_in, const std::vector<Real>& y_in,
+                                      double smooth_fraction) {
+  static_assert(std::is_same_v<Real, double> || std::is_same_v<Real, float>, "curves are double or float");
+  require(x_in.size() == y_in.size(), "fit_sigmoid",
+          "x has " + std::to_string(x_in.size()) + " entries but y has " + std::to_string(y_in.size()));
+  const auto& x = detail::as_doubles(x_in);
+  const auto& y = detail::as_doubles(y_in);
   const std::size_t n = x.size();
   if (n < 5) return std::nullopt;
   const double xmin = x.front(), xmax = x.back();
@@ -211,8 +226,9 @@ GROKSCOPE_INLINE std::optional<SigmoidFit> fit_sigmoid(const std::vector<double>
   return best;
 }
 
-GROKSCOPE_INLINE GrokReport detect_grokking(const std::vector<double>& steps, const std::vector<double>& train,
-                                            const std::vector<double>& test, const DetectOptions& opt) {
+template <typename Real>
+GrokReport detect_grokking(const std::vector<Real>& steps, const std::vector<Real>& train,
+                           const std::vector<Real>& test, const DetectOptions& opt) {
   require(opt.patience >= 1 && opt.ungrok_patience >= 1 && opt.min_points >= 2, "detect_grokking",
           "patience, ungrok_patience must be >= 1 and min_points >= 2");
   require(opt.min_delay_ratio >= 0 && opt.min_delay_steps >= 0 && opt.partial_fraction > 0 &&

@@ -222,34 +222,15 @@ GROKSCOPE_INLINE NpyHeader read_npy_header(const std::string& path) {
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void npy_save(const std::string& path, const void* data, NpyDtype dtype,
-                               const std::vector<std::size_t>& shape) {
+template <typename T>
+void npy_save(const std::string& path, const T* data, const std::vector<std::size_t>& shape) {
   std::size_t count = 1;
   for (std::size_t d : shape) count *= d;
   // xtensor's encoder over a zero-copy view of the typed data
-  const auto encode = [&](const auto* typed) {
-    return xt::dump_npy(xt::adapt(typed, count, xt::no_ownership(), shape));
-  };
-  std::string bytes;
-  switch (dtype) {
-    case NpyDtype::Float32:
-      bytes = encode(static_cast<const float*>(data));
-      break;
-    case NpyDtype::Float64:
-      bytes = encode(static_cast<const double*>(data));
-      break;
-    case NpyDtype::Int64:
-      bytes = encode(static_cast<const std::int64_t*>(data));
-      break;
-    case NpyDtype::Int32:
-      bytes = encode(static_cast<const std::int32_t*>(data));
-      break;
-    case NpyDtype::UInt8:
-      bytes = encode(static_cast<const std::uint8_t*>(data));
-      break;
-    case NpyDtype::Float16:
-      npy_fail("save_npy", path, "float16 is read only");
-  }
+  npy_write_bytes(path, xt::dump_npy(xt::adapt(data, count, xt::no_ownership(), shape)));
+}
+
+GROKSCOPE_INLINE void npy_write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) npy_fail("save_npy", path, "cannot open file for writing");
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
