@@ -5,6 +5,7 @@
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/core/parallel.hpp>
 #include <grokscope/core/rng.hpp>
+#include <grokscope/measure/ntk.hpp>
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/sgd.hpp>
 
@@ -154,6 +155,37 @@ TEST_CASE("gathers and scatter-adds, with unique and with repeated ids: identica
   IndexList pairs(static_cast<std::size_t>(2 * kRows));
   for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i] = rng.integer(50) + (i % 2 ? 50 : 0);
   same_on_1_and_2_threads({&W}, [&](T& t) { return onehot_matmul(t.param(W), pairs, 2, 1, 0.5); });
+}
+
+TEST_CASE("the NTK's symmetric Gram tiles: identical on 1 and 2 threads, A Aᵀ to rounding") {
+  Rng rng(5);
+  for (const Index n : {Index(100), Index(300), Index(1001)}) {  // one tile, a few, a ragged last one
+    const Eigen::MatrixXd A = rng.normal_matrix(n, 70);
+    const Eigen::MatrixXf Af = A.cast<float>();
+    Eigen::MatrixXd G1 = Eigen::MatrixXd::Zero(n, n), G2 = G1;
+    Eigen::MatrixXf F1 = Eigen::MatrixXf::Zero(n, n), F2 = F1;
+    Eigen::setNbThreads(1);
+    detail::ntk_sym_gram(A, G1);
+    detail::ntk_sym_gram_single(Af, F1);
+    Eigen::setNbThreads(2);
+    detail::ntk_sym_gram(A, G2);
+    detail::ntk_sym_gram_single(Af, F2);
+    Eigen::setNbThreads(0);
+    const Eigen::MatrixXd ref = A * A.transpose();
+    double same_d = 0, same_f = 0, err_d = 0, err_f = 0;  // over the lower triangle
+    for (Index j = 0; j < n; ++j)
+      for (Index i = j; i < n; ++i) {
+        same_d = std::max(same_d, std::abs(G1(i, j) - G2(i, j)));
+        same_f = std::max(same_f, double(std::abs(F1(i, j) - F2(i, j))));
+        err_d = std::max(err_d, std::abs(G1(i, j) - ref(i, j)));
+        err_f = std::max(err_f, std::abs(double(F1(i, j)) - ref(i, j)));
+      }
+    CAPTURE(n);
+    CHECK(same_d == 0.0);
+    CHECK(same_f == 0.0);
+    CHECK(err_d < 1e-11);
+    CHECK(err_f < 1e-3);
+  }
 }
 
 TEST_CASE("optimiser steps are identical on 1 and 2 threads") {

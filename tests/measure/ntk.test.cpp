@@ -436,4 +436,25 @@ TEST_CASE("the per-thread workspace gives identical kernels on repeated calls an
   CHECK((empirical_ntk(m, X) - K1).cwiseAbs().maxCoeff() == 0.0);
   ntk_release_workspace<double>();
   CHECK((empirical_ntk(m, X) - K1).cwiseAbs().maxCoeff() == 0.0);
+  // the pooled factor buffers, in double and in float (ModelScalar), in every output mode: a
+  // call reuses what the last one left, of another size too, and gives the same kernel
+  MlpConfig cf = c;
+  cf.hidden = {300};
+  Mlp<float> mf(cf);
+  ModelInput<float> Xf, Yf;
+  Xf.x = X.x.cast<float>();
+  Yf.x = Y.x.cast<float>();
+  for (const NtkPrecision precision : {NtkPrecision::Double, NtkPrecision::ModelScalar})
+    for (const NtkOutput output : {NtkOutput::Trace, NtkOutput::Full}) {
+      NtkOptions o;
+      o.precision = precision;
+      o.output = output;
+      const Eigen::MatrixXd F1 = empirical_ntk(mf, Xf, o);
+      const Eigen::MatrixXd F12 = empirical_ntk(mf, Xf, Yf, o);
+      CHECK(empirical_ntk(mf, Yf, o).rows() == (output == NtkOutput::Full ? 10 : 5));
+      CHECK((empirical_ntk(mf, Xf, o) - F1).cwiseAbs().maxCoeff() == 0.0);
+      CHECK((empirical_ntk(mf, Xf, Yf, o) - F12).cwiseAbs().maxCoeff() == 0.0);
+      ntk_release_workspace<float>();
+      CHECK((empirical_ntk(mf, Xf, o) - F1).cwiseAbs().maxCoeff() == 0.0);
+    }
 }

@@ -99,6 +99,32 @@ namespace detail {
 
 GROKSCOPE_INLINE std::size_t ntk_default_max_bytes();
 
+// Factor buffers kept between calls (in the per-thread workspace): a buffer no factor holds any
+// more is reused, so the factors of repeated calls are not faulted in afresh each time.
+struct NtkFactorPool {
+  std::vector<std::shared_ptr<Eigen::MatrixXd>> dense;
+  std::vector<std::shared_ptr<Eigen::MatrixXf>> single;
+};
+
+// A rows × cols buffer of `pool` that nothing else holds (the one of that size if there is one),
+// or a new one; the pool keeps a reference. Without a pool, a new buffer.
+template <typename M>
+std::shared_ptr<M> ntk_pooled(std::vector<std::shared_ptr<M>>* pool, Index rows, Index cols) {
+  if (!pool) return std::make_shared<M>(rows, cols);
+  std::shared_ptr<M>* free_one = nullptr;
+  for (auto& b : *pool)
+    if (b.use_count() == 1) {
+      if (b->rows() == rows && b->cols() == cols) return b;
+      if (!free_one) free_one = &b;
+    }
+  if (free_one) {
+    (*free_one)->resize(rows, cols);
+    return *free_one;
+  }
+  pool->push_back(std::make_shared<M>(rows, cols));
+  return pool->back();
+}
+
 // One factor of a parameter use, rows = examples·T: dense rows, or sums of k one-hot vectors of
 // dimension `dim` (ids k per row). A bias's L = 1 is the one-hot case with dim 1. The data are
 // shared between copies, so keeping every output's factors stores the shared ones once.
@@ -118,6 +144,22 @@ struct NtkFactor {
   void set(std::shared_ptr<const Eigen::MatrixXd> m) {
     dense = std::move(m);
     single.reset();
+  }
+  // The rows of m, in float when `in_single` (NtkPrecision::ModelScalar), else in double, in a
+  // buffer of `pool` (may be null).
+  template <typename Derived>
+  void assign(const Eigen::MatrixBase<Derived>& m, bool in_single, NtkFactorPool* pool) {
+    if (in_single) {
+      auto b = ntk_pooled(pool ? &pool->single : nullptr, m.rows(), m.cols());
+      *b = m.template cast<float>();
+      dense.reset();
+      single = std::move(b);
+    } else {
+      auto b = ntk_pooled(pool ? &pool->dense : nullptr, m.rows(), m.cols());
+      *b = m.template cast<double>();
+      single.reset();
+      dense = std::move(b);
+    }
   }
   static NtkFactor make_ones(Index rows) {
     NtkFactor f;
@@ -139,9 +181,12 @@ struct NtkFactor {
 // Tiled, so that the transposed reads stay in cache.
 GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K);
 
-// Lower triangle of A Aᵀ by recursive halving: the off-diagonal halves are (parallel) GEMMs, so
-// about half the flops of A Aᵀ at GEMM speed (Eigen's rank-k update runs on one thread).
+// Lower triangle of A Aᵀ (and the diagonal tiles whole) as tiles of 128 rows, each one GEMM on
+// one of the threads: a little over half the flops of A Aᵀ at GEMM speed (Eigen's rank-k update
+// runs on one thread), and the same result for any thread count.
 GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G);
+// The same in float (NtkPrecision::ModelScalar).
+GROKSCOPE_INLINE void ntk_sym_gram_single(const Eigen::Ref<const Eigen::MatrixXf>& A, Eigen::Ref<Eigen::MatrixXf> G);
 
 // Gram block F_a[rows a0 .. a0+na) · F_b[rows b0 .. b0+nb)ᵀ.
 GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
@@ -194,8 +239,10 @@ Eigen::MatrixXd ntk_delta(const Node<S>& n) {
 
 // Finds every use of a selected parameter on the tape and fills the output-independent factors.
 // A use the structured method has no formula for is an error naming the op and the parameter.
+// The dense factors are float when `single`, in buffers of `pool` when one is given.
 template <typename S>
-std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter<S>*>& sel, Index n_examples) {
+std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter<S>*>& sel, Index n_examples,
+                             bool single = false, NtkFactorPool* pool = nullptr) {
   std::vector<NtkUse> uses;
   auto index_of = [&](const Parameter<S>* p) {
     for (std::size_t i = 0; i < sel.size(); ++i)
@@ -233,7 +280,7 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
       switch (n.kind) {
         case OpKind::Linear:
           if (slot == 1 && per_example(n.inputs[0])) {  // y = c x Wᵀ: G = c Σ δ xᵀ
-            u.R.set(t.node(n.inputs[0]).value().template cast<double>());
+            u.R.assign(t.node(n.inputs[0]).value(), single, pool);
             u.R_shared = true;
             u.weight *= n.attr[0];
           } else if (slot == 2) {  // y += b: G = Σ 1·δᵀ
@@ -247,7 +294,7 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
           if (slot == 1 && n.iattr[0] == 0 && per_example(n.inputs[0])) {
             // C = A B: G = Σ a δᵀ;  C = A Bᵀ: G = Σ δ aᵀ
             NtkFactor& f = n.iattr[1] == 0 ? u.L : u.R;
-            f.set(t.node(n.inputs[0]).value().template cast<double>());
+            f.assign(t.node(n.inputs[0]).value(), single, pool);
             (n.iattr[1] == 0 ? u.L_shared : u.R_shared) = true;
           } else {
             unsupported("as its left operand or with a transposed left operand");
@@ -290,16 +337,35 @@ std::vector<NtkUse> ntk_uses(const Tape<S>& t, const std::vector<const Parameter
 }
 
 // Fills the cotangent-dependent factors of every use after a backward pass.
+// The cotangent factors that are the node's cotangent itself (linear layers, matrix products,
+// embeddings) are float when `single`, in buffers of `pool` when one is given; the others are
+// double (ntk_to_single converts them).
 template <typename S>
-void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses) {
+void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses, bool single = false, NtkFactorPool* pool = nullptr) {
+  auto cotangent = [&](const Node<S>& n, NtkFactor& f) {
+    if (n.grad_live)
+      f.assign(n.own_grad, single, pool);
+    else
+      f.assign(Matrix<S>::Zero(n.own_value.rows(), n.own_value.cols()), single, pool);
+  };
+  // the previous pass's cotangent factors first, so that their buffers are free for this one
+  for (NtkUse& u : uses) {
+    if (!u.L_shared) u.L = NtkFactor();
+    if (!u.R_shared) u.R = NtkFactor();
+  }
   // A linear layer's weight and bias share one cotangent buffer, so their Gram is computed once.
-  std::map<int, std::shared_ptr<const Eigen::MatrixXd>> raw;
+  std::map<int, NtkFactor> raw;
   for (NtkUse& u : uses) {
     const Node<S>& n = t.node(u.node);
     if (n.kind == OpKind::Linear) {
-      auto& r = raw[u.node];
-      if (!r) r = std::make_shared<const Eigen::MatrixXd>(ntk_delta(n));
-      (u.slot == 1 ? u.L : u.R).set(r);
+      auto [it, fresh] = raw.try_emplace(u.node);
+      if (fresh) cotangent(n, it->second);
+      (u.slot == 1 ? u.L : u.R) = it->second;
+      continue;
+    }
+    if (n.kind == OpKind::MatMul || n.kind == OpKind::Embedding || n.kind == OpKind::OneHotMatmul) {
+      NtkFactor& f = n.kind == OpKind::MatMul ? (n.iattr[1] == 0 ? u.R : u.L) : n.kind == OpKind::Embedding ? u.R : u.L;
+      cotangent(n, f);
       continue;
     }
     Eigen::MatrixXd d = ntk_delta(n);
@@ -540,6 +606,7 @@ template <typename S>
 struct NtkWorkspace {
   Tape<S> t1, t2;
   std::vector<Eigen::MatrixXd> pool;
+  NtkFactorPool factors;
   bool busy = false;
 };
 
@@ -580,18 +647,20 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
   Tape<S>& t2 = reuse ? ws.t2 : own2;
   std::vector<Eigen::MatrixXd> own_pool;
   std::vector<Eigen::MatrixXd>* pool = reuse ? &ws.pool : &own_pool;
+  NtkFactorPool* factor_pool = reuse ? &ws.factors : nullptr;
+  const bool single = ntk_single(o, S(0));
   t1.reset();
   t2.reset();
   const Var<S> f1 = ntk_forward(model, t1, X1, "X1");
   const Index n1 = X1.examples(), k = f1.cols();
-  std::vector<NtkUse> U1 = ntk_uses(t1, sel, n1), U2;
+  std::vector<NtkUse> U1 = ntk_uses(t1, sel, n1, single, factor_pool), U2;
   Var<S> f2;
   Index n2 = n1;
   if (X2) {
     f2 = ntk_forward(model, t2, *X2, "X2");
     n2 = X2->examples();
     require(f2.cols() == k, "empirical_ntk", "the model gives different output widths on X1 and X2");
-    U2 = ntk_uses(t2, sel, n2);
+    U2 = ntk_uses(t2, sel, n2, single, factor_pool);
     require(U2.size() == U1.size(), "empirical_ntk", "the model records different graphs for X1 and X2");
   }
   const NtkPlan plan = ntk_plan(o, n1, n2, X2 == nullptr, k);
@@ -602,10 +671,9 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
 
   // Per-output factors: one backward pass per output and input set (the parameters' gradients
   // it accumulates are not read, and are restored by NtkSelection).
-  const bool single = ntk_single(o, S(0));
   auto pass = [&](Tape<S>& t, const Var<S>& f, std::vector<NtkUse>& U, Index a) {
     t.backward(f, ntk_seed<S>(f.rows(), f.cols(), a));
-    ntk_fill(t, U);
+    ntk_fill(t, U, single, factor_pool);
     if (single) ntk_to_single(U);
   };
 
@@ -783,7 +851,8 @@ Eigen::MatrixXd ntk_dispatch(Model<S>& model, const ModelInput<S>& X1, const Mod
 
 }  // namespace detail
 
-/// Frees the buffers empirical_ntk keeps on this thread between calls (tapes and Gram blocks).
+/// Frees the buffers empirical_ntk keeps on this thread between calls (tapes, factors and Gram
+/// blocks).
 template <typename S>
 void ntk_release_workspace() {
   detail::NtkWorkspace<S>& w = detail::ntk_workspace<S>();
@@ -793,6 +862,7 @@ void ntk_release_workspace() {
   w.t2.~Tape<S>();
   new (&w.t2) Tape<S>();
   std::vector<Eigen::MatrixXd>().swap(w.pool);
+  w.factors = detail::NtkFactorPool();
   detail::ntk_single_scratch().resize(0, 0);
 }
 
