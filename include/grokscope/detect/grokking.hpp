@@ -128,8 +128,8 @@ GROKSCOPE_INLINE double median_of(std::vector<double> v);
 
 }  // namespace detail
 
-// fit_sigmoid and detect_grokking take curves of double or float (a float32 log is widened, not
-// copied twice) and compute in double. They are templates so that header-only code instantiates
+// fit_sigmoid and detect_grokking take curves of double or float (a float32 log is widened
+// once) and compute in double. They are templates so that header-only code instantiates
 // Eigen's Levenberg–Marquardt solver (3–4 s of GCC's time) only where a curve is analysed, not in
 // every file that includes the Trainer; compiled mode has both instances in the library.
 

@@ -251,9 +251,9 @@ Matrix<T> load_npy_flat(const std::string& path) {
 }
 
 namespace detail {
-// Writes `count` elements of T at `data` (C order) with the given shape (rank 1 or 2). A template
-// so that header-only code instantiates xtensor's encoder only for the element types it saves;
-// compiled mode has the five instances in the library.
+// Writes the elements of T at `data` (C order, as many as the shape holds) with the given shape
+// (rank 1 or 2). A template so that header-only code instantiates xtensor's encoder only for the
+// element types it saves; compiled mode has the five instances in the library.
 template <typename T>
 void npy_save(const std::string& path, const T* data, const std::vector<std::size_t>& shape);
 // Writes the encoded bytes of a `.npy` file.
