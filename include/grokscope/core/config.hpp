@@ -3,7 +3,8 @@
 #pragma once
 /// \file Build mode: header-only (the default) or compiled (`grokscope::compiled`).
 ///
-/// Header-only: every definition is in the headers; non-template functions are `inline`.
+/// Header-only: every definition is in the headers; non-template functions are `inline`, and those
+/// whose bodies are costly to instantiate are deferred (`GROKSCOPE_DEFERRED`, below).
 /// Compiled: `GROKSCOPE_COMPILED` is defined (the `grokscope::compiled` CMake target sets it for
 /// its users), the non-template definitions live in the library, the headers only declare them,
 /// and the float and double instantiations of the class and function templates are declared
@@ -16,9 +17,26 @@
 #define GROKSCOPE_HEADER_ONLY 0
 /// Linkage of the library's non-template functions: defined once, in the compiled library.
 #define GROKSCOPE_INLINE
+#define GROKSCOPE_DEFERRED
+#define GROKSCOPE_DEFERRED_DEF
 #else
 #define GROKSCOPE_HEADER_ONLY 1
 #define GROKSCOPE_INLINE inline
+/// `GROKSCOPE_DEFERRED` (on the declaration) and `GROKSCOPE_DEFERRED_DEF` (on the definition in
+/// the -inl header) mark a non-template function whose body instantiates costly templates (Eigen's
+/// decompositions and products, the CKA and NTK kernels). Header-only, such a function is a
+/// template with one defaulted parameter, `template <typename = void> inline`: calls are written
+/// and resolved as before (the parameter types do not depend on it), but the body, and whatever it
+/// instantiates, is compiled only in a translation unit that calls the function (a non-dependent
+/// call in an uninstantiated template instantiates nothing), instead of in every translation
+/// unit that includes the header. Compiled, it is an ordinary function of the library. A helper
+/// without a separate declaration takes `GROKSCOPE_DEFERRED` alone.
+#define GROKSCOPE_DEFERRED   \
+  template <typename = void> \
+  inline
+#define GROKSCOPE_DEFERRED_DEF \
+  template <typename>          \
+  inline
 #endif
 
 /// `GROKSCOPE_EXTERN_CLASS(Tmpl)`: declares the float and double instantiations of a class

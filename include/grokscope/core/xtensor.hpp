@@ -10,14 +10,17 @@
 #include <array>
 #include <cstddef>
 
+// xtensor's .npy encoder (with <regex>) is left to the one file that writes .npy files
+// (io/detail/npy-inl.hpp), through GROKSCOPE_XTENSOR_NPY_HEADER: every other includer would parse and
+// instantiate it for nothing.
 #if __has_include(<xtensor/containers/xarray.hpp>)
 #include <xtensor/containers/xadapt.hpp>
 #include <xtensor/containers/xarray.hpp>
-#include <xtensor/io/xnpy.hpp>
+#define GROKSCOPE_XTENSOR_NPY_HEADER <xtensor/io/xnpy.hpp>
 #else
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
-#include <xtensor/xnpy.hpp>
+#define GROKSCOPE_XTENSOR_NPY_HEADER <xtensor/xnpy.hpp>
 #endif
 
 namespace grokscope {

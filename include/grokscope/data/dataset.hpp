@@ -85,14 +85,14 @@ struct Dataset {
 
 /// Random split: a uniformly random subset of round(fraction · n) examples is the training set
 /// (in random order), the rest the test set (in random order). fraction in (0, 1).
-GROKSCOPE_INLINE Split split_by_fraction(Index n, double fraction, Rng& rng);
+GROKSCOPE_DEFERRED Split split_by_fraction(Index n, double fraction, Rng& rng);
 
 /// A fixed split from given indices (checked: in range, disjoint, both non-empty). Every example
 /// not in `train` is in the test set when `test` is empty.
-GROKSCOPE_INLINE Split fixed_split(Index n, IndexList train, IndexList test = {});
+GROKSCOPE_DEFERRED Split fixed_split(Index n, IndexList train, IndexList test = {});
 
 /// The examples `rows` of a dataset as a new dataset (the split is reset to all-train).
-GROKSCOPE_INLINE Dataset subset(const Dataset& ds, const IndexList& rows);
+GROKSCOPE_DEFERRED Dataset subset(const Dataset& ds, const IndexList& rows);
 
 /// Seeded mini-batches over a list of indices: each epoch is a fresh permutation (or the given
 /// order when not shuffling), cut into batches of `batch_size`; the last short batch is kept

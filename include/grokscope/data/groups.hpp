@@ -22,13 +22,13 @@
 namespace grokscope {
 
 /// All permutations of 0..n−1 in lexicographic order (n ≤ 8).
-GROKSCOPE_INLINE std::vector<IndexList> permutations(Index n);
+GROKSCOPE_DEFERRED std::vector<IndexList> permutations(Index n);
 
 /// a then b: (a*b)[i] = b[a[i]] (the reference code's "s5": c = b[a]).
-GROKSCOPE_INLINE IndexList perm_then(const IndexList& a, const IndexList& b);
+GROKSCOPE_DEFERRED IndexList perm_then(const IndexList& a, const IndexList& b);
 
 /// Inverse permutation.
-GROKSCOPE_INLINE IndexList perm_inverse(const IndexList& a);
+GROKSCOPE_DEFERRED IndexList perm_inverse(const IndexList& a);
 
 /// The three S_n tasks of Power et al.
 enum class PermOp {
@@ -39,14 +39,14 @@ enum class PermOp {
 
 /// Every pair (x, y) of S_n (x outer, y inner) with label x ∘ y; tokens [x, y, =], "=" = n!,
 /// vocabulary n! + 1, classes n!. n ≤ 6 (S_6 has 720² = 518 400 pairs).
-GROKSCOPE_INLINE Dataset permutation_dataset(Index n, PermOp op = PermOp::Compose);
+GROKSCOPE_DEFERRED Dataset permutation_dataset(Index n, PermOp op = PermOp::Compose);
 
 /// Composition in the dihedral group D_n of order 2n. Element e = f·n + k stands for r^k s^f
 /// (k rotations, f ∈ {0, 1} reflections); (r^k1 s^f1)(r^k2 s^f2) = r^(k1 + (−1)^f1 k2) s^(f1 ⊕ f2).
-GROKSCOPE_INLINE Index dihedral_compose(Index a, Index b, Index n);
+GROKSCOPE_DEFERRED Index dihedral_compose(Index a, Index b, Index n);
 
 /// Every pair of D_n (n ≥ 3) with label x·y; tokens [x, y, =], "=" = 2n, vocabulary 2n + 1.
-GROKSCOPE_INLINE Dataset dihedral_dataset(Index n);
+GROKSCOPE_DEFERRED Dataset dihedral_dataset(Index n);
 
 }  // namespace grokscope
 

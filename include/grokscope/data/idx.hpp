@@ -39,7 +39,7 @@ enum class IdxType : std::uint8_t {
 };
 
 /// Bytes per element of an IDX type.
-GROKSCOPE_INLINE std::size_t idx_type_size(IdxType t);
+GROKSCOPE_DEFERRED std::size_t idx_type_size(IdxType t);
 
 /// An IDX array as stored: its type, dimensions and the big-endian payload bytes.
 struct IdxArray {
@@ -72,25 +72,25 @@ struct GzCloser {
 };
 
 // Reads exactly n bytes or fails with a message naming what was being read.
-GROKSCOPE_INLINE void gz_read_exact(gzFile f, const std::string& path, unsigned char* out, std::size_t n,
-                                    const char* what);
+GROKSCOPE_DEFERRED void gz_read_exact(gzFile f, const std::string& path, unsigned char* out, std::size_t n,
+                                      const char* what);
 
 }  // namespace detail
 
 /// Reads an IDX file (plain or gzip) completely and validates it.
-GROKSCOPE_INLINE IdxArray read_idx(const std::string& path);
+GROKSCOPE_DEFERRED IdxArray read_idx(const std::string& path);
 
 /// Rows [0, n) of an IDX array of rank >= 1 as an n × (product of the other dims) matrix, each
 /// example flattened in C order; uint8 data divided by 255 when `scale01` (any other type with
 /// scale01 is an error: its range is not known).
-GROKSCOPE_INLINE Matrix<double> idx_matrix(const IdxArray& a, const IndexList& rows, bool scale01);
+GROKSCOPE_DEFERRED Matrix<double> idx_matrix(const IdxArray& a, const IndexList& rows, bool scale01);
 
 /// Labels of a rank-1 integer IDX array, checked non-negative.
-GROKSCOPE_INLINE IndexList idx_labels(const IdxArray& a);
+GROKSCOPE_DEFERRED IndexList idx_labels(const IdxArray& a);
 
 /// Indices of `per_class` examples of every class (classes in increasing order), drawn without
 /// replacement with `rng`; std::invalid_argument if a class has fewer.
-GROKSCOPE_INLINE IndexList class_balanced_indices(const IndexList& labels, Index per_class, Rng& rng);
+GROKSCOPE_DEFERRED IndexList class_balanced_indices(const IndexList& labels, Index per_class, Rng& rng);
 
 /// Options of idx_classification.
 struct IdxOptions {
@@ -103,15 +103,15 @@ struct IdxOptions {
 
 /// A classification dataset from IDX image and label files (train and test), images flattened.
 /// The split is the files' own: train rows first, then test rows.
-GROKSCOPE_INLINE Dataset idx_classification(const std::string& train_images, const std::string& train_labels,
-                                            const std::string& test_images, const std::string& test_labels,
-                                            const IdxOptions& o = {});
+GROKSCOPE_DEFERRED Dataset idx_classification(const std::string& train_images, const std::string& train_labels,
+                                              const std::string& test_images, const std::string& test_labels,
+                                              const IdxOptions& o = {});
 
 /// Where Debian's dataset-fashion-mnist package puts the files.
 inline const char* fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
 
 /// Fashion-MNIST from a directory holding the four standard .gz files.
-GROKSCOPE_INLINE Dataset fashion_mnist(const IdxOptions& o = {}, const std::string& dir = fashion_mnist_dir());
+GROKSCOPE_DEFERRED Dataset fashion_mnist(const IdxOptions& o = {}, const std::string& dir = fashion_mnist_dir());
 
 }  // namespace grokscope
 

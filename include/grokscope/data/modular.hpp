@@ -42,19 +42,19 @@ enum class ModOp {
 };
 
 /// Short name of an operation ("add", "div", "quad2", ...).
-GROKSCOPE_INLINE const char* mod_op_name(ModOp op);
+GROKSCOPE_DEFERRED const char* mod_op_name(ModOp op);
 
 /// The operation with a given short name; std::invalid_argument listing the names otherwise.
-GROKSCOPE_INLINE ModOp mod_op_from_name(const std::string& name);
+GROKSCOPE_DEFERRED ModOp mod_op_from_name(const std::string& name);
 
 /// True if p is prime (trial division).
-GROKSCOPE_INLINE bool is_prime(Index p);
+GROKSCOPE_DEFERRED bool is_prime(Index p);
 
 /// Multiplicative inverse of y mod p (p prime, y ≠ 0), by Fermat's little theorem.
-GROKSCOPE_INLINE Index mod_inverse(Index y, Index p);
+GROKSCOPE_DEFERRED Index mod_inverse(Index y, Index p);
 
 /// x ∘ y mod p for one operation, evaluated directly (the reference for the tables).
-GROKSCOPE_INLINE Index mod_apply(ModOp op, Index x, Index y, Index p);
+GROKSCOPE_DEFERRED Index mod_apply(ModOp op, Index x, Index y, Index p);
 
 /// One equation x ∘ y = c.
 struct Equation {
@@ -63,7 +63,7 @@ struct Equation {
 
 /// All equations of an operation mod p, in the reference order (see the file comment).
 /// Division and mix1 leave out y = 0 (mix1's ⌊x/0⌋ is undefined; the paper's mix1 needs y⁻¹).
-GROKSCOPE_INLINE std::vector<Equation> modular_equations(ModOp op, Index p);
+GROKSCOPE_DEFERRED std::vector<Equation> modular_equations(ModOp op, Index p);
 
 /// How a modular dataset is presented to a model.
 enum class ModEncoding {
@@ -82,19 +82,19 @@ struct ModularOptions {
 
 /// Every equation of the operation as a dataset (labels c in [0, p)); the split is left empty:
 /// use split_by_fraction, nanda_split, power_split or fixed_split.
-GROKSCOPE_INLINE Dataset modular_dataset(const ModularOptions& o);
+GROKSCOPE_DEFERRED Dataset modular_dataset(const ModularOptions& o);
 
 /// Nanda et al.'s split: pairs (x, y) in row-major order shuffled by Python's
 /// `random.seed(seed); random.shuffle(pairs)`, training set = the first int(fraction · p²).
 /// Requires a dataset of all p² pairs in the reference order (every operation except div, mix1).
-GROKSCOPE_INLINE Split nanda_split(const Dataset& ds, double fraction, std::uint64_t seed = 0);
+GROKSCOPE_DEFERRED Split nanda_split(const Dataset& ds, double fraction, std::uint64_t seed = 0);
 
 /// Power et al.'s split: equations in the reference order shuffled by NumPy's legacy
 /// `RandomState(seed).shuffle`, training set = the first round(n · percent / 100).
-GROKSCOPE_INLINE Split power_split(const Dataset& ds, double train_percent, std::uint32_t seed = 0);
+GROKSCOPE_DEFERRED Split power_split(const Dataset& ds, double train_percent, std::uint32_t seed = 0);
 
 /// Installs a split on a dataset (checked) and records it in the metadata.
-GROKSCOPE_INLINE Dataset& apply_split(Dataset& ds, Split s, const std::string& how);
+GROKSCOPE_DEFERRED Dataset& apply_split(Dataset& ds, Split s, const std::string& how);
 
 }  // namespace grokscope
 

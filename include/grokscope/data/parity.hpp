@@ -27,7 +27,7 @@ struct ParityOptions {
 
 /// The dataset: features (N + M) × n in {−1, +1}, targets ±1 (one column), labels 0 for −1 and
 /// 1 for +1; train = first N rows, test = last M rows (independent draws, may repeat inputs).
-GROKSCOPE_INLINE Dataset sparse_parity(const ParityOptions& o);
+GROKSCOPE_DEFERRED Dataset sparse_parity(const ParityOptions& o);
 
 }  // namespace grokscope
 

@@ -36,13 +36,13 @@ struct KumarOptions {
 
 /// Inputs and targets of the quadratic task; β* ~ N(0, I_D) is kept in arrays["beta"] (D × 1).
 /// Draw order from one Rng: β, then the training inputs, then the test inputs (row by row).
-GROKSCOPE_INLINE Dataset kumar_polynomial(const KumarOptions& o);
+GROKSCOPE_DEFERRED Dataset kumar_polynomial(const KumarOptions& o);
 
 /// Kumar et al.'s eigenvector-label task (Fig. 5): with a kernel K on 2P points (e.g. the initial
 /// NTK), subtract the scalar mean of K, take its j-th eigenvector (j = 1 is the largest
 /// eigenvalue) as labels, train on the first P points and test on the last P. Eigenvectors are
 /// unit-norm over all 2P points; the sign is fixed so the largest-magnitude entry is positive.
-GROKSCOPE_INLINE Dataset eigenvector_label_task(const Matrix<double>& X, const Matrix<double>& K, Index j);
+GROKSCOPE_DEFERRED Dataset eigenvector_label_task(const Matrix<double>& X, const Matrix<double>& K, Index j);
 
 /// Options of teacher_student. Defaults: the 5-100-100-5 tanh teacher of Omnigrok / Kumar et al.
 struct TeacherStudentOptions {
@@ -56,7 +56,7 @@ struct TeacherStudentOptions {
 /// Inputs x ~ N(0, I) and labels from a random teacher MLP Linear–tanh–…–Linear with biases,
 /// initialised as PyTorch's nn.Linear (weight and bias ~ U(−1/√fan_in, 1/√fan_in)) and scaled
 /// by init_scale. Teacher parameters are kept in arrays["teacher.<l>.weight" / ".bias"].
-GROKSCOPE_INLINE Dataset teacher_student(const TeacherStudentOptions& o);
+GROKSCOPE_DEFERRED Dataset teacher_student(const TeacherStudentOptions& o);
 
 }  // namespace grokscope
 

@@ -57,10 +57,10 @@ enum class GrokVerdict { Grokked, NoDelay, MemorizedOnly, Partial, Ungrokked, No
 enum class DetectStatus { Ok, MismatchedLengths, TooFewPoints };
 
 /// Name of a verdict as written in reports ("grokked", "no_delay", ...).
-GROKSCOPE_INLINE const char* verdict_name(GrokVerdict v);
+GROKSCOPE_DEFERRED const char* verdict_name(GrokVerdict v);
 
 /// Name of a status as written in reports.
-GROKSCOPE_INLINE const char* status_name(DetectStatus s);
+GROKSCOPE_DEFERRED const char* status_name(DetectStatus s);
 
 /// Thresholds and rules of detect_grokking.
 struct DetectOptions {
@@ -121,10 +121,10 @@ Curve clean_curve(const std::vector<Real>& steps, const std::vector<Real>& value
                   std::vector<std::string>& notes);
 
 // Index of the first record from which `patience` consecutive records reach the threshold.
-GROKSCOPE_INLINE std::optional<std::size_t> first_reaching(const Curve& c, double thr, bool higher_is_better,
-                                                           Index patience);
+GROKSCOPE_DEFERRED std::optional<std::size_t> first_reaching(const Curve& c, double thr, bool higher_is_better,
+                                                             Index patience);
 
-GROKSCOPE_INLINE double median_of(std::vector<double> v);
+GROKSCOPE_DEFERRED double median_of(std::vector<double> v);
 
 }  // namespace detail
 
@@ -165,7 +165,7 @@ struct Quartiles {
 };
 
 /// Quantile q in [0, 1] of a non-empty sample, NumPy's default (linear) method.
-GROKSCOPE_INLINE double quantile(std::vector<double> v, double q);
+GROKSCOPE_DEFERRED double quantile(std::vector<double> v, double q);
 
 /// Multi-seed summary: quartiles of t_mem, t_grok and gap over the runs where they exist, and
 /// the count of every verdict (runs that never grokked are counted, not dropped).
@@ -176,23 +176,23 @@ struct GrokAggregate {
 };
 
 /// Aggregates reports of the same configuration over seeds.
-GROKSCOPE_INLINE GrokAggregate aggregate_reports(const std::vector<GrokReport>& reports);
+GROKSCOPE_DEFERRED GrokAggregate aggregate_reports(const std::vector<GrokReport>& reports);
 
 namespace detail {
-GROKSCOPE_INLINE nlohmann::ordered_json number_or_null(const std::optional<double>& v);
-GROKSCOPE_INLINE nlohmann::ordered_json finite_or_null(double v);
+GROKSCOPE_DEFERRED nlohmann::ordered_json number_or_null(const std::optional<double>& v);
+GROKSCOPE_DEFERRED nlohmann::ordered_json finite_or_null(double v);
 }  // namespace detail
 
 /// JSON of a report: t_mem, t_grok, gap, ratio, sigmoid, verdict, notes, and the other measures.
 /// Undefined quantities are null; no NaN ever appears.
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokReport& r);
+GROKSCOPE_DEFERRED nlohmann::ordered_json to_json(const GrokReport& r);
 
 /// JSON of a multi-seed aggregate.
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokAggregate& a);
+GROKSCOPE_DEFERRED nlohmann::ordered_json to_json(const GrokAggregate& a);
 
 /// JSON of the detector settings (every field; test_threshold null when unset), so that a report
 /// can say how it was made.
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const DetectOptions& o);
+GROKSCOPE_DEFERRED nlohmann::ordered_json to_json(const DetectOptions& o);
 
 }  // namespace grokscope
 

@@ -47,13 +47,13 @@ struct SlingshotReport {
 };
 
 /// Spikes, norm-growth bursts and slingshot cycles of one run.
-GROKSCOPE_INLINE SlingshotReport detect_slingshots(const std::vector<double>& steps,
-                                                   const std::vector<double>& train_loss,
-                                                   const std::vector<double>& last_layer_norm,
-                                                   const SlingshotOptions& o = {});
+GROKSCOPE_DEFERRED SlingshotReport detect_slingshots(const std::vector<double>& steps,
+                                                     const std::vector<double>& train_loss,
+                                                     const std::vector<double>& last_layer_norm,
+                                                     const SlingshotOptions& o = {});
 
 /// The report as JSON (every field).
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const SlingshotReport& r);
+GROKSCOPE_DEFERRED nlohmann::ordered_json to_json(const SlingshotReport& r);
 
 }  // namespace grokscope
 

@@ -15,26 +15,26 @@
 namespace grokscope {
 
 namespace detail {
-GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& steps,
-                                  const std::vector<double>& values);
+GROKSCOPE_DEFERRED void check_curve(const char* where, const std::vector<double>& steps,
+                                    const std::vector<double>& values);
 }  // namespace detail
 
 /// Centred moving average in step units: point i is the mean of the values whose step lies in
 /// [step_i − width/2, step_i + width/2]. Irregular spacing is handled naturally; O(n). An
 /// infinite width averages every value.
-GROKSCOPE_INLINE std::vector<double> moving_average(const std::vector<double>& steps, const std::vector<double>& values,
-                                                    double width);
+GROKSCOPE_DEFERRED std::vector<double> moving_average(const std::vector<double>& steps,
+                                                      const std::vector<double>& values, double width);
 
 /// Centred moving average over `window` records (window 1 returns the input); shrinks at the ends.
-GROKSCOPE_INLINE std::vector<double> moving_average_records(const std::vector<double>& values, Index window);
+GROKSCOPE_DEFERRED std::vector<double> moving_average_records(const std::vector<double>& values, Index window);
 
 /// Exponential moving average with a half-life in step units, exact for irregular spacing:
 /// s_0 = v_0, s_i = s_{i−1} + (1 − 2^{−Δt/h})(v_i − s_{i−1}) with Δt = step_i − step_{i−1}.
-GROKSCOPE_INLINE std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values,
-                                         double half_life);
+GROKSCOPE_DEFERRED std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values,
+                                           double half_life);
 
 /// Exponential moving average per record: s_0 = v_0, s_i = β s_{i−1} + (1 − β) v_i (β in [0, 1)).
-GROKSCOPE_INLINE std::vector<double> ema_records(const std::vector<double>& values, double beta);
+GROKSCOPE_DEFERRED std::vector<double> ema_records(const std::vector<double>& values, double beta);
 
 }  // namespace grokscope
 

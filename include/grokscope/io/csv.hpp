@@ -63,15 +63,15 @@ namespace detail {
 }  // namespace detail
 
 /// Parses CSV text (the first record is the header). `path` is used in error messages.
-GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter = ',');
+GROKSCOPE_DEFERRED CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter = ',');
 
 /// Reads a CSV file with a header row. A pipe or device (/dev/stdin, `<(cmd)`) is read too; a
 /// directory, binary data (a NUL byte) or more than `max_bytes` is an error naming the path.
-GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter = ',',
-                                   std::size_t max_bytes = std::size_t(1) << 30);
+GROKSCOPE_DEFERRED CsvTable read_csv(const std::string& path, char delimiter = ',',
+                                     std::size_t max_bytes = std::size_t(1) << 30);
 
 /// Quotes a field if it holds the delimiter, a quote or a line break.
-GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter = ',');
+GROKSCOPE_DEFERRED std::string csv_field(const std::string& s, char delimiter = ',');
 
 }  // namespace grokscope
 

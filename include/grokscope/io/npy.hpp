@@ -39,7 +39,7 @@ namespace grokscope {
 enum class NpyDtype { Float32, Float64, Int64, Int32, UInt8, Float16 };
 
 /// NumPy's name of a dtype ("float32", ...).
-GROKSCOPE_INLINE const char* npy_dtype_name(NpyDtype t);
+GROKSCOPE_DEFERRED const char* npy_dtype_name(NpyDtype t);
 
 /// What the header of a `.npy` file says.
 struct NpyHeader {
@@ -86,12 +86,9 @@ constexpr NpyDtype npy_dtype_of() {
   throw std::runtime_error("grokscope::" + where + ": " + path + ": " + what);
 }
 
-// Value of `key` in the header dictionary, as raw text up to the next top-level comma or brace.
-GROKSCOPE_INLINE std::string npy_dict_value(const std::string& header, const std::string& key, const std::string& path);
+GROKSCOPE_DEFERRED NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size);
 
-GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size);
-
-GROKSCOPE_INLINE std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in);
+GROKSCOPE_DEFERRED std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in);
 
 // Whether the stored value v converts to T without undefined behaviour or a silent change of
 // value: integers must be whole and in T's range, a finite value must stay finite.
@@ -132,7 +129,7 @@ void npy_convert(const char* bytes, std::size_t count, T* out, const std::string
 }  // namespace detail
 
 /// Reads and validates the header of a `.npy` file (also checks that the payload size matches).
-GROKSCOPE_INLINE NpyHeader read_npy_header(const std::string& path);
+GROKSCOPE_DEFERRED NpyHeader read_npy_header(const std::string& path);
 
 /// Loads an array of any rank, converting the stored dtype to T; returned in C order.
 /// With `require_exact_dtype`, a file whose dtype is not T is an error.
@@ -257,7 +254,7 @@ namespace detail {
 template <typename T>
 void npy_save(const std::string& path, const T* data, const std::vector<std::size_t>& shape);
 // Writes the encoded bytes of a `.npy` file.
-GROKSCOPE_INLINE void npy_write_bytes(const std::string& path, const std::string& bytes);
+GROKSCOPE_DEFERRED void npy_write_bytes(const std::string& path, const std::string& bytes);
 }  // namespace detail
 
 #if defined(GROKSCOPE_COMPILED)

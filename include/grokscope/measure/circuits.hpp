@@ -169,7 +169,7 @@ struct GridSpectrum {
   Eigen::VectorXd per_frequency;  ///< k = 0..(p−1)/2: the share of terms involving k along a or b (k = 0: none)
 };
 
-GROKSCOPE_INLINE GridSpectrum grid_spectrum(const Eigen::MatrixXd& values);
+GROKSCOPE_DEFERRED GridSpectrum grid_spectrum(const Eigen::MatrixXd& values);
 
 /// Neurons grouped by key frequency (measure/fourier.hpp's key_frequencies), largest group first.
 struct NeuronClusters {
@@ -179,7 +179,7 @@ struct NeuronClusters {
   double fraction_explained = 0;   ///< share of the whole layer's centred mass in each neuron's block
 };
 
-GROKSCOPE_INLINE NeuronClusters neuron_clusters(const Eigen::MatrixXd& activations);
+GROKSCOPE_DEFERRED NeuronClusters neuron_clusters(const Eigen::MatrixXd& activations);
 
 }  // namespace grokscope
 

@@ -57,7 +57,7 @@ struct CkaResult {
 };
 
 /// Name of a kind ("linear", "rbf", "debiased").
-GROKSCOPE_INLINE const char* cka_kind_name(CkaKind k);
+GROKSCOPE_DEFERRED const char* cka_kind_name(CkaKind k);
 
 namespace detail {
 
@@ -93,7 +93,7 @@ Eigen::MatrixXd centered_unit(const Eigen::MatrixBase<D>& X) {
   return Xc;
 }
 
-GROKSCOPE_INLINE CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n);
+GROKSCOPE_DEFERRED CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n);
 
 // Whether every row equals the first, exactly: a constant representation, whose centred values
 // are zero in exact arithmetic (and rounding noise in floating point, which the unit scaling
@@ -148,7 +148,7 @@ void sym_gram_lower(const Eigen::Ref<const Eigen::Matrix<S, Eigen::Dynamic, Eige
 }
 
 // ‖G‖²_F from the lower triangle of a symmetric G.
-GROKSCOPE_INLINE double sym_squared_norm(const Eigen::MatrixXd& G);
+GROKSCOPE_DEFERRED double sym_squared_norm(const Eigen::MatrixXd& G);
 
 // The centred cross moments of linear CKA in feature space: ‖XcᵀYc‖², ‖XcᵀXc‖², ‖YcᵀYc‖². The
 // column means are taken in double; rows are centred in the input's precision by the rounded
@@ -218,17 +218,17 @@ std::array<double, 3> feature_moments(const Eigen::MatrixBase<DX>& X, const Eige
   return {Cxy.squaredNorm(), sym_squared_norm(Cxx), sym_squared_norm(Cyy)};
 }
 
-GROKSCOPE_INLINE void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y);
+GROKSCOPE_DEFERRED void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y);
 
 // Unbiased HSIC through U-centering (the 1/(n(n−3)) factor cancels in CKA and is left out).
-GROKSCOPE_INLINE Eigen::MatrixXd u_center(Eigen::MatrixXd G);
+GROKSCOPE_DEFERRED Eigen::MatrixXd u_center(Eigen::MatrixXd G);
 
-GROKSCOPE_INLINE Eigen::MatrixXd double_center(Eigen::MatrixXd G);
+GROKSCOPE_DEFERRED Eigen::MatrixXd double_center(Eigen::MatrixXd G);
 
 }  // namespace detail
 
 /// Centered Gram matrix HKH (without forming H).
-GROKSCOPE_INLINE Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K);
+GROKSCOPE_DEFERRED Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K);
 
 /// Linear Gram matrix X Xᵀ of column-centred X (double).
 template <typename D>
@@ -263,8 +263,8 @@ Eigen::MatrixXd gram_rbf(const Eigen::MatrixBase<D>& X, double threshold) {
 }
 
 /// CKA between two Gram matrices (biased HSIC with HKH, or debiased with U-centering).
-GROKSCOPE_INLINE CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased = false,
-                                          CkaKind kind = CkaKind::Linear);
+GROKSCOPE_DEFERRED CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased = false,
+                                            CkaKind kind = CkaKind::Linear);
 
 /// Linear CKA; in feature space when both representations have fewer features than examples,
 /// otherwise through the Gram matrices (the same value either way).
@@ -373,9 +373,9 @@ class MinibatchCka {
 
 /// CKA between every pair of two lists of representations (layer × layer, checkpoint ×
 /// checkpoint): entry (i, j) compares As[i] with Bs[j]; undefined pairs are 0.
-GROKSCOPE_INLINE Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As,
-                                            const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind = CkaKind::Linear,
-                                            double threshold = 0.5);
+GROKSCOPE_DEFERRED Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As,
+                                              const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind = CkaKind::Linear,
+                                              double threshold = 0.5);
 
 }  // namespace grokscope
 

@@ -53,7 +53,7 @@ struct SymmetricOperator {
 };
 
 /// A dense symmetric matrix as an operator (for tests and small problems).
-GROKSCOPE_INLINE SymmetricOperator matrix_operator(const Eigen::MatrixXd& A);
+GROKSCOPE_DEFERRED SymmetricOperator matrix_operator(const Eigen::MatrixXd& A);
 
 /// Options of lanczos_eigenvalues.
 struct LanczosOptions {
@@ -72,7 +72,7 @@ struct EigenEstimate {
 };
 
 /// The k extreme eigenvalues of `op` by Lanczos with full re-orthogonalisation.
-GROKSCOPE_INLINE EigenEstimate lanczos_eigenvalues(const SymmetricOperator& op, const LanczosOptions& o = {});
+GROKSCOPE_DEFERRED EigenEstimate lanczos_eigenvalues(const SymmetricOperator& op, const LanczosOptions& o = {});
 
 /// Options of power_iteration (PyHessian's defaults).
 struct PowerIterationOptions {
@@ -83,7 +83,7 @@ struct PowerIterationOptions {
 };
 
 /// PyHessian's eigenvalues(): power iteration with deflation (see the file comment).
-GROKSCOPE_INLINE EigenEstimate power_iteration(const SymmetricOperator& op, const PowerIterationOptions& o = {});
+GROKSCOPE_DEFERRED EigenEstimate power_iteration(const SymmetricOperator& op, const PowerIterationOptions& o = {});
 
 /// Options of hutchinson_trace (PyHessian's defaults).
 struct TraceOptions {
@@ -100,7 +100,7 @@ struct TraceEstimate {
 };
 
 /// PyHessian's trace(): Rademacher probes until the running mean settles.
-GROKSCOPE_INLINE TraceEstimate hutchinson_trace(const SymmetricOperator& op, const TraceOptions& o = {});
+GROKSCOPE_DEFERRED TraceEstimate hutchinson_trace(const SymmetricOperator& op, const TraceOptions& o = {});
 
 /// Options of slq_density (PyHessian's defaults: 100 iterations, 1 run).
 struct DensityOptions {
@@ -119,13 +119,13 @@ struct SpectralDensity {
 };
 
 /// PyHessian's density(): stochastic Lanczos quadrature.
-GROKSCOPE_INLINE SpectralDensity slq_density(const SymmetricOperator& op, const DensityOptions& o = {});
+GROKSCOPE_DEFERRED SpectralDensity slq_density(const SymmetricOperator& op, const DensityOptions& o = {});
 
 /// The top eigenvalue of the Gauss–Newton matrix of grokscope's MSE, (2/N) JᵀJ with N = n·k, from
 /// the full NTK K = J Jᵀ ((n·k) × (n·k), NtkOutput::Full; or n × n for one output): 2λ_max(K)/N. For
 /// a network linear in its parameters it is the Hessian's top eigenvalue; otherwise the cheap
 /// sharpness that ignores the residual-weighted second derivatives.
-GROKSCOPE_INLINE double gauss_newton_sharpness(const Eigen::MatrixXd& K_full, Index targets);
+GROKSCOPE_DEFERRED double gauss_newton_sharpness(const Eigen::MatrixXd& K_full, Index targets);
 
 /// A scalar loss of a model, recorded on a tape (forward pass and loss, no backward).
 template <typename S>

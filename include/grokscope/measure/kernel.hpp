@@ -34,34 +34,34 @@ struct KernelRegressionResult {
 };
 
 namespace detail {
-GROKSCOPE_INLINE void require_square(const char* where, const char* name, const Eigen::MatrixXd& K);
+GROKSCOPE_DEFERRED void require_square(const char* where, const char* name, const Eigen::MatrixXd& K);
 }  // namespace detail
 
 /// Kernel regression: a = (K_train + ridge·I)⁻¹ y_train, predictions K_test_train · a. Uses
 /// Cholesky; when K + ridge·I is not positive definite it falls back to the eigen-decomposition
 /// pseudo-inverse (eigenvalues below n·ε·max|λ| dropped) and says so in `solver`.
 /// K_train (n, n), y_train (n, k), K_test_train (m, n), y_test (m, k) or empty.
-GROKSCOPE_INLINE KernelRegressionResult kernel_regression(const Eigen::MatrixXd& K_train,
-                                                          const Eigen::MatrixXd& y_train,
-                                                          const Eigen::MatrixXd& K_test_train, double ridge = 0.0,
-                                                          const Eigen::MatrixXd& y_test = Eigen::MatrixXd());
+GROKSCOPE_DEFERRED KernelRegressionResult kernel_regression(const Eigen::MatrixXd& K_train,
+                                                            const Eigen::MatrixXd& y_train,
+                                                            const Eigen::MatrixXd& K_test_train, double ridge = 0.0,
+                                                            const Eigen::MatrixXd& y_test = Eigen::MatrixXd());
 
 /// Centered kernel–target alignment (Cortes, Mohri & Rostamizadeh 2012):
 /// tr(Y_cᵀ K Y_c) / (‖HKH‖_F ‖Y_c Y_cᵀ‖_F), equal to linear CKA between K and YYᵀ. Y (n, k).
 /// Returns 0 when K or Y is constant (undefined alignment).
-GROKSCOPE_INLINE double centered_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y);
+GROKSCOPE_DEFERRED double centered_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y);
 
 /// Kumar et al.'s "NTK alignment" (their code's `kalignment`): y_c = y − mean(y),
 /// K_c = K minus its column means, tr(y_cᵀ K_c y_c) / (‖K_c‖_F ‖y_c‖²). Differs from
 /// centered_alignment only in the denominator. Returns 0 when undefined.
-GROKSCOPE_INLINE double kumar_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y);
+GROKSCOPE_DEFERRED double kumar_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y);
 
 /// Kernel distance 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F) (Fort et al. 2020): 0 for proportional
 /// kernels, up to 2. Returns 0 when either kernel is zero.
-GROKSCOPE_INLINE double kernel_distance(const Eigen::MatrixXd& K0, const Eigen::MatrixXd& Kt);
+GROKSCOPE_DEFERRED double kernel_distance(const Eigen::MatrixXd& K0, const Eigen::MatrixXd& Kt);
 
 /// Kernel velocity: kernel_distance between consecutive kernels per unit of time (steps).
-GROKSCOPE_INLINE double kernel_velocity(const Eigen::MatrixXd& K_prev, const Eigen::MatrixXd& K_next, double dt);
+GROKSCOPE_DEFERRED double kernel_velocity(const Eigen::MatrixXd& K_prev, const Eigen::MatrixXd& K_next, double dt);
 
 /// Eigen-decomposition of a symmetric kernel, largest eigenvalue first.
 struct KernelSpectrum {
@@ -77,7 +77,7 @@ struct KernelSpectrum {
 };
 
 /// Spectrum of a symmetric kernel (symmetrised first: (K + Kᵀ)/2).
-GROKSCOPE_INLINE KernelSpectrum kernel_spectrum(const Eigen::MatrixXd& K);
+GROKSCOPE_DEFERRED KernelSpectrum kernel_spectrum(const Eigen::MatrixXd& K);
 
 }  // namespace grokscope
 

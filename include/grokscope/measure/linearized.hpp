@@ -51,19 +51,19 @@ class LinearizedDynamics {
  public:
   /// K_train: (n, n) or (n·k, n·k); y_train and f0_train: (n, k), the targets and the outputs at
   /// the point of linearisation.
-  GROKSCOPE_INLINE LinearizedDynamics(const Eigen::MatrixXd& K_train, const Eigen::MatrixXd& y_train,
-                                      const Eigen::MatrixXd& f0_train, const LinearizedOptions& options = {});
+  GROKSCOPE_DEFERRED LinearizedDynamics(const Eigen::MatrixXd& K_train, const Eigen::MatrixXd& y_train,
+                                        const Eigen::MatrixXd& f0_train, const LinearizedOptions& options = {});
 
   /// Training outputs after t steps (t ≥ 0; an integer for Discrete), (n, k).
-  GROKSCOPE_INLINE Eigen::MatrixXd train_outputs(double t) const;
+  GROKSCOPE_DEFERRED Eigen::MatrixXd train_outputs(double t) const;
   /// Outputs on other inputs after t steps: K_test_train (m, n) or (m·k, n·k), f0_test (m, k).
-  GROKSCOPE_INLINE Eigen::MatrixXd test_outputs(double t, const Eigen::MatrixXd& K_test_train,
-                                                const Eigen::MatrixXd& f0_test) const;
+  GROKSCOPE_DEFERRED Eigen::MatrixXd test_outputs(double t, const Eigen::MatrixXd& K_test_train,
+                                                  const Eigen::MatrixXd& f0_test) const;
   /// grokscope's training loss mean((f_t − y)²) of the linearized model after t steps.
-  GROKSCOPE_INLINE double train_loss(double t) const;
+  GROKSCOPE_DEFERRED double train_loss(double t) const;
 
   /// The largest learning rate at which the discrete map is stable: N / λ_max (∞ for a zero kernel).
-  GROKSCOPE_INLINE double max_learning_rate() const;
+  GROKSCOPE_DEFERRED double max_learning_rate() const;
   /// Eigenvalues of the (regularised, clamped) training kernel, descending.
   const Eigen::VectorXd& eigenvalues() const { return m_lambda; }
   Index examples() const { return m_n; }
@@ -71,12 +71,12 @@ class LinearizedDynamics {
 
  private:
   // per eigenvalue: the factor of the training residual and of the test update after t steps
-  GROKSCOPE_INLINE Eigen::VectorXd residual_factor(double t) const;
-  GROKSCOPE_INLINE Eigen::VectorXd test_factor(double t) const;
-  GROKSCOPE_INLINE void check_time(double t, const char* where) const;
+  GROKSCOPE_DEFERRED Eigen::VectorXd residual_factor(double t) const;
+  GROKSCOPE_DEFERRED Eigen::VectorXd test_factor(double t) const;
+  GROKSCOPE_DEFERRED void check_time(double t, const char* where) const;
   // (n, k) <-> the coordinates the kernel acts on: n × k columns (per-output) or n·k × 1 (full)
-  GROKSCOPE_INLINE Eigen::MatrixXd to_kernel_space(const Eigen::MatrixXd& f) const;
-  GROKSCOPE_INLINE Eigen::MatrixXd from_kernel_space(const Eigen::MatrixXd& v, Index rows) const;
+  GROKSCOPE_DEFERRED Eigen::MatrixXd to_kernel_space(const Eigen::MatrixXd& f) const;
+  GROKSCOPE_DEFERRED Eigen::MatrixXd from_kernel_space(const Eigen::MatrixXd& v, Index rows) const;
 
   Index m_n = 0, m_k = 0;
   bool m_full = false;
@@ -90,8 +90,8 @@ class LinearizedDynamics {
 
 /// The first step at which `gap` exceeds `threshold` after it was at or below it (the step at
 /// which a network leaves its linearization), or nullopt. NaN entries are skipped.
-GROKSCOPE_INLINE std::optional<double> linearization_exit(const std::vector<double>& steps,
-                                                          const std::vector<double>& gap, double threshold = 0.1);
+GROKSCOPE_DEFERRED std::optional<double> linearization_exit(const std::vector<double>& steps,
+                                                            const std::vector<double>& gap, double threshold = 0.1);
 
 }  // namespace grokscope
 

@@ -97,7 +97,7 @@ struct NtkMemoryEstimate {
 
 namespace detail {
 
-GROKSCOPE_INLINE std::size_t ntk_default_max_bytes();
+GROKSCOPE_DEFERRED std::size_t ntk_default_max_bytes();
 
 // Factor buffers kept between calls (in the per-thread workspace): a buffer no factor holds any
 // more is reused, so the factors of repeated calls are not faulted in afresh each time.
@@ -179,18 +179,18 @@ struct NtkFactor {
 
 // K = its lower triangle mirrored (no aliasing through Eigen expressions).
 // Tiled, so that the transposed reads stay in cache.
-GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K);
+GROKSCOPE_DEFERRED void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K);
 
 // Lower triangle of A Aᵀ (and the diagonal tiles whole) as tiles of 128 rows, each one GEMM on
 // one of the threads: a little over half the flops of A Aᵀ at GEMM speed (Eigen's rank-k update
 // runs on one thread), and the same result for any thread count.
-GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G);
+GROKSCOPE_DEFERRED void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G);
 // The same in float (NtkPrecision::ModelScalar).
-GROKSCOPE_INLINE void ntk_sym_gram_single(const Eigen::Ref<const Eigen::MatrixXf>& A, Eigen::Ref<Eigen::MatrixXf> G);
+GROKSCOPE_DEFERRED void ntk_sym_gram_single(const Eigen::Ref<const Eigen::MatrixXf>& A, Eigen::Ref<Eigen::MatrixXf> G);
 
 // Gram block F_a[rows a0 .. a0+na) · F_b[rows b0 .. b0+nb)ᵀ.
-GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
-                               Eigen::MatrixXd& G);
+GROKSCOPE_DEFERRED void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
+                                 Eigen::MatrixXd& G);
 
 // One use of a parameter in the recorded graph.
 struct NtkUse {
@@ -229,7 +229,7 @@ NtkParamRef<S> ntk_resolve(const Tape<S>& t, int id) {
   }
 }
 
-GROKSCOPE_INLINE const char* op_name(OpKind k);
+GROKSCOPE_DEFERRED const char* op_name(OpKind k);
 
 template <typename S>
 Eigen::MatrixXd ntk_delta(const Node<S>& n) {
@@ -402,14 +402,14 @@ void ntk_fill(const Tape<S>& t, std::vector<NtkUse>& uses, bool single = false, 
 
 // Replaces every dense factor of the uses by its float copy (NtkPrecision::ModelScalar); factors
 // that shared data share the copy.
-GROKSCOPE_INLINE void ntk_to_single(std::vector<NtkUse>& uses);
+GROKSCOPE_DEFERRED void ntk_to_single(std::vector<NtkUse>& uses);
 
 // The float Gram block of the single-precision path, kept per thread between calls.
-GROKSCOPE_INLINE Eigen::MatrixXf& ntk_single_scratch();
+GROKSCOPE_DEFERRED Eigen::MatrixXf& ntk_single_scratch();
 
 // K(i,j) += Σ_{t,s} H(i·Ta + t, j·Tb + s) over a block.
-GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
-                                    Eigen::Ref<Eigen::MatrixXd> K);
+GROKSCOPE_DEFERRED void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
+                                      Eigen::Ref<Eigen::MatrixXd> K);
 
 // Selected parameters (requires_grad ones, or the named ones) with their flags to restore.
 template <typename S>
@@ -477,9 +477,9 @@ struct NtkPlan {
   Index rows() const { return n1; }
 };
 
-GROKSCOPE_INLINE NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k);
+GROKSCOPE_DEFERRED NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k);
 
-GROKSCOPE_INLINE std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p);
+GROKSCOPE_DEFERRED std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p);
 
 template <typename S>
 std::size_t tape_bytes(const Tape<S>& t) {
@@ -569,7 +569,7 @@ NtkMemoryEstimate ntk_estimate(Model<S>& model, const std::vector<const Paramete
   return e;
 }
 
-GROKSCOPE_INLINE void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e);
+GROKSCOPE_DEFERRED void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e);
 
 template <typename S>
 Matrix<S> ntk_seed(Index rows, Index cols, Index a) {
@@ -616,18 +616,18 @@ NtkWorkspace<S>& ntk_workspace() {
   return w;
 }
 
-GROKSCOPE_INLINE const void* ntk_data_id(const NtkFactor& f);
+GROKSCOPE_DEFERRED const void* ntk_data_id(const NtkFactor& f);
 
-GROKSCOPE_INLINE const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
-                                                        Index rb, Index nb, NtkGramCache& cache);
+GROKSCOPE_DEFERRED const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
+                                                          Index rb, Index nb, NtkGramCache& cache);
 
 // K_block += Σ_{u,v same parameter} blocksum(GL ∘ GR) for examples [i0, i0+ni) × [j0, j0+nj).
-GROKSCOPE_INLINE void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
-                                           Index ni, Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K,
-                                           NtkGramCache& persistent);
+GROKSCOPE_DEFERRED void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
+                                             Index ni, Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K,
+                                             NtkGramCache& persistent);
 
 // Σ_{u,v} Σ_{t,s} for one example's own rows: the diagonal entry K(i,i).
-GROKSCOPE_INLINE double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL, Eigen::MatrixXd& GR);
+GROKSCOPE_DEFERRED double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL, Eigen::MatrixXd& GR);
 
 template <typename S>
 Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Parameter<S>*>& sel, const ModelInput<S>& X1,

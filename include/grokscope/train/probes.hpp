@@ -227,27 +227,8 @@ ProbeFn<S> llc_probe(const Dataset& data, IndexList rows, LossKind kind, LlcOpti
 /// Lanczos (`iterations` products), hessian_top_residual ‖Hv − λv‖, and, when trace_samples > 0,
 /// hessian_trace by Hutchinson with that many Rademacher probes (tol 0, so exactly that many).
 /// Each product costs two gradient evaluations of `loss`.
-inline ProbeFn<double> sharpness_probe(LossFn<double> loss, Index iterations = 20, Index trace_samples = 0,
-                                       std::uint64_t seed = 0) {
-  require(iterations >= 1, "sharpness_probe", "iterations must be >= 1");
-  require(trace_samples >= 0, "sharpness_probe", "trace_samples must be >= 0");
-  return [loss = std::move(loss), iterations, trace_samples, seed](Model<double>& m, Index) {
-    HessianOperator H(m, loss);
-    LanczosOptions lo;
-    lo.iterations = iterations;
-    lo.seed = seed;
-    const EigenEstimate e = lanczos_eigenvalues(H.as_operator(), lo);
-    Record r{{"hessian_top", e.eigenvalues(0)}, {"hessian_top_residual", e.residuals(0)}};
-    if (trace_samples > 0) {
-      TraceOptions to;
-      to.max_iter = trace_samples;
-      to.tol = 0;
-      to.seed = seed + 1;
-      r.emplace_back("hessian_trace", hutchinson_trace(H.as_operator(), to).trace);
-    }
-    return r;
-  };
-}
+GROKSCOPE_DEFERRED ProbeFn<double> sharpness_probe(LossFn<double> loss, Index iterations = 20, Index trace_samples = 0,
+                                                   std::uint64_t seed = 0);
 
 /// A representation function: the rows that the readout parameter `readout` multiplies when the
 /// model runs on X (e.g. the last hidden layer of an Mlp, the final residual stream at the last
@@ -454,3 +435,7 @@ ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_l
 }
 
 }  // namespace grokscope
+
+#if GROKSCOPE_HEADER_ONLY
+#include <grokscope/train/detail/probes-inl.hpp>
+#endif

@@ -148,28 +148,28 @@ struct SweepSummary {
 
 namespace detail {
 
-GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::string& text);
+GROKSCOPE_DEFERRED void write_atomically(const std::string& path, const std::string& text);
 
 enum class ReadJson { Ok, Absent, Damaged };
 
 /// Reads a JSON file; Damaged (with the reason in `problem`) if it exists but is not readable JSON.
-GROKSCOPE_INLINE ReadJson read_json(const std::string& path, nlohmann::ordered_json& out,
-                                    std::string* problem = nullptr);
+GROKSCOPE_DEFERRED ReadJson read_json(const std::string& path, nlohmann::ordered_json& out,
+                                      std::string* problem = nullptr);
 
 /// Why a point's result record cannot be used (a key missing or of the wrong type, another
 /// point's id, seed or params), or "" when it has every key the table reads.
-GROKSCOPE_INLINE std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p);
+GROKSCOPE_DEFERRED std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p);
 
 /// Whether the point in `dir` has a usable, complete record whose status is not "error".
-GROKSCOPE_INLINE bool finished(const std::string& dir, const SweepPoint& p);
+GROKSCOPE_DEFERRED bool finished(const std::string& dir, const SweepPoint& p);
 
-GROKSCOPE_INLINE nlohmann::json opt_json(const std::optional<double>& v);
+GROKSCOPE_DEFERRED nlohmann::json opt_json(const std::optional<double>& v);
 
-GROKSCOPE_INLINE nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds);
+GROKSCOPE_DEFERRED nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds);
 
-GROKSCOPE_INLINE GrokVerdict verdict_from_name(const std::string& s);
+GROKSCOPE_DEFERRED GrokVerdict verdict_from_name(const std::string& s);
 
-GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, const char* key);
+GROKSCOPE_DEFERRED std::optional<double> opt_of(const nlohmann::ordered_json& j, const char* key);
 
 }  // namespace detail
 
@@ -178,22 +178,23 @@ GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, c
 /// a result.json that is not valid JSON, lacks a key, has a key of the wrong type or belongs to
 /// another point is listed under "damaged" with its path and the problem, and left out of the
 /// rows (run_sweep redoes it). It never throws on the contents of a result file.
-GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir);
+GROKSCOPE_DEFERRED nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir);
 
 namespace detail {
 
 /// Takes the shard from SLURM's array variables when the options leave it at its default; checks it.
-GROKSCOPE_INLINE void resolve_shard(SweepOptions& o);
+GROKSCOPE_DEFERRED void resolve_shard(SweepOptions& o);
 
 /// The unfinished points of this shard, with their folders set; counts total/assigned/skipped.
-GROKSCOPE_INLINE std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o, SweepSummary& s);
+GROKSCOPE_DEFERRED std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o,
+                                                          SweepSummary& s);
 
 /// Runs one point and returns its result record; an exception from `fn` becomes status "error".
-GROKSCOPE_INLINE nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn,
-                                                  const SweepPoint& p);
+GROKSCOPE_DEFERRED nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                                    const SweepPoint& p);
 
 /// The one-line log entry of a finished point.
-GROKSCOPE_INLINE std::string point_line(const nlohmann::ordered_json& j);
+GROKSCOPE_DEFERRED std::string point_line(const nlohmann::ordered_json& j);
 
 }  // namespace detail
 
@@ -201,8 +202,9 @@ GROKSCOPE_INLINE std::string point_line(const nlohmann::ordered_json& j);
 /// outcome atomically; then writes the combined table of every finished point. `fn` writes its
 /// own files into point.dir (e.g. TrainConfig::out_dir = point.dir). Across several machines,
 /// see run_sweep_mpi (grokscope/train/sweep_mpi.hpp).
-GROKSCOPE_INLINE SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOutcome(const SweepPoint&)>& fn,
-                                        SweepOptions o = {});
+GROKSCOPE_DEFERRED SweepSummary run_sweep(const SweepGrid& grid,
+                                          const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                          SweepOptions o = {});
 
 }  // namespace grokscope
 

@@ -111,7 +111,7 @@ GROKSCOPE_INLINE void Dataset::load_split(const std::string& dir) {
   test = std::move(copy.test);
 }
 
-GROKSCOPE_INLINE Split split_by_fraction(Index n, double fraction, Rng& rng) {
+GROKSCOPE_DEFERRED_DEF Split split_by_fraction(Index n, double fraction, Rng& rng) {
   require(n > 0, "split_by_fraction", "n must be positive, got " + std::to_string(n));
   require(fraction > 0 && fraction < 1, "split_by_fraction",
           "fraction must be in (0, 1), got " + std::to_string(fraction));
@@ -125,7 +125,7 @@ GROKSCOPE_INLINE Split split_by_fraction(Index n, double fraction, Rng& rng) {
   return s;
 }
 
-GROKSCOPE_INLINE Split fixed_split(Index n, IndexList train, IndexList test) {
+GROKSCOPE_DEFERRED_DEF Split fixed_split(Index n, IndexList train, IndexList test) {
   require(!train.empty(), "fixed_split", "empty training set");
   std::vector<char> in_train(static_cast<std::size_t>(std::max<Index>(n, 0)), 0);
   for (Index i : train) {
@@ -154,7 +154,7 @@ GROKSCOPE_INLINE Split fixed_split(Index n, IndexList train, IndexList test) {
   return Split{std::move(train), std::move(test)};
 }
 
-GROKSCOPE_INLINE Dataset subset(const Dataset& ds, const IndexList& rows) {
+GROKSCOPE_DEFERRED_DEF Dataset subset(const Dataset& ds, const IndexList& rows) {
   require(!rows.empty(), "subset", "no rows selected");
   Dataset out;
   out.name = ds.name;

@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE std::vector<IndexList> permutations(Index n) {
+GROKSCOPE_DEFERRED_DEF std::vector<IndexList> permutations(Index n) {
   require(n >= 1 && n <= 8, "permutations", "n must be in [1, 8], got " + std::to_string(n));
   std::vector<IndexList> out;
   IndexList a(static_cast<std::size_t>(n));
@@ -22,19 +22,19 @@ GROKSCOPE_INLINE std::vector<IndexList> permutations(Index n) {
   return out;
 }
 
-GROKSCOPE_INLINE IndexList perm_then(const IndexList& a, const IndexList& b) {
+GROKSCOPE_DEFERRED_DEF IndexList perm_then(const IndexList& a, const IndexList& b) {
   IndexList c(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) c[i] = b[static_cast<std::size_t>(a[i])];
   return c;
 }
 
-GROKSCOPE_INLINE IndexList perm_inverse(const IndexList& a) {
+GROKSCOPE_DEFERRED_DEF IndexList perm_inverse(const IndexList& a) {
   IndexList inv(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) inv[static_cast<std::size_t>(a[i])] = static_cast<Index>(i);
   return inv;
 }
 
-GROKSCOPE_INLINE Dataset permutation_dataset(Index n, PermOp op) {
+GROKSCOPE_DEFERRED_DEF Dataset permutation_dataset(Index n, PermOp op) {
   require(n >= 2 && n <= 6, "permutation_dataset", "n must be in [2, 6], got " + std::to_string(n));
   const std::vector<IndexList> perms = permutations(n);
   std::map<IndexList, Index> index;
@@ -71,13 +71,13 @@ GROKSCOPE_INLINE Dataset permutation_dataset(Index n, PermOp op) {
   return ds;
 }
 
-GROKSCOPE_INLINE Index dihedral_compose(Index a, Index b, Index n) {
+GROKSCOPE_DEFERRED_DEF Index dihedral_compose(Index a, Index b, Index n) {
   const Index k1 = a % n, f1 = a / n, k2 = b % n, f2 = b / n;
   const Index k = (((f1 ? k1 - k2 : k1 + k2) % n) + n) % n;
   return (f1 ^ f2) * n + k;
 }
 
-GROKSCOPE_INLINE Dataset dihedral_dataset(Index n) {
+GROKSCOPE_DEFERRED_DEF Dataset dihedral_dataset(Index n) {
   require(n >= 3 && n <= 1000, "dihedral_dataset", "n must be in [3, 1000], got " + std::to_string(n));
   const Index m = 2 * n;
   Dataset ds;

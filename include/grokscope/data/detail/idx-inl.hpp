@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE std::size_t idx_type_size(IdxType t) {
+GROKSCOPE_DEFERRED_DEF std::size_t idx_type_size(IdxType t) {
   switch (t) {
     case IdxType::UInt8:
     case IdxType::Int8:
@@ -64,8 +64,8 @@ GROKSCOPE_INLINE double IdxArray::value(std::size_t i) const {
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void gz_read_exact(gzFile f, const std::string& path, unsigned char* out, std::size_t n,
-                                    const char* what) {
+GROKSCOPE_DEFERRED_DEF void gz_read_exact(gzFile f, const std::string& path, unsigned char* out, std::size_t n,
+                                          const char* what) {
   std::size_t got = 0;
   while (got < n) {
     const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 20));
@@ -90,7 +90,7 @@ GROKSCOPE_INLINE void gz_read_exact(gzFile f, const std::string& path, unsigned 
 
 namespace grokscope {
 
-GROKSCOPE_INLINE IdxArray read_idx(const std::string& path) {
+GROKSCOPE_DEFERRED_DEF IdxArray read_idx(const std::string& path) {
   detail::open_input("read_idx", path);  // a clear message for a missing file, a directory or a device
   std::unique_ptr<gzFile_s, detail::GzCloser> f(gzopen(path.c_str(), "rb"));
   if (!f) detail::idx_fail(path, "cannot open file for reading");
@@ -148,7 +148,7 @@ GROKSCOPE_INLINE IdxArray read_idx(const std::string& path) {
   return a;
 }
 
-GROKSCOPE_INLINE Matrix<double> idx_matrix(const IdxArray& a, const IndexList& rows, bool scale01) {
+GROKSCOPE_DEFERRED_DEF Matrix<double> idx_matrix(const IdxArray& a, const IndexList& rows, bool scale01) {
   require(!a.dims.empty(), "idx_matrix", "array has no dimensions");
   require(!scale01 || a.type == IdxType::UInt8, "idx_matrix", a.path + ": scaling to [0, 1] needs uint8 data");
   std::size_t per = 1;
@@ -165,7 +165,7 @@ GROKSCOPE_INLINE Matrix<double> idx_matrix(const IdxArray& a, const IndexList& r
   return m;
 }
 
-GROKSCOPE_INLINE IndexList idx_labels(const IdxArray& a) {
+GROKSCOPE_DEFERRED_DEF IndexList idx_labels(const IdxArray& a) {
   if (a.dims.size() != 1)
     detail::idx_fail(a.path, "labels must be a rank-1 array, got rank " + std::to_string(a.dims.size()));
   if (a.type == IdxType::Float32 || a.type == IdxType::Float64) detail::idx_fail(a.path, "labels must be integers");
@@ -178,7 +178,7 @@ GROKSCOPE_INLINE IndexList idx_labels(const IdxArray& a) {
   return l;
 }
 
-GROKSCOPE_INLINE IndexList class_balanced_indices(const IndexList& labels, Index per_class, Rng& rng) {
+GROKSCOPE_DEFERRED_DEF IndexList class_balanced_indices(const IndexList& labels, Index per_class, Rng& rng) {
   require(per_class >= 1, "class_balanced_indices", "per_class must be >= 1");
   Index classes = 0;
   for (Index l : labels) {
@@ -205,9 +205,9 @@ GROKSCOPE_INLINE IndexList class_balanced_indices(const IndexList& labels, Index
   return out;
 }
 
-GROKSCOPE_INLINE Dataset idx_classification(const std::string& train_images, const std::string& train_labels,
-                                            const std::string& test_images, const std::string& test_labels,
-                                            const IdxOptions& o) {
+GROKSCOPE_DEFERRED_DEF Dataset idx_classification(const std::string& train_images, const std::string& train_labels,
+                                                  const std::string& test_images, const std::string& test_labels,
+                                                  const IdxOptions& o) {
   const IdxArray tri = read_idx(train_images), trl = read_idx(train_labels);
   const IdxArray tei = read_idx(test_images), tel = read_idx(test_labels);
   const IndexList ltr = idx_labels(trl), lte = idx_labels(tel);
@@ -260,7 +260,7 @@ GROKSCOPE_INLINE Dataset idx_classification(const std::string& train_images, con
   return ds;
 }
 
-GROKSCOPE_INLINE Dataset fashion_mnist(const IdxOptions& o, const std::string& dir) {
+GROKSCOPE_DEFERRED_DEF Dataset fashion_mnist(const IdxOptions& o, const std::string& dir) {
   Dataset ds = idx_classification(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz",
                                   dir + "/t10k-images-idx3-ubyte.gz", dir + "/t10k-labels-idx1-ubyte.gz", o);
   ds.name = "fashion_mnist";

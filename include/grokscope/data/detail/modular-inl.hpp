@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE const char* mod_op_name(ModOp op) {
+GROKSCOPE_DEFERRED_DEF const char* mod_op_name(ModOp op) {
   switch (op) {
     case ModOp::Add:
       return "add";
@@ -48,7 +48,7 @@ GROKSCOPE_INLINE const char* mod_op_name(ModOp op) {
   return "?";
 }
 
-GROKSCOPE_INLINE ModOp mod_op_from_name(const std::string& name) {
+GROKSCOPE_DEFERRED_DEF ModOp mod_op_from_name(const std::string& name) {
   for (int i = 0; i <= static_cast<int>(ModOp::EvenAddOddSub); ++i)
     if (name == mod_op_name(static_cast<ModOp>(i))) return static_cast<ModOp>(i);
   std::string all;
@@ -57,14 +57,14 @@ GROKSCOPE_INLINE ModOp mod_op_from_name(const std::string& name) {
   throw_invalid("mod_op_from_name", "unknown operation '" + name + "' (known: " + all + ")");
 }
 
-GROKSCOPE_INLINE bool is_prime(Index p) {
+GROKSCOPE_DEFERRED_DEF bool is_prime(Index p) {
   if (p < 2) return false;
   for (Index d = 2; d * d <= p; ++d)
     if (p % d == 0) return false;
   return true;
 }
 
-GROKSCOPE_INLINE Index mod_inverse(Index y, Index p) {
+GROKSCOPE_DEFERRED_DEF Index mod_inverse(Index y, Index p) {
   require(is_prime(p), "mod_inverse", "p = " + std::to_string(p) + " is not prime");
   require(y % p != 0, "mod_inverse", "0 has no inverse mod " + std::to_string(p));
   Index result = 1, base = ((y % p) + p) % p, e = p - 2;
@@ -76,7 +76,7 @@ GROKSCOPE_INLINE Index mod_inverse(Index y, Index p) {
   return result;
 }
 
-GROKSCOPE_INLINE Index mod_apply(ModOp op, Index x, Index y, Index p) {
+GROKSCOPE_DEFERRED_DEF Index mod_apply(ModOp op, Index x, Index y, Index p) {
   auto m = [p](Index v) { return ((v % p) + p) % p; };
   switch (op) {
     case ModOp::Add:
@@ -113,7 +113,7 @@ GROKSCOPE_INLINE Index mod_apply(ModOp op, Index x, Index y, Index p) {
   return 0;
 }
 
-GROKSCOPE_INLINE std::vector<Equation> modular_equations(ModOp op, Index p) {
+GROKSCOPE_DEFERRED_DEF std::vector<Equation> modular_equations(ModOp op, Index p) {
   require(p >= 2, "modular_equations", "p must be >= 2, got " + std::to_string(p));
   // The bound is the memory the equations take (estimated in double: p·p may overflow Index).
   const double pp = static_cast<double>(p) * static_cast<double>(p);
@@ -138,7 +138,7 @@ GROKSCOPE_INLINE std::vector<Equation> modular_equations(ModOp op, Index p) {
   return eqs;
 }
 
-GROKSCOPE_INLINE Dataset modular_dataset(const ModularOptions& o) {
+GROKSCOPE_DEFERRED_DEF Dataset modular_dataset(const ModularOptions& o) {
   require(o.p >= 2, "modular_dataset", "p must be >= 2, got " + std::to_string(o.p));
   {
     // Per equation: the equation, its label, its inputs (tokens, or a dense one-hot row of 2p
@@ -188,7 +188,7 @@ GROKSCOPE_INLINE Dataset modular_dataset(const ModularOptions& o) {
   return ds;
 }
 
-GROKSCOPE_INLINE Split nanda_split(const Dataset& ds, double fraction, std::uint64_t seed) {
+GROKSCOPE_DEFERRED_DEF Split nanda_split(const Dataset& ds, double fraction, std::uint64_t seed) {
   require(fraction > 0 && fraction < 1, "nanda_split", "fraction must be in (0, 1), got " + std::to_string(fraction));
   const Index n = ds.size();
   const Index p = ds.meta.contains("p") ? ds.meta["p"].get<Index>() : 0;
@@ -202,7 +202,7 @@ GROKSCOPE_INLINE Split nanda_split(const Dataset& ds, double fraction, std::uint
   return Split{IndexList(order.begin(), order.begin() + n_train), IndexList(order.begin() + n_train, order.end())};
 }
 
-GROKSCOPE_INLINE Split power_split(const Dataset& ds, double train_percent, std::uint32_t seed) {
+GROKSCOPE_DEFERRED_DEF Split power_split(const Dataset& ds, double train_percent, std::uint32_t seed) {
   require(train_percent > 0 && train_percent < 100, "power_split",
           "train_percent must be in (0, 100), got " + std::to_string(train_percent));
   const Index n = ds.size();
@@ -214,7 +214,7 @@ GROKSCOPE_INLINE Split power_split(const Dataset& ds, double train_percent, std:
   return Split{IndexList(order.begin(), order.begin() + n_train), IndexList(order.begin() + n_train, order.end())};
 }
 
-GROKSCOPE_INLINE Dataset& apply_split(Dataset& ds, Split s, const std::string& how) {
+GROKSCOPE_DEFERRED_DEF Dataset& apply_split(Dataset& ds, Split s, const std::string& how) {
   ds.train = std::move(s.train);
   ds.test = std::move(s.test);
   ds.meta["split"] = how;

@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE Dataset sparse_parity(const ParityOptions& o) {
+GROKSCOPE_DEFERRED_DEF Dataset sparse_parity(const ParityOptions& o) {
   require(o.n >= 1, "sparse_parity", "n must be >= 1, got " + std::to_string(o.n));
   require(o.k >= 1 && o.k <= o.n, "sparse_parity",
           "k must be in [1, n = " + std::to_string(o.n) + "], got k = " + std::to_string(o.k));

@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE Dataset kumar_polynomial(const KumarOptions& o) {
+GROKSCOPE_DEFERRED_DEF Dataset kumar_polynomial(const KumarOptions& o) {
   require(o.D >= 1 && o.n_train >= 1 && o.n_test >= 1, "kumar_polynomial", "D, n_train and n_test must be >= 1");
   require(std::isfinite(o.epsilon), "kumar_polynomial", "epsilon must be finite");
   Rng rng(o.seed);
@@ -40,7 +40,7 @@ GROKSCOPE_INLINE Dataset kumar_polynomial(const KumarOptions& o) {
   return ds;
 }
 
-GROKSCOPE_INLINE Dataset eigenvector_label_task(const Matrix<double>& X, const Matrix<double>& K, Index j) {
+GROKSCOPE_DEFERRED_DEF Dataset eigenvector_label_task(const Matrix<double>& X, const Matrix<double>& K, Index j) {
   require(X.rows() >= 2 && X.rows() % 2 == 0, "eigenvector_label_task",
           "X must have 2P rows (P >= 1), got " + std::to_string(X.rows()));
   require(K.rows() == X.rows() && K.cols() == X.rows(), "eigenvector_label_task",
@@ -69,7 +69,7 @@ GROKSCOPE_INLINE Dataset eigenvector_label_task(const Matrix<double>& X, const M
   return ds;
 }
 
-GROKSCOPE_INLINE Dataset teacher_student(const TeacherStudentOptions& o) {
+GROKSCOPE_DEFERRED_DEF Dataset teacher_student(const TeacherStudentOptions& o) {
   require(o.widths.size() >= 2, "teacher_student", "widths needs at least an input and an output width");
   for (Index w : o.widths) require(w >= 1, "teacher_student", "widths must be >= 1");
   require(o.n_train >= 1 && o.n_test >= 1, "teacher_student", "n_train and n_test must be >= 1");

@@ -14,7 +14,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE const char* verdict_name(GrokVerdict v) {
+GROKSCOPE_DEFERRED_DEF const char* verdict_name(GrokVerdict v) {
   switch (v) {
     case GrokVerdict::Grokked:
       return "grokked";
@@ -34,7 +34,7 @@ GROKSCOPE_INLINE const char* verdict_name(GrokVerdict v) {
   return "?";
 }
 
-GROKSCOPE_INLINE const char* status_name(DetectStatus s) {
+GROKSCOPE_DEFERRED_DEF const char* status_name(DetectStatus s) {
   switch (s) {
     case DetectStatus::Ok:
       return "ok";
@@ -113,8 +113,8 @@ Curve clean_curve(const std::vector<Real>& steps, const std::vector<Real>& value
   return c;
 }
 
-GROKSCOPE_INLINE std::optional<std::size_t> first_reaching(const Curve& c, double thr, bool higher_is_better,
-                                                           Index patience) {
+GROKSCOPE_DEFERRED_DEF std::optional<std::size_t> first_reaching(const Curve& c, double thr, bool higher_is_better,
+                                                                 Index patience) {
   const std::size_t need = static_cast<std::size_t>(std::max<Index>(patience, 1));
   std::size_t run = 0;
   for (std::size_t i = 0; i < c.y.size(); ++i) {
@@ -134,7 +134,7 @@ decltype(auto) as_doubles(const std::vector<Real>& v) {
     return std::vector<double>(v.begin(), v.end());
 }
 
-GROKSCOPE_INLINE double median_of(std::vector<double> v) {
+GROKSCOPE_DEFERRED_DEF double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -361,7 +361,7 @@ GrokReport detect_grokking(const std::vector<Real>& steps, const std::vector<Rea
   return rep;
 }
 
-GROKSCOPE_INLINE double quantile(std::vector<double> v, double q) {
+GROKSCOPE_DEFERRED_DEF double quantile(std::vector<double> v, double q) {
   require(!v.empty(), "quantile", "empty sample");
   require(q >= 0 && q <= 1, "quantile", "q must be in [0, 1]");
   std::sort(v.begin(), v.end());
@@ -371,7 +371,7 @@ GROKSCOPE_INLINE double quantile(std::vector<double> v, double q) {
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
-GROKSCOPE_INLINE GrokAggregate aggregate_reports(const std::vector<GrokReport>& reports) {
+GROKSCOPE_DEFERRED_DEF GrokAggregate aggregate_reports(const std::vector<GrokReport>& reports) {
   GrokAggregate a;
   a.runs = static_cast<Index>(reports.size());
   for (GrokVerdict v : {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly, GrokVerdict::Partial,
@@ -398,13 +398,13 @@ GROKSCOPE_INLINE GrokAggregate aggregate_reports(const std::vector<GrokReport>& 
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE nlohmann::ordered_json number_or_null(const std::optional<double>& v) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json number_or_null(const std::optional<double>& v) {
   if (!v || !std::isfinite(*v)) return nullptr;
   if (*v == std::floor(*v) && std::abs(*v) < 9e15) return static_cast<long long>(*v);
   return *v;
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json finite_or_null(double v) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json finite_or_null(double v) {
   return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json();
 }
 
@@ -412,7 +412,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json finite_or_null(double v) {
 
 namespace grokscope {
 
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokReport& r) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json to_json(const GrokReport& r) {
   using detail::number_or_null;
   nlohmann::ordered_json j;
   j["t_mem"] = number_or_null(r.t_mem);
@@ -450,7 +450,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokReport& r) {
   return j;
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const DetectOptions& o) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json to_json(const DetectOptions& o) {
   return {{"metric", o.metric == GrokMetric::Loss ? "loss" : "accuracy"},
           {"threshold", o.threshold},
           {"test_threshold", detail::number_or_null(o.test_threshold)},
@@ -466,7 +466,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json to_json(const DetectOptions& o) {
           {"min_points", o.min_points}};
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const GrokAggregate& a) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json to_json(const GrokAggregate& a) {
   auto q = [](const std::optional<Quartiles>& v) -> nlohmann::ordered_json {
     if (!v) return nullptr;
     return {{"median", v->median}, {"q1", v->q1}, {"q3", v->q3}, {"iqr", v->q3 - v->q1}, {"count", v->count}};

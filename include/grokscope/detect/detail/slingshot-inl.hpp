@@ -18,10 +18,10 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE SlingshotReport detect_slingshots(const std::vector<double>& steps,
-                                                   const std::vector<double>& train_loss,
-                                                   const std::vector<double>& last_layer_norm,
-                                                   const SlingshotOptions& o) {
+GROKSCOPE_DEFERRED_DEF SlingshotReport detect_slingshots(const std::vector<double>& steps,
+                                                         const std::vector<double>& train_loss,
+                                                         const std::vector<double>& last_layer_norm,
+                                                         const SlingshotOptions& o) {
   require(o.spike_factor > 1 && std::isfinite(o.spike_factor), "detect_slingshots", "spike_factor must be > 1");
   require(o.fitted_fraction > 0 && o.fitted_fraction <= 1, "detect_slingshots", "fitted_fraction must be in (0, 1]");
   require(o.growth_factor > 0 && std::isfinite(o.growth_factor), "detect_slingshots", "growth_factor must be > 0");
@@ -110,7 +110,7 @@ GROKSCOPE_INLINE SlingshotReport detect_slingshots(const std::vector<double>& st
   return r;
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json to_json(const SlingshotReport& r) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json to_json(const SlingshotReport& r) {
   return {{"spikes", r.spikes},
           {"cycles", r.cycles},
           {"spike_steps", r.spike_steps},

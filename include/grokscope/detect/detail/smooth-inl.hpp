@@ -12,8 +12,8 @@
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& steps,
-                                  const std::vector<double>& values) {
+GROKSCOPE_DEFERRED_DEF void check_curve(const char* where, const std::vector<double>& steps,
+                                        const std::vector<double>& values) {
   require(steps.size() == values.size(), where,
           "steps has " + std::to_string(steps.size()) + " entries but values has " + std::to_string(values.size()));
   for (std::size_t i = 1; i < steps.size(); ++i)
@@ -26,8 +26,8 @@ GROKSCOPE_INLINE void check_curve(const char* where, const std::vector<double>& 
 
 namespace grokscope {
 
-GROKSCOPE_INLINE std::vector<double> moving_average(const std::vector<double>& steps, const std::vector<double>& values,
-                                                    double width) {
+GROKSCOPE_DEFERRED_DEF std::vector<double> moving_average(const std::vector<double>& steps,
+                                                          const std::vector<double>& values, double width) {
   detail::check_curve("moving_average", steps, values);
   // +inf is a window over every record (a step span near ±1e308 makes its fraction overflow).
   require(width >= 0 && !std::isnan(width), "moving_average", "width must be >= 0 (inf: every record)");
@@ -44,7 +44,7 @@ GROKSCOPE_INLINE std::vector<double> moving_average(const std::vector<double>& s
   return out;
 }
 
-GROKSCOPE_INLINE std::vector<double> moving_average_records(const std::vector<double>& values, Index window) {
+GROKSCOPE_DEFERRED_DEF std::vector<double> moving_average_records(const std::vector<double>& values, Index window) {
   require(window >= 1, "moving_average_records", "window must be >= 1, got " + std::to_string(window));
   const Index n = static_cast<Index>(values.size());
   std::vector<double> prefix(values.size() + 1, 0.0), out(values.size());
@@ -59,8 +59,8 @@ GROKSCOPE_INLINE std::vector<double> moving_average_records(const std::vector<do
   return out;
 }
 
-GROKSCOPE_INLINE std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values,
-                                         double half_life) {
+GROKSCOPE_DEFERRED_DEF std::vector<double> ema(const std::vector<double>& steps, const std::vector<double>& values,
+                                               double half_life) {
   detail::check_curve("ema", steps, values);
   require(half_life > 0 && std::isfinite(half_life), "ema", "half_life must be finite and > 0");
   std::vector<double> out(values.size());
@@ -75,7 +75,7 @@ GROKSCOPE_INLINE std::vector<double> ema(const std::vector<double>& steps, const
   return out;
 }
 
-GROKSCOPE_INLINE std::vector<double> ema_records(const std::vector<double>& values, double beta) {
+GROKSCOPE_DEFERRED_DEF std::vector<double> ema_records(const std::vector<double>& values, double beta) {
   require(beta >= 0 && beta < 1, "ema_records", "beta must be in [0, 1), got " + std::to_string(beta));
   std::vector<double> out(values.size());
   for (std::size_t i = 0; i < values.size(); ++i)

@@ -47,7 +47,7 @@ GROKSCOPE_INLINE std::vector<double> CsvTable::numeric(const std::string& name, 
   return out;
 }
 
-GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter) {
+GROKSCOPE_DEFERRED_DEF CsvTable parse_csv(const std::string& text, const std::string& path, char delimiter) {
   CsvTable t;
   t.path = path;
   if (text.find('\0') != std::string::npos) detail::csv_fail(path, "not a CSV file (contains NUL bytes)");
@@ -119,7 +119,7 @@ GROKSCOPE_INLINE CsvTable parse_csv(const std::string& text, const std::string& 
   return t;
 }
 
-GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter, std::size_t max_bytes) {
+GROKSCOPE_DEFERRED_DEF CsvTable read_csv(const std::string& path, char delimiter, std::size_t max_bytes) {
   std::ifstream in = detail::open_input("read_csv", path, true);
   // In chunks, so that a device or a binary file is refused at its first NUL byte and an endless
   // stream at max_bytes, instead of filling memory.
@@ -139,7 +139,7 @@ GROKSCOPE_INLINE CsvTable read_csv(const std::string& path, char delimiter, std:
   return parse_csv(text, path, delimiter);
 }
 
-GROKSCOPE_INLINE std::string csv_field(const std::string& s, char delimiter) {
+GROKSCOPE_DEFERRED_DEF std::string csv_field(const std::string& s, char delimiter) {
   if (s.find_first_of(std::string(1, delimiter) + "\"\r\n") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) q += (c == '"') ? std::string("\"\"") : std::string(1, c);

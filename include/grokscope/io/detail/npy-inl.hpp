@@ -5,6 +5,7 @@
 /// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
 #include <grokscope/core/xtensor.hpp>
+#include GROKSCOPE_XTENSOR_NPY_HEADER
 #include <grokscope/io/npy.hpp>
 
 #if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
@@ -13,7 +14,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE const char* npy_dtype_name(NpyDtype t) {
+GROKSCOPE_DEFERRED_DEF const char* npy_dtype_name(NpyDtype t) {
   switch (t) {
     case NpyDtype::Float32:
       return "float32";
@@ -99,7 +100,7 @@ struct NpyHeaderParser {
   }
 };
 
-GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size) {
+GROKSCOPE_DEFERRED_DEF NpyHeader parse_npy_header(const std::string& path, std::istream& in, std::uint64_t file_size) {
   NpyHeader h;
   unsigned char pre[8];
   if (file_size < 10 || !in.read(reinterpret_cast<char*>(pre), 8))
@@ -199,7 +200,7 @@ GROKSCOPE_INLINE NpyHeader parse_npy_header(const std::string& path, std::istrea
   return h;
 }
 
-GROKSCOPE_INLINE std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in) {
+GROKSCOPE_DEFERRED_DEF std::uint64_t npy_open(const std::string& where, const std::string& path, std::ifstream& in) {
   in = open_input(where, path);
   in.seekg(0, std::ios::end);
   const auto end = in.tellg();
@@ -212,7 +213,7 @@ GROKSCOPE_INLINE std::uint64_t npy_open(const std::string& where, const std::str
 
 namespace grokscope {
 
-GROKSCOPE_INLINE NpyHeader read_npy_header(const std::string& path) {
+GROKSCOPE_DEFERRED_DEF NpyHeader read_npy_header(const std::string& path) {
   std::ifstream in;
   const std::uint64_t size = detail::npy_open("read_npy_header", path, in);
   return detail::parse_npy_header(path, in, size);
@@ -230,7 +231,7 @@ void npy_save(const std::string& path, const T* data, const std::vector<std::siz
   npy_write_bytes(path, xt::dump_npy(xt::adapt(data, count, xt::no_ownership(), shape)));
 }
 
-GROKSCOPE_INLINE void npy_write_bytes(const std::string& path, const std::string& bytes) {
+GROKSCOPE_DEFERRED_DEF void npy_write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) npy_fail("save_npy", path, "cannot open file for writing");
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -15,7 +15,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE GridSpectrum grid_spectrum(const Eigen::MatrixXd& values) {
+GROKSCOPE_DEFERRED_DEF GridSpectrum grid_spectrum(const Eigen::MatrixXd& values) {
   const Index p = detail::grid_p("grid_spectrum", values.rows());
   require_finite("grid_spectrum", "values", values);
   Eigen::MatrixXd A = values;
@@ -39,7 +39,7 @@ GROKSCOPE_INLINE GridSpectrum grid_spectrum(const Eigen::MatrixXd& values) {
   return r;
 }
 
-GROKSCOPE_INLINE NeuronClusters neuron_clusters(const Eigen::MatrixXd& activations) {
+GROKSCOPE_DEFERRED_DEF NeuronClusters neuron_clusters(const Eigen::MatrixXd& activations) {
   require_finite("neuron_clusters", "activations", activations);
   const KeyFrequencies k = key_frequencies(activations);
   Eigen::MatrixXd A = activations;

@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE const char* cka_kind_name(CkaKind k) {
+GROKSCOPE_DEFERRED_DEF const char* cka_kind_name(CkaKind k) {
   switch (k) {
     case CkaKind::Linear:
       return "linear";
@@ -28,7 +28,7 @@ GROKSCOPE_INLINE const char* cka_kind_name(CkaKind k) {
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE double sym_squared_norm(const Eigen::MatrixXd& G) {
+GROKSCOPE_DEFERRED_DEF double sym_squared_norm(const Eigen::MatrixXd& G) {
   double s = 0;
   for (Index j = 0; j < G.cols(); ++j) {
     s += G(j, j) * G(j, j);
@@ -37,14 +37,14 @@ GROKSCOPE_INLINE double sym_squared_norm(const Eigen::MatrixXd& G) {
   return s;
 }
 
-GROKSCOPE_INLINE void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y) {
+GROKSCOPE_DEFERRED_DEF void check_pair(const char* where, Index nx, Index ny, Index cols_x, Index cols_y) {
   require(nx == ny, where,
           "X has " + std::to_string(nx) + " rows but Y has " + std::to_string(ny) + " (rows are examples)");
   require(nx >= 2, where, "need at least 2 examples, got " + std::to_string(nx));
   require(cols_x >= 1 && cols_y >= 1, where, "representations must have at least one feature");
 }
 
-GROKSCOPE_INLINE CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n) {
+GROKSCOPE_DEFERRED_DEF CkaResult cka_from(double xy, double xx, double yy, CkaKind kind, CkaMethod method, Index n) {
   CkaResult r;
   r.kind = kind, r.method = method, r.n = n;
   const double tiny = 1e-300;
@@ -58,7 +58,7 @@ GROKSCOPE_INLINE CkaResult cka_from(double xy, double xx, double yy, CkaKind kin
   return r;
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd u_center(Eigen::MatrixXd G) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd u_center(Eigen::MatrixXd G) {
   const Index n = G.rows();
   G.diagonal().setZero();
   Eigen::VectorXd means = G.colwise().sum().transpose() / static_cast<double>(n - 2);
@@ -69,7 +69,7 @@ GROKSCOPE_INLINE Eigen::MatrixXd u_center(Eigen::MatrixXd G) {
   return G;
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd double_center(Eigen::MatrixXd G) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd double_center(Eigen::MatrixXd G) {
   Eigen::VectorXd means = G.colwise().mean().transpose();
   means.array() -= means.mean() / 2;
   G.colwise() -= means;
@@ -81,13 +81,13 @@ GROKSCOPE_INLINE Eigen::MatrixXd double_center(Eigen::MatrixXd G) {
 
 namespace grokscope {
 
-GROKSCOPE_INLINE Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd center_gram(const Eigen::MatrixXd& K) {
   require(K.rows() == K.cols(), "center_gram", "K is " + shape_string(K) + ", not square");
   return detail::double_center(K);
 }
 
-GROKSCOPE_INLINE CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased,
-                                          CkaKind kind) {
+GROKSCOPE_DEFERRED_DEF CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen::MatrixXd& L, bool debiased,
+                                                CkaKind kind) {
   require(K.rows() == K.cols() && L.rows() == L.cols() && K.rows() == L.rows(), "cka_from_grams",
           "K is " + shape_string(K) + " and L is " + shape_string(L) + " (expected equal square matrices)");
   require(K.rows() >= (debiased ? 4 : 2), "cka_from_grams",
@@ -108,8 +108,9 @@ GROKSCOPE_INLINE CkaResult cka_from_grams(const Eigen::MatrixXd& K, const Eigen:
                           K.rows());
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As,
-                                            const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind, double threshold) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>& As,
+                                                  const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind,
+                                                  double threshold) {
   require(!As.empty() && !Bs.empty(), "cka_matrix", "empty list of representations");
   Eigen::MatrixXd M(static_cast<Index>(As.size()), static_cast<Index>(Bs.size()));
   for (std::size_t i = 0; i < As.size(); ++i)

@@ -12,7 +12,7 @@
 
 namespace grokscope {
 
-GROKSCOPE_INLINE Eigen::MatrixXd fourier_basis(Index p) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd fourier_basis(Index p) {
   require(p >= 3 && p % 2 == 1, "fourier_basis", "p must be odd and >= 3, got " + std::to_string(p));
   Eigen::MatrixXd F(p, p);
   const double pi = 3.14159265358979323846;
@@ -30,7 +30,7 @@ GROKSCOPE_INLINE Eigen::MatrixXd fourier_basis(Index p) {
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE Index grid_p(const char* where, Index rows) {
+GROKSCOPE_DEFERRED_DEF Index grid_p(const char* where, Index rows) {
   const Index p = static_cast<Index>(std::llround(std::sqrt(static_cast<double>(rows))));
   require(p * p == rows && p >= 3 && p % 2 == 1, where,
           "expected p² rows over the (a, b) grid with p odd, got " + std::to_string(rows) + " rows");
@@ -41,7 +41,7 @@ GROKSCOPE_INLINE Index grid_p(const char* where, Index rows) {
 
 namespace grokscope {
 
-GROKSCOPE_INLINE Eigen::MatrixXd fourier_2d(const Eigen::MatrixXd& L) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd fourier_2d(const Eigen::MatrixXd& L) {
   const Index p = detail::grid_p("fourier_2d", L.rows());
   const Eigen::MatrixXd F = fourier_basis(p);
   Eigen::MatrixXd out(L.rows(), L.cols());
@@ -54,7 +54,7 @@ GROKSCOPE_INLINE Eigen::MatrixXd fourier_2d(const Eigen::MatrixXd& L) {
   return out;
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, const std::vector<Index>& freqs) {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, const std::vector<Index>& freqs) {
   const Index p = detail::grid_p("project_frequencies", L.rows());
   const Eigen::MatrixXd F = fourier_basis(p);
   Eigen::MatrixXd P = Eigen::MatrixXd::Zero(L.rows(), L.cols());
@@ -77,7 +77,8 @@ GROKSCOPE_INLINE Eigen::MatrixXd project_frequencies(const Eigen::MatrixXd& L, c
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE double grid_cross_entropy(const Eigen::MatrixXd& L, const IndexList& labels, const IndexList& rows) {
+GROKSCOPE_DEFERRED_DEF double grid_cross_entropy(const Eigen::MatrixXd& L, const IndexList& labels,
+                                                 const IndexList& rows) {
   require(static_cast<Index>(labels.size()) == L.rows(), "cross_entropy", "one label per grid row needed");
   require(!rows.empty(), "cross_entropy", "no rows to evaluate");
   double total = 0;
@@ -94,19 +95,19 @@ GROKSCOPE_INLINE double grid_cross_entropy(const Eigen::MatrixXd& L, const Index
 
 namespace grokscope {
 
-GROKSCOPE_INLINE double restricted_loss(const Eigen::MatrixXd& L, const IndexList& labels,
-                                        const std::vector<Index>& key_freqs, const IndexList& rows) {
+GROKSCOPE_DEFERRED_DEF double restricted_loss(const Eigen::MatrixXd& L, const IndexList& labels,
+                                              const std::vector<Index>& key_freqs, const IndexList& rows) {
   Eigen::MatrixXd R = project_frequencies(L, key_freqs);
   R.rowwise() += L.colwise().mean();
   return detail::grid_cross_entropy(R, labels, rows);
 }
 
-GROKSCOPE_INLINE double excluded_loss(const Eigen::MatrixXd& L, const IndexList& labels,
-                                      const std::vector<Index>& excluded, const IndexList& rows) {
+GROKSCOPE_DEFERRED_DEF double excluded_loss(const Eigen::MatrixXd& L, const IndexList& labels,
+                                            const std::vector<Index>& excluded, const IndexList& rows) {
   return detail::grid_cross_entropy(L - project_frequencies(L, excluded), labels, rows);
 }
 
-GROKSCOPE_INLINE KeyFrequencies key_frequencies(const Eigen::MatrixXd& activations) {
+GROKSCOPE_DEFERRED_DEF KeyFrequencies key_frequencies(const Eigen::MatrixXd& activations) {
   const Index p = detail::grid_p("key_frequencies", activations.rows());
   Eigen::MatrixXd A = activations;
   A.rowwise() -= A.colwise().mean();
@@ -134,7 +135,7 @@ GROKSCOPE_INLINE KeyFrequencies key_frequencies(const Eigen::MatrixXd& activatio
   return r;
 }
 
-GROKSCOPE_INLINE Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& M, bool per_frequency) {
+GROKSCOPE_DEFERRED_DEF Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& M, bool per_frequency) {
   const Index p = M.rows();
   require(p >= 3 && p % 2 == 1, "fourier_component_norms",
           "expected p rows (one per residue, p odd >= 3), got " + std::to_string(p));
@@ -148,7 +149,7 @@ GROKSCOPE_INLINE Eigen::VectorXd fourier_component_norms(const Eigen::MatrixXd& 
   return out;
 }
 
-GROKSCOPE_INLINE double gini(const Eigen::VectorXd& c) {
+GROKSCOPE_DEFERRED_DEF double gini(const Eigen::VectorXd& c) {
   require(c.size() > 0, "gini", "empty input");
   require((c.array() >= 0).all(), "gini", "values must be non-negative");
   const double s = c.sum();
@@ -161,7 +162,7 @@ GROKSCOPE_INLINE double gini(const Eigen::VectorXd& c) {
   return acc / (n * s);
 }
 
-GROKSCOPE_INLINE double inverse_participation_ratio(const Eigen::VectorXd& w, int r) {
+GROKSCOPE_DEFERRED_DEF double inverse_participation_ratio(const Eigen::VectorXd& w, int r) {
   require(w.size() >= 2, "inverse_participation_ratio", "need at least 2 values");
   require(r >= 1, "inverse_participation_ratio", "r must be >= 1");
   Eigen::FFT<double> fft;
@@ -176,7 +177,7 @@ GROKSCOPE_INLINE double inverse_participation_ratio(const Eigen::VectorXd& w, in
   return (nu / norm).array().pow(2.0 * r).sum();
 }
 
-GROKSCOPE_INLINE double representation_quality_index(const Eigen::MatrixXd& E, double threshold) {
+GROKSCOPE_DEFERRED_DEF double representation_quality_index(const Eigen::MatrixXd& E, double threshold) {
   require(E.rows() >= 4 && E.cols() >= 1, "representation_quality_index", "need at least 4 embeddings");
   Eigen::MatrixXd Z = E;
   Z.rowwise() -= Z.colwise().mean();

@@ -22,12 +22,13 @@ namespace grokscope {
 
 namespace detail {
 
-inline void require_operator(const SymmetricOperator& op, const char* where) {
+GROKSCOPE_DEFERRED void require_operator(const SymmetricOperator& op, const char* where) {
   require(op.dim >= 1, where, "the operator has dimension " + std::to_string(op.dim));
   require(static_cast<bool>(op.apply), where, "the operator has no apply function");
 }
 
-inline Eigen::VectorXd checked_apply(const SymmetricOperator& op, const Eigen::VectorXd& v, const char* where) {
+GROKSCOPE_DEFERRED Eigen::VectorXd checked_apply(const SymmetricOperator& op, const Eigen::VectorXd& v,
+                                                 const char* where) {
   Eigen::VectorXd w = op.apply(v);
   require(w.size() == op.dim, where,
           "the operator returned " + std::to_string(w.size()) + " entries for dimension " + std::to_string(op.dim));
@@ -35,7 +36,7 @@ inline Eigen::VectorXd checked_apply(const SymmetricOperator& op, const Eigen::V
   return w;
 }
 
-inline Eigen::VectorXd random_unit(Index n, Rng& rng) {
+GROKSCOPE_DEFERRED Eigen::VectorXd random_unit(Index n, Rng& rng) {
   Eigen::VectorXd v(n);
   for (Index i = 0; i < n; ++i) v(i) = rng.normal();
   return v / v.norm();
@@ -50,7 +51,7 @@ struct LanczosRun {
   Index matvecs = 0;
 };
 
-inline LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::VectorXd q, Index m, const char* where) {
+GROKSCOPE_DEFERRED LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::VectorXd q, Index m, const char* where) {
   const Index n = op.dim;
   LanczosRun r;
   r.Q.resize(n, m);
@@ -81,7 +82,7 @@ inline LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::VectorXd q, In
 }
 
 // eigen-decomposition of the run's tridiagonal matrix (ascending)
-inline Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> tridiagonal_eigen(const LanczosRun& r) {
+GROKSCOPE_DEFERRED Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> tridiagonal_eigen(const LanczosRun& r) {
   const Index m = r.a.size();
   Eigen::MatrixXd T = Eigen::MatrixXd::Zero(m, m);
   for (Index i = 0; i < m; ++i) {
@@ -95,7 +96,7 @@ inline Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> tridiagonal_eigen(const La
 
 }  // namespace detail
 
-GROKSCOPE_INLINE SymmetricOperator matrix_operator(const Eigen::MatrixXd& A) {
+GROKSCOPE_DEFERRED_DEF SymmetricOperator matrix_operator(const Eigen::MatrixXd& A) {
   require(A.rows() == A.cols() && A.rows() >= 1, "matrix_operator",
           "A is " + std::to_string(A.rows()) + "x" + std::to_string(A.cols()) + ", not a non-empty square matrix");
   require(A.allFinite(), "matrix_operator", "A has non-finite entries");
@@ -103,7 +104,7 @@ GROKSCOPE_INLINE SymmetricOperator matrix_operator(const Eigen::MatrixXd& A) {
   return {A.rows(), [S](const Eigen::VectorXd& v) { return Eigen::VectorXd(S * v); }};
 }
 
-GROKSCOPE_INLINE EigenEstimate lanczos_eigenvalues(const SymmetricOperator& op, const LanczosOptions& o) {
+GROKSCOPE_DEFERRED_DEF EigenEstimate lanczos_eigenvalues(const SymmetricOperator& op, const LanczosOptions& o) {
   const char* where = "lanczos_eigenvalues";
   detail::require_operator(op, where);
   require(o.k >= 1 && o.k <= op.dim, where,
@@ -136,7 +137,7 @@ GROKSCOPE_INLINE EigenEstimate lanczos_eigenvalues(const SymmetricOperator& op, 
   return e;
 }
 
-GROKSCOPE_INLINE EigenEstimate power_iteration(const SymmetricOperator& op, const PowerIterationOptions& o) {
+GROKSCOPE_DEFERRED_DEF EigenEstimate power_iteration(const SymmetricOperator& op, const PowerIterationOptions& o) {
   const char* where = "power_iteration";
   detail::require_operator(op, where);
   require(o.top_n >= 1 && o.top_n <= op.dim, where, "top_n must be in [1, " + std::to_string(op.dim) + "]");
@@ -181,7 +182,7 @@ GROKSCOPE_INLINE EigenEstimate power_iteration(const SymmetricOperator& op, cons
   return e;
 }
 
-GROKSCOPE_INLINE TraceEstimate hutchinson_trace(const SymmetricOperator& op, const TraceOptions& o) {
+GROKSCOPE_DEFERRED_DEF TraceEstimate hutchinson_trace(const SymmetricOperator& op, const TraceOptions& o) {
   const char* where = "hutchinson_trace";
   detail::require_operator(op, where);
   require(o.max_iter >= 1, where, "max_iter must be >= 1");
@@ -209,7 +210,7 @@ GROKSCOPE_INLINE TraceEstimate hutchinson_trace(const SymmetricOperator& op, con
   return t;
 }
 
-GROKSCOPE_INLINE SpectralDensity slq_density(const SymmetricOperator& op, const DensityOptions& o) {
+GROKSCOPE_DEFERRED_DEF SpectralDensity slq_density(const SymmetricOperator& op, const DensityOptions& o) {
   const char* where = "slq_density";
   detail::require_operator(op, where);
   require(o.iterations >= 1, where, "iterations must be >= 1");
@@ -240,7 +241,7 @@ GROKSCOPE_INLINE Eigen::VectorXd SpectralDensity::smoothed(const Eigen::VectorXd
   return out / static_cast<double>(nodes.size());
 }
 
-GROKSCOPE_INLINE double gauss_newton_sharpness(const Eigen::MatrixXd& K_full, Index targets) {
+GROKSCOPE_DEFERRED_DEF double gauss_newton_sharpness(const Eigen::MatrixXd& K_full, Index targets) {
   require(K_full.rows() == K_full.cols() && K_full.rows() >= 1, "gauss_newton_sharpness",
           "K is " + std::to_string(K_full.rows()) + "x" + std::to_string(K_full.cols()) + ", not square");
   require(targets == K_full.rows(), "gauss_newton_sharpness",

@@ -12,7 +12,7 @@
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void require_square(const char* where, const char* name, const Eigen::MatrixXd& K) {
+GROKSCOPE_DEFERRED_DEF void require_square(const char* where, const char* name, const Eigen::MatrixXd& K) {
   require(K.rows() == K.cols() && K.rows() > 0, where,
           std::string(name) + " is " + shape_string(K) + ", not a non-empty square matrix");
   require_finite(where, name, K);
@@ -22,10 +22,10 @@ GROKSCOPE_INLINE void require_square(const char* where, const char* name, const 
 
 namespace grokscope {
 
-GROKSCOPE_INLINE KernelRegressionResult kernel_regression(const Eigen::MatrixXd& K_train,
-                                                          const Eigen::MatrixXd& y_train,
-                                                          const Eigen::MatrixXd& K_test_train, double ridge,
-                                                          const Eigen::MatrixXd& y_test) {
+GROKSCOPE_DEFERRED_DEF KernelRegressionResult kernel_regression(const Eigen::MatrixXd& K_train,
+                                                                const Eigen::MatrixXd& y_train,
+                                                                const Eigen::MatrixXd& K_test_train, double ridge,
+                                                                const Eigen::MatrixXd& y_test) {
   detail::require_square("kernel_regression", "K_train", K_train);
   const Index n = K_train.rows();
   require(y_train.rows() == n && y_train.cols() >= 1, "kernel_regression",
@@ -62,7 +62,7 @@ GROKSCOPE_INLINE KernelRegressionResult kernel_regression(const Eigen::MatrixXd&
   return r;
 }
 
-GROKSCOPE_INLINE double centered_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y) {
+GROKSCOPE_DEFERRED_DEF double centered_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y) {
   detail::require_square("centered_alignment", "K", K);
   require(Y.rows() == K.rows(), "centered_alignment", "Y is " + shape_string(Y) + " but K is " + shape_string(K));
   Eigen::MatrixXd Yc = Y;
@@ -74,7 +74,7 @@ GROKSCOPE_INLINE double centered_alignment(const Eigen::MatrixXd& K, const Eigen
   return den > 0 ? (Yc.transpose() * K * Yc).trace() / den : 0.0;
 }
 
-GROKSCOPE_INLINE double kumar_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y) {
+GROKSCOPE_DEFERRED_DEF double kumar_alignment(const Eigen::MatrixXd& K, const Eigen::MatrixXd& Y) {
   detail::require_square("kumar_alignment", "K", K);
   require(Y.rows() == K.rows(), "kumar_alignment", "Y is " + shape_string(Y) + " but K is " + shape_string(K));
   Eigen::MatrixXd Yc = Y;
@@ -85,14 +85,14 @@ GROKSCOPE_INLINE double kumar_alignment(const Eigen::MatrixXd& K, const Eigen::M
   return den > 0 ? (Yc.transpose() * Kc * Yc).trace() / den : 0.0;
 }
 
-GROKSCOPE_INLINE double kernel_distance(const Eigen::MatrixXd& K0, const Eigen::MatrixXd& Kt) {
+GROKSCOPE_DEFERRED_DEF double kernel_distance(const Eigen::MatrixXd& K0, const Eigen::MatrixXd& Kt) {
   require(K0.rows() == Kt.rows() && K0.cols() == Kt.cols(), "kernel_distance",
           "K0 is " + shape_string(K0) + " but Kt is " + shape_string(Kt));
   const double den = K0.norm() * Kt.norm();
   return den > 0 ? 1.0 - K0.cwiseProduct(Kt).sum() / den : 0.0;
 }
 
-GROKSCOPE_INLINE double kernel_velocity(const Eigen::MatrixXd& K_prev, const Eigen::MatrixXd& K_next, double dt) {
+GROKSCOPE_DEFERRED_DEF double kernel_velocity(const Eigen::MatrixXd& K_prev, const Eigen::MatrixXd& K_next, double dt) {
   require(dt > 0, "kernel_velocity", "dt must be positive");
   return kernel_distance(K_prev, K_next) / dt;
 }
@@ -122,7 +122,7 @@ GROKSCOPE_INLINE double KernelSpectrum::target_fraction(const Eigen::VectorXd& y
   return yy > 0 ? (eigenvectors.leftCols(k).transpose() * y).squaredNorm() / yy : 0.0;
 }
 
-GROKSCOPE_INLINE KernelSpectrum kernel_spectrum(const Eigen::MatrixXd& K) {
+GROKSCOPE_DEFERRED_DEF KernelSpectrum kernel_spectrum(const Eigen::MatrixXd& K) {
   detail::require_square("kernel_spectrum", "K", K);
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (K + K.transpose()));
   require(es.info() == Eigen::Success, "kernel_spectrum", "eigen-decomposition failed");

@@ -20,7 +20,7 @@ namespace grokscope {
 
 namespace detail {
 
-inline void require_finite_matrix(const Eigen::MatrixXd& M, const char* where, const char* what) {
+GROKSCOPE_DEFERRED void require_finite_matrix(const Eigen::MatrixXd& M, const char* where, const char* what) {
   for (Index j = 0; j < M.cols(); ++j)
     for (Index i = 0; i < M.rows(); ++i)
       if (!std::isfinite(M(i, j)))  // the message is built only for the entry that fails
@@ -28,13 +28,16 @@ inline void require_finite_matrix(const Eigen::MatrixXd& M, const char* where, c
                                  std::to_string(M(i, j)));
 }
 
-inline std::string dims(const Eigen::MatrixXd& M) { return std::to_string(M.rows()) + "x" + std::to_string(M.cols()); }
+GROKSCOPE_DEFERRED std::string dims(const Eigen::MatrixXd& M) {
+  return std::to_string(M.rows()) + "x" + std::to_string(M.cols());
+}
 
 }  // namespace detail
 
-GROKSCOPE_INLINE LinearizedDynamics::LinearizedDynamics(const Eigen::MatrixXd& K_train, const Eigen::MatrixXd& y_train,
-                                                        const Eigen::MatrixXd& f0_train,
-                                                        const LinearizedOptions& options)
+GROKSCOPE_DEFERRED_DEF LinearizedDynamics::LinearizedDynamics(const Eigen::MatrixXd& K_train,
+                                                              const Eigen::MatrixXd& y_train,
+                                                              const Eigen::MatrixXd& f0_train,
+                                                              const LinearizedOptions& options)
     : m_n(y_train.rows()), m_k(y_train.cols()), m_opt(options) {
   const char* where = "LinearizedDynamics";
   require(m_n >= 1 && m_k >= 1, where, "y_train is empty (" + detail::dims(y_train) + ")");
@@ -65,7 +68,7 @@ GROKSCOPE_INLINE LinearizedDynamics::LinearizedDynamics(const Eigen::MatrixXd& K
   m_proj = m_V.transpose() * to_kernel_space(f0_train - y_train);
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::to_kernel_space(const Eigen::MatrixXd& f) const {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd LinearizedDynamics::to_kernel_space(const Eigen::MatrixXd& f) const {
   if (!m_full) return f;
   Eigen::MatrixXd v(f.rows() * f.cols(), 1);
   for (Index i = 0; i < f.rows(); ++i)
@@ -73,7 +76,8 @@ GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::to_kernel_space(const Eigen
   return v;
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::from_kernel_space(const Eigen::MatrixXd& v, Index rows) const {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd LinearizedDynamics::from_kernel_space(const Eigen::MatrixXd& v,
+                                                                             Index rows) const {
   if (!m_full) return v;
   Eigen::MatrixXd f(rows, m_k);
   for (Index i = 0; i < rows; ++i)
@@ -81,7 +85,7 @@ GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::from_kernel_space(const Eig
   return f;
 }
 
-GROKSCOPE_INLINE void LinearizedDynamics::check_time(double t, const char* where) const {
+GROKSCOPE_DEFERRED_DEF void LinearizedDynamics::check_time(double t, const char* where) const {
   require(std::isfinite(t) && t >= 0, where, "the step must be finite and >= 0, got " + std::to_string(t));
   if (m_opt.time == LinearizedTime::Discrete)
     require(t == std::floor(t), where,
@@ -89,7 +93,7 @@ GROKSCOPE_INLINE void LinearizedDynamics::check_time(double t, const char* where
                 " (LinearizedTime::GradientFlow takes any t)");
 }
 
-GROKSCOPE_INLINE Eigen::VectorXd LinearizedDynamics::residual_factor(double t) const {
+GROKSCOPE_DEFERRED_DEF Eigen::VectorXd LinearizedDynamics::residual_factor(double t) const {
   Eigen::VectorXd f(m_lambda.size());
   for (Index i = 0; i < f.size(); ++i) {
     const double x = m_c * m_lambda(i);
@@ -101,7 +105,7 @@ GROKSCOPE_INLINE Eigen::VectorXd LinearizedDynamics::residual_factor(double t) c
   return f;
 }
 
-GROKSCOPE_INLINE Eigen::VectorXd LinearizedDynamics::test_factor(double t) const {
+GROKSCOPE_DEFERRED_DEF Eigen::VectorXd LinearizedDynamics::test_factor(double t) const {
   Eigen::VectorXd f(m_lambda.size());
   for (Index i = 0; i < f.size(); ++i) {
     const double l = m_lambda(i), x = m_c * l;
@@ -115,13 +119,13 @@ GROKSCOPE_INLINE Eigen::VectorXd LinearizedDynamics::test_factor(double t) const
   return f;
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::train_outputs(double t) const {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd LinearizedDynamics::train_outputs(double t) const {
   check_time(t, "LinearizedDynamics::train_outputs");
   return m_y + from_kernel_space(m_V * (residual_factor(t).asDiagonal() * m_proj), m_n);
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::test_outputs(double t, const Eigen::MatrixXd& K_test_train,
-                                                                  const Eigen::MatrixXd& f0_test) const {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXd LinearizedDynamics::test_outputs(double t, const Eigen::MatrixXd& K_test_train,
+                                                                        const Eigen::MatrixXd& f0_test) const {
   const char* where = "LinearizedDynamics::test_outputs";
   check_time(t, where);
   const Index m = f0_test.rows();
@@ -137,19 +141,19 @@ GROKSCOPE_INLINE Eigen::MatrixXd LinearizedDynamics::test_outputs(double t, cons
   return f0_test + from_kernel_space(K_test_train * (m_V * (test_factor(t).asDiagonal() * m_proj)), m);
 }
 
-GROKSCOPE_INLINE double LinearizedDynamics::train_loss(double t) const {
+GROKSCOPE_DEFERRED_DEF double LinearizedDynamics::train_loss(double t) const {
   check_time(t, "LinearizedDynamics::train_loss");
   // V is orthonormal: ‖f_t − y‖² = ‖diag(factor) Vᵀ(f₀ − y)‖²
   return (residual_factor(t).asDiagonal() * m_proj).squaredNorm() / static_cast<double>(m_n * m_k);
 }
 
-GROKSCOPE_INLINE double LinearizedDynamics::max_learning_rate() const {
+GROKSCOPE_DEFERRED_DEF double LinearizedDynamics::max_learning_rate() const {
   const double l = m_lambda.size() ? m_lambda(0) : 0.0;
   return l > 0 ? static_cast<double>(m_n * m_k) / l : std::numeric_limits<double>::infinity();
 }
 
-GROKSCOPE_INLINE std::optional<double> linearization_exit(const std::vector<double>& steps,
-                                                          const std::vector<double>& gap, double threshold) {
+GROKSCOPE_DEFERRED_DEF std::optional<double> linearization_exit(const std::vector<double>& steps,
+                                                                const std::vector<double>& gap, double threshold) {
   require(steps.size() == gap.size(), "linearization_exit",
           std::to_string(steps.size()) + " steps but " + std::to_string(gap.size()) + " gap values");
   require(std::isfinite(threshold) && threshold > 0, "linearization_exit",

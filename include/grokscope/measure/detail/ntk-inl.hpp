@@ -14,7 +14,7 @@
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE std::size_t ntk_default_max_bytes() { return default_memory_limit(); }
+GROKSCOPE_DEFERRED_DEF std::size_t ntk_default_max_bytes() { return default_memory_limit(); }
 
 template <typename M>
 void mirror_lower_impl(Eigen::Ref<M> K) {
@@ -35,7 +35,7 @@ void mirror_lower_impl(Eigen::Ref<M> K) {
   });
 }
 
-GROKSCOPE_INLINE void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) { mirror_lower_impl<Eigen::MatrixXd>(K); }
+GROKSCOPE_DEFERRED_DEF void mirror_lower(Eigen::Ref<Eigen::MatrixXd> K) { mirror_lower_impl<Eigen::MatrixXd>(K); }
 
 template <typename M>
 void ntk_sym_gram_impl(const Eigen::Ref<const M>& A, Eigen::Ref<M> G) {
@@ -66,20 +66,21 @@ void ntk_sym_gram_impl(const Eigen::Ref<const M>& A, Eigen::Ref<M> G) {
   });
 }
 
-GROKSCOPE_INLINE void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
+GROKSCOPE_DEFERRED_DEF void ntk_sym_gram(const Eigen::Ref<const Eigen::MatrixXd>& A, Eigen::Ref<Eigen::MatrixXd> G) {
   ntk_sym_gram_impl<Eigen::MatrixXd>(A, G);
 }
 
-GROKSCOPE_INLINE void ntk_sym_gram_single(const Eigen::Ref<const Eigen::MatrixXf>& A, Eigen::Ref<Eigen::MatrixXf> G) {
+GROKSCOPE_DEFERRED_DEF void ntk_sym_gram_single(const Eigen::Ref<const Eigen::MatrixXf>& A,
+                                                Eigen::Ref<Eigen::MatrixXf> G) {
   ntk_sym_gram_impl<Eigen::MatrixXf>(A, G);
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXf& ntk_single_scratch() {
+GROKSCOPE_DEFERRED_DEF Eigen::MatrixXf& ntk_single_scratch() {
   thread_local Eigen::MatrixXf G;
   return G;
 }
 
-GROKSCOPE_INLINE void ntk_to_single(std::vector<NtkUse>& uses) {
+GROKSCOPE_DEFERRED_DEF void ntk_to_single(std::vector<NtkUse>& uses) {
   // the double data stay alive until every factor that shares them has its copy
   std::vector<std::pair<std::shared_ptr<const Eigen::MatrixXd>, std::shared_ptr<const Eigen::MatrixXf>>> done;
   auto convert = [&](NtkFactor& f) {
@@ -100,8 +101,8 @@ GROKSCOPE_INLINE void ntk_to_single(std::vector<NtkUse>& uses) {
   }
 }
 
-GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
-                               Eigen::MatrixXd& G) {
+GROKSCOPE_DEFERRED_DEF void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
+                                     Eigen::MatrixXd& G) {
   if (!A.sparse() && !B.sparse() && A.single) {  // float Gram, one conversion to double
     GROKSCOPE_ASSERT(B.single);
     Eigen::MatrixXf& Gf = ntk_single_scratch();
@@ -164,7 +165,7 @@ GROKSCOPE_INLINE void ntk_gram(const NtkFactor& A, Index a0, Index na, const Ntk
     add(D.D());
 }
 
-GROKSCOPE_INLINE const char* op_name(OpKind k) {
+GROKSCOPE_DEFERRED_DEF const char* op_name(OpKind k) {
   switch (k) {
     case OpKind::MatMul:
       return "matmul";
@@ -191,8 +192,8 @@ GROKSCOPE_INLINE const char* op_name(OpKind k) {
   }
 }
 
-GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
-                                    Eigen::Ref<Eigen::MatrixXd> K) {
+GROKSCOPE_DEFERRED_DEF void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
+                                          Eigen::Ref<Eigen::MatrixXd> K) {
   if (Ta == 1 && Tb == 1) {
     K += w * H;
     return;
@@ -201,7 +202,7 @@ GROKSCOPE_INLINE void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb
     for (Index i = 0; i < K.rows(); ++i) K(i, j) += w * H.block(i * Ta, j * Tb, Ta, Tb).sum();
 }
 
-GROKSCOPE_INLINE NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
+GROKSCOPE_DEFERRED_DEF NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
   require(o.block_examples >= 1, "empirical_ntk", "block_examples must be >= 1");
   require(!o.diagonal || symmetric, "empirical_ntk", "the diagonal needs a single input set (no X2)");
   require(o.precision == NtkPrecision::Double || o.method == NtkMethod::Structured, "empirical_ntk",
@@ -220,13 +221,13 @@ GROKSCOPE_INLINE NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool 
   return p;
 }
 
-GROKSCOPE_INLINE std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p) {
+GROKSCOPE_DEFERRED_DEF std::size_t ntk_kernel_bytes(const NtkOptions& o, const NtkPlan& p) {
   const std::size_t kk = o.output == NtkOutput::Full ? static_cast<std::size_t>(p.k) : 1;
   if (o.diagonal) return static_cast<std::size_t>(p.n1) * kk * sizeof(double);
   return static_cast<std::size_t>(p.n1) * static_cast<std::size_t>(p.n2) * kk * kk * sizeof(double);
 }
 
-GROKSCOPE_INLINE void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
+GROKSCOPE_DEFERRED_DEF void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
   const std::size_t cap = o.max_bytes ? o.max_bytes : ntk_default_max_bytes();
   if (e.total() > cap)
     throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(double(e.total())) + " (kernel " +
@@ -247,13 +248,14 @@ GROKSCOPE_INLINE Eigen::MatrixXd NtkGramCache::take(Index rows, Index cols) {
   return Eigen::MatrixXd(rows, cols);
 }
 
-GROKSCOPE_INLINE const void* ntk_data_id(const NtkFactor& f) {
+GROKSCOPE_DEFERRED_DEF const void* ntk_data_id(const NtkFactor& f) {
   if (f.sparse()) return f.ids.get();
   return f.single ? static_cast<const void*>(f.single.get()) : static_cast<const void*>(f.dense.get());
 }
 
-GROKSCOPE_INLINE const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
-                                                        Index rb, Index nb, NtkGramCache& cache) {
+GROKSCOPE_DEFERRED_DEF const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na,
+                                                              const NtkFactor& fb, Index rb, Index nb,
+                                                              NtkGramCache& cache) {
   const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
   auto it = cache.map.find(key);
   if (it != cache.map.end()) return it->second;
@@ -263,9 +265,9 @@ GROKSCOPE_INLINE const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Ind
   return cache.map.emplace(key, std::move(G)).first->second;
 }
 
-GROKSCOPE_INLINE void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
-                                           Index ni, Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K,
-                                           NtkGramCache& persistent) {
+GROKSCOPE_DEFERRED_DEF void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
+                                                 Index ni, Index j0, Index nj, Eigen::Ref<Eigen::MatrixXd> K,
+                                                 NtkGramCache& persistent) {
   NtkGramCache local;
   local.pool = persistent.pool;
   for (std::size_t u = 0; u < U1.size(); ++u)
@@ -307,7 +309,8 @@ GROKSCOPE_INLINE void ntk_accumulate_block(const std::vector<NtkUse>& U1, const 
     }
 }
 
-GROKSCOPE_INLINE double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL, Eigen::MatrixXd& GR) {
+GROKSCOPE_DEFERRED_DEF double ntk_self(const std::vector<NtkUse>& U, Index i, Eigen::MatrixXd& GL,
+                                       Eigen::MatrixXd& GR) {
   double s = 0;
   for (const NtkUse& a : U)
     for (const NtkUse& b : U) {

@@ -86,7 +86,7 @@ GROKSCOPE_INLINE SweepGrid& SweepGrid::add_axis(const std::string& name, const s
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::string& text) {
+GROKSCOPE_DEFERRED_DEF void write_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -98,7 +98,7 @@ GROKSCOPE_INLINE void write_atomically(const std::string& path, const std::strin
   std::filesystem::rename(tmp, path);
 }
 
-GROKSCOPE_INLINE ReadJson read_json(const std::string& path, nlohmann::ordered_json& out, std::string* problem) {
+GROKSCOPE_DEFERRED_DEF ReadJson read_json(const std::string& path, nlohmann::ordered_json& out, std::string* problem) {
   std::error_code ec;
   const auto type = std::filesystem::status(path, ec).type();
   if (type == std::filesystem::file_type::not_found) return ReadJson::Absent;
@@ -117,7 +117,7 @@ GROKSCOPE_INLINE ReadJson read_json(const std::string& path, nlohmann::ordered_j
   return ReadJson::Ok;
 }
 
-GROKSCOPE_INLINE std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p) {
+GROKSCOPE_DEFERRED_DEF std::string result_problem(const nlohmann::ordered_json& j, const SweepPoint& p) {
   if (!j.is_object()) return "not a JSON object";
   auto has = [&](const char* key, bool (nlohmann::ordered_json::*is)() const noexcept, const char* what) {
     const auto it = j.find(key);
@@ -146,17 +146,17 @@ GROKSCOPE_INLINE std::string result_problem(const nlohmann::ordered_json& j, con
   return {};
 }
 
-GROKSCOPE_INLINE bool finished(const std::string& dir, const SweepPoint& p) {
+GROKSCOPE_DEFERRED_DEF bool finished(const std::string& dir, const SweepPoint& p) {
   nlohmann::ordered_json j;
   return read_json(dir + "/result.json", j) == ReadJson::Ok && result_problem(j, p).empty() &&
          j["complete"].get<bool>() && j["status"].get<std::string>() != "error";
 }
 
-GROKSCOPE_INLINE nlohmann::json opt_json(const std::optional<double>& v) {
+GROKSCOPE_DEFERRED_DEF nlohmann::json opt_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds) {
   nlohmann::ordered_json j{
       {"complete", true}, {"id", p.id}, {"index", p.index}, {"params", p.params}, {"seed", p.seed}};
   j["status"] = train_status_name(o.result.status);
@@ -181,14 +181,14 @@ GROKSCOPE_INLINE nlohmann::ordered_json result_json(const SweepPoint& p, const S
   return j;
 }
 
-GROKSCOPE_INLINE GrokVerdict verdict_from_name(const std::string& s) {
+GROKSCOPE_DEFERRED_DEF GrokVerdict verdict_from_name(const std::string& s) {
   for (GrokVerdict v : {GrokVerdict::Grokked, GrokVerdict::NoDelay, GrokVerdict::MemorizedOnly, GrokVerdict::Partial,
                         GrokVerdict::Ungrokked, GrokVerdict::NotFit, GrokVerdict::Undetermined})
     if (s == verdict_name(v)) return v;
   return GrokVerdict::Undetermined;
 }
 
-GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, const char* key) {
+GROKSCOPE_DEFERRED_DEF std::optional<double> opt_of(const nlohmann::ordered_json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
   return j[key].get<double>();
 }
@@ -197,7 +197,7 @@ GROKSCOPE_INLINE std::optional<double> opt_of(const nlohmann::ordered_json& j, c
 
 namespace grokscope {
 
-GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json collect_sweep(const SweepGrid& grid, const std::string& out_dir) {
   const std::vector<SweepPoint> pts = grid.points();
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   std::vector<std::string> missing;
@@ -284,7 +284,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json collect_sweep(const SweepGrid& grid, con
 
 namespace grokscope::detail {
 
-GROKSCOPE_INLINE void resolve_shard(SweepOptions& o) {
+GROKSCOPE_DEFERRED_DEF void resolve_shard(SweepOptions& o) {
   if (o.use_slurm_env && o.shard_count == 1 && o.shard_index == 0) {
     const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
     const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
@@ -299,7 +299,8 @@ GROKSCOPE_INLINE void resolve_shard(SweepOptions& o) {
           "shard " + std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count) + " is not valid");
 }
 
-GROKSCOPE_INLINE std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o, SweepSummary& s) {
+GROKSCOPE_DEFERRED_DEF std::vector<SweepPoint> pending_points(const SweepGrid& grid, const SweepOptions& o,
+                                                              SweepSummary& s) {
   std::vector<SweepPoint> pts = grid.points();
   s.total = static_cast<Index>(pts.size());
   std::vector<SweepPoint> pending;
@@ -323,8 +324,8 @@ GROKSCOPE_INLINE std::vector<SweepPoint> pending_points(const SweepGrid& grid, c
   return pending;
 }
 
-GROKSCOPE_INLINE nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn,
-                                                  const SweepPoint& p) {
+GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json run_point(const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                                        const SweepPoint& p) {
   std::filesystem::create_directories(p.dir);
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -347,7 +348,7 @@ GROKSCOPE_INLINE nlohmann::ordered_json run_point(const std::function<SweepOutco
   }
 }
 
-GROKSCOPE_INLINE std::string point_line(const nlohmann::ordered_json& j) {
+GROKSCOPE_DEFERRED_DEF std::string point_line(const nlohmann::ordered_json& j) {
   const std::string id = j.value("id", std::string());
   if (j.value("status", std::string()) == "error") return id + ": error: " + j.value("error", std::string());
   return id + ": " + j.value("status", std::string()) + ", " + j.value("verdict", std::string());
@@ -357,8 +358,9 @@ GROKSCOPE_INLINE std::string point_line(const nlohmann::ordered_json& j) {
 
 namespace grokscope {
 
-GROKSCOPE_INLINE SweepSummary run_sweep(const SweepGrid& grid, const std::function<SweepOutcome(const SweepPoint&)>& fn,
-                                        SweepOptions o) {
+GROKSCOPE_DEFERRED_DEF SweepSummary run_sweep(const SweepGrid& grid,
+                                              const std::function<SweepOutcome(const SweepPoint&)>& fn,
+                                              SweepOptions o) {
   require(o.workers >= 1, "run_sweep", "workers must be >= 1");
   detail::resolve_shard(o);
   SweepSummary s;
