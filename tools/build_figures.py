@@ -62,6 +62,13 @@ def main():
     print("load average before: %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        # The machine's speed reference: the same VM has run this 0.65-1.8 s within one day, so
+        # figures from different sessions compare through their ratio to it.
+        eigen = os.path.join(tmp, "eigen_dense.cpp")
+        with open(eigen, "w") as f:
+            f.write("#include <Eigen/Dense>\n")
+        cpu, wall = median_of(BASE + ["-fsyntax-only", eigen], a.repeat)
+        rows.append(("-fsyntax-only <Eigen/Dense> (reference)", cpu, wall))
         for header in ["grokscope.hpp", "train/trainer.hpp"]:
             tu = header_tu(header, tmp)
             for mode, flags in [("header-only", []), ("compiled", ["-DGROKSCOPE_COMPILED"])]:
