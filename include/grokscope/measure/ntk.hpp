@@ -191,6 +191,9 @@ GROKSCOPE_DEFERRED void ntk_sym_gram_single(const Eigen::Ref<const Eigen::Matrix
 // Gram block F_a[rows a0 .. a0+na) · F_b[rows b0 .. b0+nb)ᵀ.
 GROKSCOPE_DEFERRED void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
                                  Eigen::MatrixXd& G);
+// The same in float, for two dense float factors (NtkPrecision::ModelScalar).
+GROKSCOPE_DEFERRED void ntk_gram_single(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
+                                        Eigen::MatrixXf& G);
 
 // One use of a parameter in the recorded graph.
 struct NtkUse {
@@ -584,11 +587,23 @@ Matrix<S> ntk_seed(Index rows, Index cols, Index a) {
 // the outputs for output-independent factors (within its byte budget); a second one lives for one
 // block and output, so that a Gram shared by two uses (a layer's δ for its weight and its bias)
 // is computed once.
+// One Gram block: in double, or in float when both factors are float (NtkPrecision::ModelScalar),
+// so that the accumulation reads the float products directly (K += w·double(GL)·double(GR)).
+struct NtkGram {
+  Eigen::MatrixXd d;
+  Eigen::MatrixXf f;
+  bool single = false;
+  std::size_t bytes() const {
+    return single ? static_cast<std::size_t>(f.size()) * sizeof(float)
+                  : static_cast<std::size_t>(d.size()) * sizeof(double);
+  }
+};
+
 struct NtkGramCache {
   using Key = std::tuple<const void*, const void*, Index, Index, Index, Index>;
-  std::map<Key, Eigen::MatrixXd> map;
+  std::map<Key, NtkGram> map;
   std::size_t bytes = 0, budget = 0;
-  std::vector<Eigen::MatrixXd>* pool = nullptr;  // storage recycled between blocks
+  std::vector<NtkGram>* pool = nullptr;  // storage recycled between blocks
   void clear() {
     if (pool)
       for (auto& e : map) pool->push_back(std::move(e.second));
@@ -597,7 +612,7 @@ struct NtkGramCache {
     bytes = 0;
   }
   ~NtkGramCache() { clear(); }
-  Eigen::MatrixXd take(Index rows, Index cols);
+  NtkGram take(Index rows, Index cols, bool single);
 };
 
 // Buffers kept per thread between calls: large short-lived allocations would otherwise be
@@ -605,7 +620,7 @@ struct NtkGramCache {
 template <typename S>
 struct NtkWorkspace {
   Tape<S> t1, t2;
-  std::vector<Eigen::MatrixXd> pool;
+  std::vector<NtkGram> pool;
   NtkFactorPool factors;
   bool busy = false;
 };
@@ -618,8 +633,8 @@ NtkWorkspace<S>& ntk_workspace() {
 
 GROKSCOPE_DEFERRED const void* ntk_data_id(const NtkFactor& f);
 
-GROKSCOPE_DEFERRED const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
-                                                          Index rb, Index nb, NtkGramCache& cache);
+GROKSCOPE_DEFERRED const NtkGram& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
+                                                  Index rb, Index nb, NtkGramCache& cache);
 
 // K_block += Σ_{u,v same parameter} blocksum(GL ∘ GR) for examples [i0, i0+ni) × [j0, j0+nj).
 GROKSCOPE_DEFERRED void ntk_accumulate_block(const std::vector<NtkUse>& U1, const std::vector<NtkUse>& U2, Index i0,
@@ -645,8 +660,8 @@ Eigen::MatrixXd ntk_structured(Model<S>& model, const std::vector<const Paramete
   } release{ws, reuse};
   Tape<S>& t1 = reuse ? ws.t1 : own1;
   Tape<S>& t2 = reuse ? ws.t2 : own2;
-  std::vector<Eigen::MatrixXd> own_pool;
-  std::vector<Eigen::MatrixXd>* pool = reuse ? &ws.pool : &own_pool;
+  std::vector<NtkGram> own_pool;
+  std::vector<NtkGram>* pool = reuse ? &ws.pool : &own_pool;
   NtkFactorPool* factor_pool = reuse ? &ws.factors : nullptr;
   const bool single = ntk_single(o, S(0));
   t1.reset();
@@ -861,7 +876,7 @@ void ntk_release_workspace() {
   new (&w.t1) Tape<S>();
   w.t2.~Tape<S>();
   new (&w.t2) Tape<S>();
-  std::vector<Eigen::MatrixXd>().swap(w.pool);
+  std::vector<detail::NtkGram>().swap(w.pool);
   w.factors = detail::NtkFactorPool();
   detail::ntk_single_scratch().resize(0, 0);
 }

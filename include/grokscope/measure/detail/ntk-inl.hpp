@@ -101,18 +101,23 @@ GROKSCOPE_DEFERRED_DEF void ntk_to_single(std::vector<NtkUse>& uses) {
   }
 }
 
+GROKSCOPE_DEFERRED_DEF void ntk_gram_single(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0,
+                                            Index nb, Eigen::MatrixXf& G) {
+  GROKSCOPE_ASSERT(!A.sparse() && !B.sparse() && A.single && B.single);
+  if (A.single == B.single && a0 == b0 && na == nb) {
+    G.resize(na, na);
+    ntk_sym_gram_single(A.single->middleRows(a0, na), G);
+    mirror_lower_impl<Eigen::MatrixXf>(G);
+  } else {
+    G.noalias() = A.single->middleRows(a0, na) * B.single->middleRows(b0, nb).transpose();
+  }
+}
+
 GROKSCOPE_DEFERRED_DEF void ntk_gram(const NtkFactor& A, Index a0, Index na, const NtkFactor& B, Index b0, Index nb,
                                      Eigen::MatrixXd& G) {
   if (!A.sparse() && !B.sparse() && A.single) {  // float Gram, one conversion to double
-    GROKSCOPE_ASSERT(B.single);
     Eigen::MatrixXf& Gf = ntk_single_scratch();
-    if (A.single == B.single && a0 == b0 && na == nb) {
-      Gf.resize(na, na);
-      ntk_sym_gram_single(A.single->middleRows(a0, na), Gf);
-      mirror_lower_impl<Eigen::MatrixXf>(Gf);
-    } else {
-      Gf.noalias() = A.single->middleRows(a0, na) * B.single->middleRows(b0, nb).transpose();
-    }
+    ntk_gram_single(A, a0, na, B, b0, nb, Gf);
     G.resize(Gf.rows(), Gf.cols());
     parallel_rows(G.cols(), G.rows(),
                   [&](Index c0, Index c1) { G.middleCols(c0, c1 - c0) = Gf.middleCols(c0, c1 - c0).cast<double>(); });
@@ -192,14 +197,21 @@ GROKSCOPE_DEFERRED_DEF const char* op_name(OpKind k) {
   }
 }
 
-GROKSCOPE_DEFERRED_DEF void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
-                                          Eigen::Ref<Eigen::MatrixXd> K) {
+// K(i,j) += w Σ_{t,s} H(i·Ta + t, j·Tb + s), H a double or float matrix (expression), summed in double.
+template <typename Derived>
+void ntk_block_sum_any(const Eigen::MatrixBase<Derived>& H, Index Ta, Index Tb, double w,
+                       Eigen::Ref<Eigen::MatrixXd> K) {
   if (Ta == 1 && Tb == 1) {
-    K += w * H;
+    K += w * H.template cast<double>();
     return;
   }
   for (Index j = 0; j < K.cols(); ++j)
-    for (Index i = 0; i < K.rows(); ++i) K(i, j) += w * H.block(i * Ta, j * Tb, Ta, Tb).sum();
+    for (Index i = 0; i < K.rows(); ++i) K(i, j) += w * H.block(i * Ta, j * Tb, Ta, Tb).template cast<double>().sum();
+}
+
+GROKSCOPE_DEFERRED_DEF void ntk_block_sum(const Eigen::MatrixXd& H, Index Ta, Index Tb, double w,
+                                          Eigen::Ref<Eigen::MatrixXd> K) {
+  ntk_block_sum_any(H, Ta, Tb, w, K);
 }
 
 GROKSCOPE_DEFERRED_DEF NtkPlan ntk_plan(const NtkOptions& o, Index n1, Index n2, bool symmetric, Index k) {
@@ -237,15 +249,46 @@ GROKSCOPE_DEFERRED_DEF void ntk_require_memory(const NtkOptions& o, const NtkMem
                              "diagonal");
 }
 
-GROKSCOPE_INLINE Eigen::MatrixXd NtkGramCache::take(Index rows, Index cols) {
+GROKSCOPE_INLINE NtkGram NtkGramCache::take(Index rows, Index cols, bool single) {
   if (pool)
-    for (std::size_t i = 0; i < pool->size(); ++i)
-      if ((*pool)[i].rows() == rows && (*pool)[i].cols() == cols) {
-        Eigen::MatrixXd m = std::move((*pool)[i]);
+    for (std::size_t i = 0; i < pool->size(); ++i) {
+      const NtkGram& g = (*pool)[i];
+      const bool fits = g.single == single &&
+                        (single ? g.f.rows() == rows && g.f.cols() == cols : g.d.rows() == rows && g.d.cols() == cols);
+      if (fits) {
+        NtkGram m = std::move((*pool)[i]);
         pool->erase(pool->begin() + static_cast<std::ptrdiff_t>(i));
         return m;
       }
-  return Eigen::MatrixXd(rows, cols);
+    }
+  NtkGram g;
+  g.single = single;
+  if (single)
+    g.f.resize(rows, cols);
+  else
+    g.d.resize(rows, cols);
+  return g;
+}
+
+// Calls fn(GL, GR) with each Gram as the matrix it is stored in (double or float).
+template <typename Fn>
+void ntk_visit_grams(const NtkGram& l, const NtkGram& r, Fn&& fn) {
+  if (l.single && r.single)
+    fn(l.f, r.f);
+  else if (l.single)
+    fn(l.f, r.d);
+  else if (r.single)
+    fn(l.d, r.f);
+  else
+    fn(l.d, r.d);
+}
+
+template <typename Fn>
+void ntk_visit_gram(const NtkGram& g, Fn&& fn) {
+  if (g.single)
+    fn(g.f);
+  else
+    fn(g.d);
 }
 
 GROKSCOPE_DEFERRED_DEF const void* ntk_data_id(const NtkFactor& f) {
@@ -253,15 +296,18 @@ GROKSCOPE_DEFERRED_DEF const void* ntk_data_id(const NtkFactor& f) {
   return f.single ? static_cast<const void*>(f.single.get()) : static_cast<const void*>(f.dense.get());
 }
 
-GROKSCOPE_DEFERRED_DEF const Eigen::MatrixXd& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na,
-                                                              const NtkFactor& fb, Index rb, Index nb,
-                                                              NtkGramCache& cache) {
+GROKSCOPE_DEFERRED_DEF const NtkGram& ntk_cached_gram(const NtkFactor& fa, Index ra, Index na, const NtkFactor& fb,
+                                                      Index rb, Index nb, NtkGramCache& cache) {
   const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
   auto it = cache.map.find(key);
   if (it != cache.map.end()) return it->second;
-  Eigen::MatrixXd G = cache.take(na, nb);
-  ntk_gram(fa, ra, na, fb, rb, nb, G);
-  cache.bytes += static_cast<std::size_t>(G.size()) * sizeof(double);
+  const bool single = !fa.sparse() && !fb.sparse() && fa.single;
+  NtkGram G = cache.take(na, nb, single);
+  if (single)
+    ntk_gram_single(fa, ra, na, fb, rb, nb, G.f);
+  else
+    ntk_gram(fa, ra, na, fb, rb, nb, G.d);
+  cache.bytes += G.bytes();
   return cache.map.emplace(key, std::move(G)).first->second;
 }
 
@@ -278,9 +324,10 @@ GROKSCOPE_DEFERRED_DEF void ntk_accumulate_block(const std::vector<NtkUse>& U1, 
       if (local.map.size() > 4) local.clear();  // reuse is between neighbouring uses only
       const Index ra = i0 * a.T, na = ni * a.T, rb = j0 * b.T, nb = nj * b.T;
       const double w = a.weight * b.weight;
-      auto gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared) -> const Eigen::MatrixXd& {
+      auto gram = [&](const NtkFactor& fa, const NtkFactor& fb, bool both_shared) -> const NtkGram& {
         if (both_shared && persistent.budget > 0) {
-          const std::size_t need = static_cast<std::size_t>(na * nb) * sizeof(double);
+          const bool single = !fa.sparse() && !fb.sparse() && fa.single;
+          const std::size_t need = static_cast<std::size_t>(na * nb) * (single ? sizeof(float) : sizeof(double));
           const NtkGramCache::Key key{ntk_data_id(fa), ntk_data_id(fb), ra, na, rb, nb};
           if (persistent.map.count(key) || persistent.bytes + need <= persistent.budget)
             return ntk_cached_gram(fa, ra, na, fb, rb, nb, persistent);
@@ -289,22 +336,28 @@ GROKSCOPE_DEFERRED_DEF void ntk_accumulate_block(const std::vector<NtkUse>& U1, 
       };
       const bool l_ones = a.L.ones() && b.L.ones();
       const bool r_ones = a.R.ones() && b.R.ones();
+      auto block_sum = [&](const auto& H) { ntk_block_sum_any(H, a.T, b.T, w, K); };
       if (l_ones && r_ones) {
-        ntk_block_sum(Eigen::MatrixXd::Ones(na, nb), a.T, b.T, w, K);
+        block_sum(Eigen::MatrixXd::Ones(na, nb));
       } else if (l_ones) {
-        ntk_block_sum(gram(a.R, b.R, a.R_shared && b.R_shared), a.T, b.T, w, K);
+        ntk_visit_gram(gram(a.R, b.R, a.R_shared && b.R_shared), block_sum);
       } else if (r_ones) {
-        ntk_block_sum(gram(a.L, b.L, a.L_shared && b.L_shared), a.T, b.T, w, K);
+        ntk_visit_gram(gram(a.L, b.L, a.L_shared && b.L_shared), block_sum);
       } else {
-        const Eigen::MatrixXd& gl = gram(a.L, b.L, a.L_shared && b.L_shared);
-        const Eigen::MatrixXd& gr = gram(a.R, b.R, a.R_shared && b.R_shared);
-        if (a.T == 1 && b.T == 1)  // column ranges: each entry is computed as on one thread
-          parallel_rows(nj, ni, [&](Index c0, Index c1) {
-            K.middleCols(c0, c1 - c0).noalias() +=
-                w * gl.middleCols(c0, c1 - c0).cwiseProduct(gr.middleCols(c0, c1 - c0));
-          });
-        else
-          ntk_block_sum(gl.cwiseProduct(gr), a.T, b.T, w, K);
+        const NtkGram& gl = gram(a.L, b.L, a.L_shared && b.L_shared);
+        const NtkGram& gr = gram(a.R, b.R, a.R_shared && b.R_shared);
+        // Float Grams are read as they are: each product is formed in double from the two floats.
+        ntk_visit_grams(gl, gr, [&](const auto& L, const auto& R) {
+          if (a.T == 1 && b.T == 1)  // column ranges: each entry is computed as on one thread
+            parallel_rows(nj, ni, [&](Index c0, Index c1) {
+              K.middleCols(c0, c1 - c0).noalias() +=
+                  w * L.middleCols(c0, c1 - c0)
+                          .template cast<double>()
+                          .cwiseProduct(R.middleCols(c0, c1 - c0).template cast<double>());
+            });
+          else
+            block_sum(L.template cast<double>().cwiseProduct(R.template cast<double>()));
+        });
       }
     }
 }
