@@ -224,40 +224,68 @@ TEST_CASE("the thread count follows the load: one thread per core left free, nev
   adapt_threads_to_load(true);
   // As many busy processes as there are cores: every core is taken, so one thread.
   std::vector<pid_t> children;
-  for (int i = 0; i < cores; ++i) {
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      volatile unsigned long spin = 0;
-      while (std::chrono::steady_clock::now() < end) spin = spin + 1;
-      _exit(0);
+  auto load_every_core = [&, cores = cores] {
+    for (int i = 0; i < cores; ++i) {
+      const pid_t pid = fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        volatile unsigned long spin = 0;
+        while (std::chrono::steady_clock::now() < end) spin = spin + 1;
+        _exit(0);
+      }
+      children.push_back(pid);
     }
-    children.push_back(pid);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  CHECK(detail::load_snapshot().second >= cores);
-  // Two samples 50 ms apart must agree before a core counts as taken.
-  detail::refresh_thread_budget();
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  detail::refresh_thread_budget();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(detail::load_snapshot().second >= cores);
+    // Two samples 50 ms apart must agree before a core counts as taken.
+    detail::refresh_thread_budget();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    detail::refresh_thread_budget();
+  };
+  auto unload = [&] {
+    for (pid_t pid : children) kill(pid, SIGKILL);
+    for (pid_t pid : children) waitpid(pid, nullptr, 0);
+    children.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    detail::refresh_thread_budget();
+  };
+  load_every_core();
   CHECK(Eigen::nbThreads() == 1);
-  for (pid_t pid : children) kill(pid, SIGKILL);
-  for (pid_t pid : children) waitpid(pid, nullptr, 0);
+  CHECK(thread_limit() == cores);  // lowered by the load, the limit is still the count set
   // The load gone, the count may rise again, but never above what was set.
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  detail::refresh_thread_budget();
+  unload();
   CHECK(Eigen::nbThreads() >= 1);
   CHECK(Eigen::nbThreads() <= cores);
-  // A count set by the user is the new maximum.
-  Eigen::setNbThreads(1);
+  CHECK(thread_limit() == cores);
+  // A limit set with set_thread_limit holds even when it equals the count the load brought Eigen
+  // to (a bare Eigen::setNbThreads(1) there would look like the budget's own setting).
+  load_every_core();
+  CHECK(Eigen::nbThreads() == 1);
+  set_thread_limit(1);
+  CHECK(thread_limit() == 1);
+  unload();
+  CHECK(Eigen::nbThreads() == 1);
+  CHECK(thread_limit() == 1);
+  // Eigen::setNbThreads that changes the count is read as the new limit.
+  Eigen::setNbThreads(cores + 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(60));
   detail::refresh_thread_budget();
+  CHECK(thread_limit() == cores + 1);
+  CHECK(Eigen::nbThreads() <= cores);  // never more threads than cores
+  // So is a count set by the user while the budget is freshly on.
+  Eigen::setNbThreads(1);
+  adapt_threads_to_load(true);
+  detail::refresh_thread_budget();
   CHECK(Eigen::nbThreads() == 1);
+  CHECK(thread_limit() == 1);
+  CHECK_THROWS_WITH_AS(set_thread_limit(0), "grokscope::set_thread_limit: the thread limit must be at least 1, got 0",
+                       std::invalid_argument);
   // Off: the count stays as it is.
   adapt_threads_to_load(false);
   Eigen::setNbThreads(cores);
   detail::refresh_thread_budget();
   CHECK(Eigen::nbThreads() == cores);
+  CHECK(thread_limit() == cores);
   (void)busy0;
 }

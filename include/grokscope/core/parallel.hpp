@@ -16,13 +16,16 @@
 /// the load: at most every 50 ms (on the next loop or NTK call) grokscope counts the runnable
 /// threads of other processes (/proc/stat's procs_running less this process's own running
 /// threads; a core counts as taken when two samples in a row say so) and uses at most the cores
-/// they leave free, never fewer than one and never more than
-/// the count you set (Eigen::setNbThreads or OMP_NUM_THREADS, read again whenever you change it).
-/// It applies the count with Eigen::setNbThreads, so Eigen's GEMMs follow too. Set
+/// they leave free, never fewer than one and never more than the limit you set: set_thread_limit
+/// (below), or Eigen::setNbThreads / OMP_NUM_THREADS. It applies the count with Eigen::setNbThreads,
+/// so Eigen's GEMMs follow too; a later Eigen::setNbThreads is read as the new limit when it changes
+/// the count, but one that sets the count the load has already brought it to cannot be told from
+/// the budget's own setting: set_thread_limit is always taken as the limit. Set
 /// GROKSCOPE_ADAPT_THREADS=0 to switch this off (for instance on a machine whose /proc shows other
 /// tenants' processes); it is off by itself where /proc/stat's CPUs differ from the ones this
 /// process may run on.
 
+#include <grokscope/core/check.hpp>
 #include <grokscope/core/types.hpp>
 
 #include <algorithm>
@@ -32,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 
 #ifdef _OPENMP
@@ -103,7 +107,7 @@ inline std::pair<int, int> cores_and_busy() {
 
 struct ThreadBudget {
   std::atomic<long long> next_ns{0};
-  std::atomic<int> base{-1};     // the count the user (or OpenMP) set
+  std::atomic<int> base{-1};     // the limit: the count the user (or OpenMP) set
   std::atomic<int> applied{-1};  // the count this budget last set
   std::atomic<int> busy_before{0};
   std::atomic<int> enabled{-1};
@@ -231,6 +235,36 @@ inline void adapt_threads_to_load(bool on) {
   b.next_ns = 0;
 #else
   (void)on;
+#endif
+}
+
+/// The most threads grokscope's loops and Eigen's GEMMs may use now: the limit the load-aware
+/// count keeps to (see the file comment), which may be more than Eigen::nbThreads() while other
+/// processes take cores. Save and restore this, not Eigen::nbThreads(), around a section that
+/// needs another count.
+inline int thread_limit() {
+#if defined(_OPENMP) && defined(__linux__)
+  const detail::ThreadBudget& b = detail::thread_budget();
+  const int current = Eigen::nbThreads();
+  const int base = b.base.load();
+  if (b.enabled.load() > 0 && base > 0 && current == b.applied.load()) return base;
+  return current;
+#else
+  return Eigen::nbThreads();
+#endif
+}
+
+/// Sets the limit of thread_limit() (and Eigen::setNbThreads(n)): the load-aware count never goes
+/// above it. Unlike a bare Eigen::setNbThreads, it is taken as the limit even when n equals the
+/// count the load had already brought Eigen to. n must be at least 1.
+inline void set_thread_limit(int n) {
+  require(n >= 1, "set_thread_limit", "the thread limit must be at least 1, got " + std::to_string(n));
+  Eigen::setNbThreads(n);
+#if defined(_OPENMP) && defined(__linux__)
+  detail::ThreadBudget& b = detail::thread_budget();
+  b.base = n;
+  b.applied = n;  // the next refresh sees no change of Eigen's count and keeps n as the limit
+  b.next_ns = 0;  // and follows the load at once
 #endif
 }
 

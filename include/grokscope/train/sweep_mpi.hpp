@@ -27,6 +27,7 @@
 /// A point whose function throws is, as in run_sweep, recorded with status "error" and retried by
 /// the next run.
 
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/train/sweep.hpp>
 
 // Only MPI's C interface is used; skip the deprecated C++ bindings (they need libmpi_cxx).
@@ -149,13 +150,14 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
   require(all_agree == 1, "run_sweep_mpi",
           "the ranks built different grids or output folders (run every rank with the same arguments)");
 
-  const int eigen_threads = Eigen::nbThreads();
+  // The limit, not Eigen::nbThreads(): the load may have lowered the count.
+  const int eigen_threads = thread_limit();
   const int per_rank = detail::mpi_threads_per_rank(comm);
   SweepSummary s;
   s.rank = rank;
 
   if (rank != 0) {  // worker: ask, run, report, until told to stop
-    Eigen::setNbThreads(per_rank);
+    set_thread_limit(per_rank);
     try {
       std::string msg;  // the first request carries no result
       for (;;) {
@@ -174,7 +176,7 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
     } catch (const std::exception& e) {
       detail::mpi_fail(comm, "rank " + std::to_string(rank) + ": " + e.what());
     }
-    Eigen::setNbThreads(eigen_threads);
+    set_thread_limit(eigen_threads);
     MPI_Barrier(comm);
     return s;
   }
@@ -201,7 +203,7 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
   };
   const bool root_works = provided >= MPI_THREAD_FUNNELED;
   const Index local = root_works ? std::min<Index>(o.workers, static_cast<Index>(pending.size())) : 0;
-  Eigen::setNbThreads(local > 1 ? 1 : per_rank);
+  set_thread_limit(local > 1 ? 1 : per_rank);
   std::vector<std::thread> threads;
   for (Index t = 0; t < local; ++t)
     threads.emplace_back([&]() {
@@ -246,7 +248,7 @@ inline SweepSummary run_sweep_mpi(const SweepGrid& grid, const std::function<Swe
     detail::mpi_fail(comm, e.what());
   }
   for (auto& t : threads) t.join();
-  Eigen::setNbThreads(eigen_threads);
+  set_thread_limit(eigen_threads);
   if (fatal) {
     try {
       std::rethrow_exception(fatal);

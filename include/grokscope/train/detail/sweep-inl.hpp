@@ -4,6 +4,7 @@
 /// \file Definitions of the non-template functions declared in <grokscope/train/sweep.hpp>: included by it in
 /// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
+#include <grokscope/core/parallel.hpp>
 #include <grokscope/train/sweep.hpp>
 
 #if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
@@ -369,8 +370,9 @@ GROKSCOPE_DEFERRED_DEF SweepSummary run_sweep(const SweepGrid& grid,
   std::atomic<Index> ran{0}, errors{0};
   std::mutex out_mutex;
   std::exception_ptr fatal;  // a failure of the runner itself (not of a point): stops the sweep
-  const int eigen_threads = Eigen::nbThreads();
-  if (o.workers > 1) Eigen::setNbThreads(1);
+  // The limit, not Eigen::nbThreads(): the load may have lowered the count.
+  const int eigen_threads = thread_limit();
+  if (o.workers > 1) set_thread_limit(1);
   auto work_points = [&]() {
     for (std::size_t i = next++; i < pending.size(); i = next++) {
       const SweepPoint& p = pending[i];
@@ -404,7 +406,7 @@ GROKSCOPE_DEFERRED_DEF SweepSummary run_sweep(const SweepGrid& grid,
     for (Index t = 0; t < nthreads; ++t) threads.emplace_back(work);
     for (auto& t : threads) t.join();
   }
-  if (o.workers > 1) Eigen::setNbThreads(eigen_threads);
+  if (o.workers > 1) set_thread_limit(eigen_threads);
   if (fatal) std::rethrow_exception(fatal);
   s.ran = ran.load();
   s.errors = errors.load();
