@@ -297,11 +297,11 @@ int main(int argc, char** argv) {
     std::printf("wrote %s/summary.json (%.0f s)\n", out.c_str(), wall);
     if (!no_plot) examples::plot("plot_llc_grokking.py", out, "llc_grokking.png");
     if (quick && !ok) {
-      std::fprintf(
-          stderr,
+      std::fputs(
           "llc_grokking: --quick expected every run to grok, finite positive LLC estimates wherever the chains settled "
           "(<= 10 % of draws below L0, on a third of the checkpoints or more), "
-          "and the LLC's peak after t_mem\n");
+          "and the LLC's peak after t_mem\n",
+          stderr);
       return 1;
     }
     return 0;
