@@ -13,4 +13,8 @@
 
 namespace grokscope {
 template MatrixSpectrum detail::matrix_spectrum<double>(const Eigen::MatrixXd&, std::string);
+GROKSCOPE_CKA_INSTANTIATIONS(template, Eigen::MatrixXf)
+GROKSCOPE_CKA_INSTANTIATIONS(template, Eigen::MatrixXd)
+GROKSCOPE_CKA_INSTANTIATIONS(template, Matrix<float>)
+GROKSCOPE_CKA_INSTANTIATIONS(template, Matrix<double>)
 }  // namespace grokscope

@@ -5,8 +5,11 @@
 #include <grokscope/train/detail/history-inl.hpp>
 #include <grokscope/train/detail/probes-inl.hpp>
 #include <grokscope/train/detail/sweep-inl.hpp>
+#include <grokscope/train/probes.hpp>
 #include <grokscope/train/trainer.hpp>
 
 namespace grokscope {
 GROKSCOPE_INSTANTIATE_CLASS(Trainer)
+GROKSCOPE_PROBES_INSTANTIATIONS(template, float)
+GROKSCOPE_PROBES_INSTANTIATIONS(template, double)
 }  // namespace grokscope

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <Eigen/Core>
 
 #include <clocale>
 #include <cstdlib>
@@ -11,6 +12,19 @@
 #include <string>
 
 namespace grokscope::test {
+
+// Eigen's decompositions cost a test translation unit 2-3 s each to instantiate: the ones the tests
+// use as references are compiled once, in test_util.cpp.
+
+/// Q of A's Householder QR (rows × rows); for a Gaussian A, a random orthogonal matrix.
+Eigen::MatrixXd householder_q(const Eigen::MatrixXd& A);
+
+/// Eigenvalues (ascending) and eigenvectors of a symmetric matrix.
+struct SymEigen {
+  Eigen::VectorXd values;
+  Eigen::MatrixXd vectors;
+};
+SymEigen sym_eigen(const Eigen::MatrixXd& A);
 
 /// Scratch directory for files written by tests (the build folder's tests/tmp).
 inline std::string tmp_path(const std::string& name) { return std::string(GROKSCOPE_TEST_TMP_DIR) + "/" + name; }

@@ -51,7 +51,7 @@ TEST_CASE("invariants: CKA(X, X) = 1, symmetry, orthogonal and isotropic-scaling
   CHECK(rbf_cka(X, X).value == doctest::Approx(1.0).epsilon(1e-12));
   CHECK(debiased_linear_cka(X, X).value == doctest::Approx(1.0).epsilon(1e-12));
   CHECK(linear_cka(X, Y).value == doctest::Approx(linear_cka(Y, X).value).epsilon(1e-12));
-  const Eigen::MatrixXd Q = Eigen::HouseholderQR<Eigen::MatrixXd>(rng.normal_matrix(8, 8)).householderQ();
+  const Eigen::MatrixXd Q = test::householder_q(rng.normal_matrix(8, 8));
   CHECK(linear_cka(X * Q, Y).value == doctest::Approx(linear_cka(X, Y).value).epsilon(1e-10));
   CHECK(linear_cka(3.7 * X, Y).value == doctest::Approx(linear_cka(X, Y).value).epsilon(1e-12));
   CHECK(rbf_cka(X * Q, Y).value == doctest::Approx(rbf_cka(X, Y).value).epsilon(1e-10));

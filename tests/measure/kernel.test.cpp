@@ -2,6 +2,8 @@
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/kernel.hpp>
 
+#include "../test_util.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -76,7 +78,7 @@ TEST_CASE("kernel distance: 0 for proportional kernels, symmetric, velocity per 
 TEST_CASE("spectrum: descending eigenpairs, effective rank and participation ratio, target fraction") {
   const Eigen::VectorXd l = (Eigen::VectorXd(4) << 4, 3, 2, 1).finished();
   Rng rng(5);
-  const Eigen::MatrixXd Q = Eigen::HouseholderQR<Eigen::MatrixXd>(rng.normal_matrix(4, 4)).householderQ();
+  const Eigen::MatrixXd Q = test::householder_q(rng.normal_matrix(4, 4));
   const Eigen::MatrixXd K = Q * l.asDiagonal() * Q.transpose();
   const KernelSpectrum s = kernel_spectrum(K);
   CHECK((s.eigenvalues - l).cwiseAbs().maxCoeff() < 1e-12);

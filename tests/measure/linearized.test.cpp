@@ -7,6 +7,8 @@
 #include <grokscope/train/probes.hpp>
 #include <grokscope/train/trainer.hpp>
 
+#include "../test_util.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -130,10 +132,9 @@ TEST_CASE("LinearizedDynamics: gradient flow is the small-step limit; neural-tan
   // neural-tangents' predict_fn(t) at learning rate η: f₀ + V (e^{−ηtΛ/N} − 1) Vᵀ (f₀ − y) on the
   // training set, for its loss ‖f − y‖²/(2N); grokscope's flow at η/2 is the same curve.
   const double eta_nt = 0.6, t = 3;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(ks.K);
-  const Eigen::ArrayXd e = (-eta_nt * t * es.eigenvalues().array().max(0.0) / static_cast<double>(n)).exp() - 1;
-  const Eigen::MatrixXd nt =
-      f0 + es.eigenvectors() * (e.matrix().asDiagonal() * (es.eigenvectors().transpose() * (f0 - y)));
+  const test::SymEigen es = test::sym_eigen(ks.K);
+  const Eigen::ArrayXd e = (-eta_nt * t * es.values.array().max(0.0) / static_cast<double>(n)).exp() - 1;
+  const Eigen::MatrixXd nt = f0 + es.vectors * (e.matrix().asDiagonal() * (es.vectors.transpose() * (f0 - y)));
   CHECK((g.train_outputs(t) - nt).norm() <= 1e-10 * nt.norm());
 }
 
@@ -142,8 +143,8 @@ TEST_CASE("LinearizedDynamics: the largest stable learning rate and bad input") 
   Rng rng(8);
   const Eigen::MatrixXd y = rng.normal_matrix(8, 2), f0 = Eigen::MatrixXd::Zero(8, 2);
   const double eta_max = LinearizedDynamics(ks.K, y, f0).max_learning_rate();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(ks.K);
-  CHECK(eta_max == doctest::Approx(16 / es.eigenvalues().maxCoeff()));
+  const test::SymEigen es = test::sym_eigen(ks.K);
+  CHECK(eta_max == doctest::Approx(16 / es.values.maxCoeff()));
   LinearizedOptions o;
   o.learning_rate = 0.99 * eta_max;
   CHECK(LinearizedDynamics(ks.K, y, f0, o).train_loss(2000) < LinearizedDynamics(ks.K, y, f0, o).train_loss(0));
@@ -153,7 +154,7 @@ TEST_CASE("LinearizedDynamics: the largest stable learning rate and bad input") 
   o.learning_rate = 1;
   o.diag_reg = 0.5;
   const LinearizedDynamics reg(ks.K, y, f0, o);
-  CHECK(reg.eigenvalues()(7) == doctest::Approx(es.eigenvalues()(0) + 0.5 * ks.K.trace() / 8));
+  CHECK(reg.eigenvalues()(7) == doctest::Approx(es.values(0) + 0.5 * ks.K.trace() / 8));
   CHECK(LinearizedDynamics(Eigen::MatrixXd::Zero(8, 8), y, f0).max_learning_rate() ==
         std::numeric_limits<double>::infinity());
 

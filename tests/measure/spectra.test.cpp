@@ -3,6 +3,8 @@
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/train/probes.hpp>
 
+#include "../test_util.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -17,10 +19,8 @@ namespace {
 Eigen::MatrixXd with_singular_values(const Eigen::VectorXd& sigma, Index m, Index n, std::uint64_t seed) {
   Rng rng(seed);
   const Index r = sigma.size();
-  const Eigen::MatrixXd U =
-      Eigen::HouseholderQR<Eigen::MatrixXd>(rng.normal_matrix(m, r)).householderQ() * Eigen::MatrixXd::Identity(m, r);
-  const Eigen::MatrixXd V =
-      Eigen::HouseholderQR<Eigen::MatrixXd>(rng.normal_matrix(n, r)).householderQ() * Eigen::MatrixXd::Identity(n, r);
+  const Eigen::MatrixXd U = test::householder_q(rng.normal_matrix(m, r)) * Eigen::MatrixXd::Identity(m, r);
+  const Eigen::MatrixXd V = test::householder_q(rng.normal_matrix(n, r)) * Eigen::MatrixXd::Identity(n, r);
   return U * sigma.asDiagonal() * V.transpose();
 }
 

@@ -377,6 +377,27 @@ GROKSCOPE_DEFERRED Eigen::MatrixXd cka_matrix(const std::vector<Eigen::MatrixXd>
                                               const std::vector<Eigen::MatrixXd>& Bs, CkaKind kind = CkaKind::Linear,
                                               double threshold = 0.5);
 
+/// The CKA templates' instantiations for the library's matrix types (Eigen's column-major
+/// MatrixXf/MatrixXd and grokscope's row-major Matrix<float>/Matrix<double>, the same type for both
+/// arguments), listed once: `X` is `extern template` in the headers (compiled mode) and `template`
+/// in the compiled library. Other argument types (blocks, expressions, mixed pairs) instantiate
+/// from the header in either mode.
+#define GROKSCOPE_CKA_INSTANTIATIONS(X, M)                                                           \
+  X Eigen::MatrixXd gram_linear<M>(const Eigen::MatrixBase<M>&);                                     \
+  X Eigen::MatrixXd gram_rbf<M>(const Eigen::MatrixBase<M>&, double);                                \
+  X CkaResult linear_cka<M, M>(const Eigen::MatrixBase<M>&, const Eigen::MatrixBase<M>&);            \
+  X CkaResult debiased_linear_cka<M, M>(const Eigen::MatrixBase<M>&, const Eigen::MatrixBase<M>&);   \
+  X CkaResult rbf_cka<M, M>(const Eigen::MatrixBase<M>&, const Eigen::MatrixBase<M>&, double, bool); \
+  X CkaResult cka<M, M>(const Eigen::MatrixBase<M>&, const Eigen::MatrixBase<M>&, CkaKind, double);  \
+  X void MinibatchCka::update<M, M>(const Eigen::MatrixBase<M>&, const Eigen::MatrixBase<M>&);
+
+#if defined(GROKSCOPE_COMPILED)
+GROKSCOPE_CKA_INSTANTIATIONS(extern template, Eigen::MatrixXf)
+GROKSCOPE_CKA_INSTANTIATIONS(extern template, Eigen::MatrixXd)
+GROKSCOPE_CKA_INSTANTIATIONS(extern template, Matrix<float>)
+GROKSCOPE_CKA_INSTANTIATIONS(extern template, Matrix<double>)
+#endif
+
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY

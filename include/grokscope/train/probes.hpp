@@ -434,6 +434,32 @@ ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_l
   };
 }
 
+/// The probes' float and double instantiations, listed once: `X` is `extern template` in the
+/// headers (compiled mode) and `template` in the compiled library, so a translation unit that
+/// registers probes compiles none of the measurements behind them.
+#define GROKSCOPE_PROBES_INSTANTIATIONS(X, S)                                                                 \
+  X ProbeFn<S> ntk_probe<S>(ModelInput<S>, Eigen::MatrixXd, NtkOptions);                                      \
+  X ProbeFn<S> linearization_probe<S>(ModelInput<S>, Eigen::MatrixXd, ModelInput<S>, Eigen::MatrixXd, double, \
+                                      NtkOptions);                                                            \
+  X void detail::loss_operands<S>(const Dataset&, const IndexList&, LossKind, IndexList&, Matrix<S>&);        \
+  X Var<S> detail::loss_value<S>(Tape<S>&, const Var<S>&, LossKind, const IndexList&, const Matrix<S>&,       \
+                                 CrossEntropyPrecision, const char*);                                         \
+  X LossFn<S> dataset_loss<S>(const Dataset&, IndexList, LossKind, CrossEntropyPrecision);                    \
+  X BatchLossFn<S> dataset_batch_loss<S>(const Dataset&, IndexList, LossKind, CrossEntropyPrecision);         \
+  X ProbeFn<S> llc_probe<S>(const Dataset&, IndexList, LossKind, LlcOptions, CrossEntropyPrecision);          \
+  X std::function<Eigen::MatrixXd(Model<S>&)> readout_input<S>(ModelInput<S>, std::string);                   \
+  X ProbeFn<S> cka_to_init_probe<S>(std::function<Eigen::MatrixXd(Model<S>&)>);                               \
+  X ProbeFn<S> weight_norm_probe<S>();                                                                        \
+  X ProbeFn<S> weight_spectrum_probe<S>(SpectraOptions, Index);                                               \
+  X ProbeFn<S> sparsity_probe<S>(ModelInput<S>, IndexList, std::string, std::string);                         \
+  X ProbeFn<S> fourier_probe<S>(ModelInput<S>, IndexList, IndexList, std::vector<Index>, Index);              \
+  X ProbeFn<S> stability_probe<S>(ModelInput<S>, IndexList, std::string, LossKind);
+
+#if defined(GROKSCOPE_COMPILED)
+GROKSCOPE_PROBES_INSTANTIATIONS(extern template, float)
+GROKSCOPE_PROBES_INSTANTIATIONS(extern template, double)
+#endif
+
 }  // namespace grokscope
 
 #if GROKSCOPE_HEADER_ONLY
