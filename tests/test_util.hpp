@@ -8,6 +8,8 @@
 
 #include <clocale>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <locale>
 #include <string>
 
@@ -28,6 +30,12 @@ SymEigen sym_eigen(const Eigen::MatrixXd& A);
 
 /// Scratch directory for files written by tests (the build folder's tests/tmp).
 inline std::string tmp_path(const std::string& name) { return std::string(GROKSCOPE_TEST_TMP_DIR) + "/" + name; }
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 /// Path of a committed fixture under tests/fixtures.
 inline std::string fixture(const std::string& name) { return std::string(GROKSCOPE_TEST_DATA_DIR) + "/" + name; }

@@ -40,11 +40,6 @@ SweepGrid grid() {
   return g;
 }
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 SweepOptions quiet(const std::string& dir, Index workers = 1) {
   SweepOptions o;
   o.out_dir = dir;
@@ -89,8 +84,8 @@ TEST_CASE("run_sweep writes one result per point and the combined table; workers
   CHECK(s1.ran == 8);
   CHECK(s1.skipped == 0);
   CHECK(s2.ran == 8);
-  const std::string csv = slurp(a + "/results.csv");
-  CHECK(csv == slurp(b + "/results.csv"));
+  const std::string csv = test::slurp(a + "/results.csv");
+  CHECK(csv == test::slurp(b + "/results.csv"));
   CHECK(
       csv.rfind("id,weight_decay,fraction,seed,status,verdict,t_mem,t_grok,gap,train_loss,test_loss,train_acc,test_acc,"
                 "wd_times_frac\n",
@@ -116,15 +111,15 @@ TEST_CASE("a killed sweep resumes: finished points are skipped, unfinished and f
   };
   const SweepSummary s1 = run_sweep(grid(), flaky, quiet(dir));
   CHECK(s1.errors == 1);
-  CHECK(slurp(dir + "/points/weight_decay=0.5_fraction=0.6_seed=0/result.json").find("out of memory") !=
+  CHECK(test::slurp(dir + "/points/weight_decay=0.5_fraction=0.6_seed=0/result.json").find("out of memory") !=
         std::string::npos);
-  CHECK(slurp(dir + "/results.csv").find(",error,") != std::string::npos);
+  CHECK(test::slurp(dir + "/results.csv").find(",error,") != std::string::npos);
   // simulate a kill: one point's result is half-written (only the temporary file), another's
   // result.json is truncated
   const std::string p5 = dir + "/points/weight_decay=1_fraction=0.3_seed=1";
   std::filesystem::rename(p5 + "/result.json", p5 + "/result.json.tmp");
   const std::string p7 = dir + "/points/weight_decay=1_fraction=0.6_seed=1/result.json";
-  const std::string full = slurp(p7);
+  const std::string full = test::slurp(p7);
   std::ofstream(p7, std::ios::trunc) << full.substr(0, full.size() / 2);
   calls = 0;
   std::vector<Index> redone;
@@ -145,7 +140,7 @@ TEST_CASE("a killed sweep resumes: finished points are skipped, unfinished and f
   const std::string clean = test::tmp_path("sweep_clean");
   std::filesystem::remove_all(clean);
   run_sweep(grid(), synthetic, quiet(clean));
-  CHECK(slurp(dir + "/results.csv") == slurp(clean + "/results.csv"));
+  CHECK(test::slurp(dir + "/results.csv") == test::slurp(clean + "/results.csv"));
   // a third run does nothing
   CHECK(run_sweep(grid(), synthetic, quiet(dir)).ran == 0);
 }
@@ -188,8 +183,8 @@ TEST_CASE("a damaged result.json is reported by path, left out of the table and 
   run_sweep(grid(), synthetic, quiet(dir));
   const std::vector<SweepPoint> pts = grid().points();
   const std::string file = dir + "/points/" + pts[3].id + "/result.json";
-  const nlohmann::ordered_json good = nlohmann::ordered_json::parse(slurp(file));
-  const std::string good_csv = slurp(dir + "/results.csv");
+  const nlohmann::ordered_json good = nlohmann::ordered_json::parse(test::slurp(file));
+  const std::string good_csv = test::slurp(dir + "/results.csv");
   // Each damage in turn: a key the table reads removed, a key of the wrong type, another
   // point's record, text that is not JSON, a folder where the file should be.
   std::vector<std::pair<std::string, std::string>> cases;  // damaged text, expected problem
@@ -233,7 +228,7 @@ TEST_CASE("a damaged result.json is reported by path, left out of the table and 
     CHECK(s.damaged == 1);
     CHECK(redone == std::vector<Index>{3});
     CHECK(s.table["damaged"].empty());
-    CHECK(slurp(dir + "/results.csv") == good_csv);
+    CHECK(test::slurp(dir + "/results.csv") == good_csv);
   }
   std::filesystem::remove(file);
   std::filesystem::create_directories(file);

@@ -36,10 +36,6 @@ struct Setup {
   }
 };
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 }  // namespace
 
 TEST_CASE("Gromov's MLP groks (a + b) mod 23 with weight decay, and the run folder is complete") {
@@ -61,7 +57,7 @@ TEST_CASE("Gromov's MLP groks (a + b) mod 23 with weight decay, and the run fold
                                                         "weight_norm", "grad_norm", "update_norm", "lr"});
   for (const char* f : {"history.csv", "history.jsonl", "summary.json", "train_idx.npy", "test_idx.npy"})
     CHECK_MESSAGE(std::filesystem::exists(tc.out_dir + "/" + f), f);
-  const nlohmann::json sum = nlohmann::json::parse(slurp(tc.out_dir + "/summary.json"));
+  const nlohmann::json sum = nlohmann::json::parse(test::slurp(tc.out_dir + "/summary.json"));
   CHECK(sum["status"] == "completed");
   CHECK(sum["optimizer"]["optimizer"] == "adamw");
   CHECK(sum["model"]["activation"] == "square");
@@ -92,7 +88,7 @@ TEST_CASE("same seed, same thread count: byte-identical history.csv") {
     tc.loss = LossKind::Mse;
     tc.out_dir = test::tmp_path("run_repro_" + std::to_string(k));
     Trainer<float>(s.model, s.ds, s.opt, tc).run();
-    csv[k] = slurp(tc.out_dir + "/history.csv");
+    csv[k] = test::slurp(tc.out_dir + "/history.csv");
   }
   CHECK(csv[0].size() > 100);
   CHECK(csv[0] == csv[1]);
