@@ -15,7 +15,7 @@
 
 namespace grokscope::test {
 
-// Eigen's decompositions cost a test translation unit 2-3 s each to instantiate: the ones the tests
+// Eigen's decompositions cost a test translation unit 1-3 s each to instantiate: the ones the tests
 // use as references are compiled once, in test_util.cpp.
 
 /// Q of A's Householder QR (rows × rows); for a Gaussian A, a random orthogonal matrix.
