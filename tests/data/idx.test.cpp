@@ -42,11 +42,6 @@ void write_gz(const std::string& path, const std::string& bytes) {
   gzclose(f);
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // 6 images of 2 x 3 pixels with values 10·i + j, and labels 0, 1, 2, 0, 1, 2.
 std::string small_images() {
   std::string s = header(0x08, {6, 2, 3});
@@ -167,7 +162,7 @@ TEST_CASE("bad IDX files give runtime_error naming the file and the problem") {
 TEST_CASE("every truncation and many corruptions of plain and gzip files fail cleanly") {
   const std::string plain = small_images();
   write_gz(tmp_path("ref.gz"), plain);
-  const std::string gz = read_all(tmp_path("ref.gz"));
+  const std::string gz = test::slurp(tmp_path("ref.gz"));
   const std::string p = tmp_path("cut.idx");
   for (const std::string* full : {&plain, &gz}) {
     for (std::size_t len = 0; len < full->size(); ++len) {
@@ -219,7 +214,7 @@ TEST_CASE("Debian's Fashion-MNIST: 60 000 x 28 x 28 training images, 6 000 per c
   CHECK(ds.features.maxCoeff() > 0.9);
   CHECK(ds.num_classes == 10);
   // a truncated copy of the real label file fails cleanly at many cut points
-  const std::string full = read_all(dir + "/train-labels-idx1-ubyte.gz");
+  const std::string full = test::slurp(dir + "/train-labels-idx1-ubyte.gz");
   const std::string p = tmp_path("fm_cut.gz");
   for (std::size_t len = 0; len < full.size(); len += 1 + full.size() / 60) {
     write_plain(p, full.substr(0, len));

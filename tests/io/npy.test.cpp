@@ -14,10 +14,6 @@ using grokscope::test::fixture;
 using grokscope::test::tmp_path;
 
 namespace {
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -144,7 +140,7 @@ TEST_CASE("bad files give runtime_error naming the path and the problem") {
   write_bytes(tmp_path("text.npy"), "hello, this is not numpy at all");
   CHECK_THROWS_WITH_AS(load_npy<double>(tmp_path("text.npy")), doctest::Contains("not a .npy file (bad magic string)"),
                        std::runtime_error);
-  std::string extra = read_bytes(f8) + "xx";
+  std::string extra = test::slurp(f8) + "xx";
   write_bytes(tmp_path("extra.npy"), extra);
   CHECK_THROWS_WITH_AS(load_npy<double>(tmp_path("extra.npy")), doctest::Contains("2 unexpected bytes after the data"),
                        std::runtime_error);
@@ -153,7 +149,7 @@ TEST_CASE("bad files give runtime_error naming the path and the problem") {
 }
 
 TEST_CASE("every truncation of a valid file is a clean error") {
-  const std::string full = read_bytes(fixture("npy/f8_3x4.npy"));
+  const std::string full = test::slurp(fixture("npy/f8_3x4.npy"));
   REQUIRE(full.size() > 128);
   const std::string path = tmp_path("trunc.npy");
   for (std::size_t len = 0; len < full.size(); ++len) {
@@ -163,7 +159,7 @@ TEST_CASE("every truncation of a valid file is a clean error") {
 }
 
 TEST_CASE("corrupting any header byte never crashes or overreads") {
-  const std::string full = read_bytes(fixture("npy/f8_3x4.npy"));
+  const std::string full = test::slurp(fixture("npy/f8_3x4.npy"));
   const std::size_t header_end = read_npy_header(fixture("npy/f8_3x4.npy")).data_offset;
   const std::string path = tmp_path("corrupt.npy");
   int thrown = 0;

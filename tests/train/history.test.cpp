@@ -22,8 +22,7 @@ TEST_CASE("History: fixed columns, CSV with round-trip numbers, JSON Lines with 
         "{\"step\":0,\"loss\":0.1,\"probe\":null}\n{\"step\":10,\"loss\":0.3333333333333333,\"probe\":2.5}\n");
   const std::string p = test::tmp_path("h.csv");
   h.write_csv(p);
-  std::ifstream in(p);
-  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == h.to_csv());
+  CHECK(test::slurp(p) == h.to_csv());
   CHECK_THROWS_WITH_AS(h.add({{"step", 1}}), "grokscope::History::add: record has 1 columns, history has 3",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(h.add({{"step", 1}, {"lost", 1}, {"probe", 1}}),

@@ -47,11 +47,6 @@ SweepOptions quiet(const std::string& dir) {
   return o;
 }
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 Index sum_over_ranks(Index v) {
   long long x = v, total = 0;
   MPI_Allreduce(&x, &total, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
@@ -107,7 +102,7 @@ TEST_CASE("a damaged result.json is redone under MPI too, and the table is whole
     CHECK(s.damaged == 1);
     CHECK(s.table["finished"] == 8);
     CHECK(s.table["damaged"].empty());
-    CHECK(slurp(file).find("\"verdict\"") != std::string::npos);
+    CHECK(test::slurp(file).find("\"verdict\"") != std::string::npos);
   }
 }
 
