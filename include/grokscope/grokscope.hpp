@@ -61,6 +61,7 @@
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
+#include <grokscope/measure/linearize.hpp>
 #include <grokscope/measure/linearized.hpp>
 #include <grokscope/measure/llc.hpp>
 #include <grokscope/measure/ntk.hpp>

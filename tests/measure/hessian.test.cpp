@@ -1,3 +1,4 @@
+#include "../nn/fixture_util.hpp"
 #include "../test_util.hpp"
 
 #include <grokscope/core/rng.hpp>
@@ -5,6 +6,7 @@
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/nn/mlp.hpp>
+#include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/sgd.hpp>
 #include <grokscope/train/probes.hpp>
 #include <grokscope/train/trainer.hpp>
@@ -140,11 +142,12 @@ TEST_CASE("HessianOperator: a quadratic loss has H = (2/N) I ⊗ XᵀX; Gauss–
     const Eigen::VectorXd hv = H.apply(v), ref = Hx * v;
     worst = std::max(worst, (hv - ref).norm() / ref.norm());
   }
-  MESSAGE("quadratic loss: worst relative error of the finite-difference Hv " << worst);
-  CHECK(worst < 1e-9);
+  MESSAGE("quadratic loss: worst relative error of the exact Hv " << worst);
+  CHECK(worst < 1e-12);
   CHECK(W.value == W_before);  // restored exactly
   CHECK(W.grad == g_before);
-  CHECK(H.gradients() == 10);  // two per product
+  CHECK(H.gradients() == 5);  // one reverse pass per exact product
+  CHECK(H.products() == 5);
   const test::SymEigen es = test::sym_eigen(G);
   LanczosOptions lo;
   lo.k = 2;
@@ -198,8 +201,15 @@ TEST_CASE("HessianOperator matches PyTorch's double backward on a tanh MLP with 
   const Eigen::VectorXd v = vec("v"), ref = vec("Hv");
   REQUIRE(v.size() == H.dim());
   const double err = (H.apply(v) - ref).norm() / ref.norm();
-  MESSAGE("tanh MLP: relative error of the finite-difference Hv against double backward " << err);
-  CHECK(err < 1e-7);
+  MESSAGE("tanh MLP: relative error of the exact Hv against double backward " << err);
+  CHECK(err < 1e-12);
+  CurvatureOptions fd;
+  fd.method = HvpMethod::FiniteDifference;
+  HessianOperator Hfd(net, dataset_loss<double>(ds, ds.train, LossKind::CrossEntropy), fd);
+  CHECK((Hfd.apply(v) - ref).norm() / ref.norm() < 1e-7);  // smooth: the differences agree to ~1e-10
+  CHECK(Hfd.gradients() == 2);
+  CHECK(Hfd.kinks_crossed() == 0);
+  CHECK(Hfd.warnings().empty());
   const Eigen::VectorXd ev = vec("eigenvalues");  // ascending
   LanczosOptions lo;
   lo.k = 3;
@@ -252,4 +262,365 @@ TEST_CASE("sharpness_probe: Lanczos top eigenvalue and Hutchinson trace during t
                   std::invalid_argument);
   CHECK_THROWS_WITH_AS(dataset_loss<double>(ds, {99}, LossKind::Mse), doctest::Contains("row 99"),
                        std::invalid_argument);
+}
+
+namespace {
+
+// A model's parameters as one flat vector from per-parameter fixture files `<prefix><name>.npy`.
+Eigen::VectorXd flat_fixture(Model<double>& m, const std::string& c, const std::string& prefix) {
+  std::vector<double> out;
+  for (Parameter<double>* p : m.parameters()) {
+    const Matrix<double> v = test::load_fixture(c, prefix + p->name);
+    REQUIRE(v.size() == p->size());
+    out.insert(out.end(), v.data(), v.data() + v.size());
+  }
+  return Eigen::Map<Eigen::VectorXd>(out.data(), static_cast<Index>(out.size()));
+}
+
+TransformerConfig fixture_transformer(Index p, Index d, Index H, Index d_mlp, Index layers) {
+  TransformerConfig c = TransformerConfig::nanda2023(p);
+  c.d_model = d, c.heads = H, c.d_mlp = d_mlp, c.layers = layers;
+  return c;
+}
+
+// The cross-entropy of a fixture's transformer on its tokens and labels, split at the logits.
+struct TokenTask {
+  ModelInput<double> in;
+  IndexList labels;
+  explicit TokenTask(const std::string& c) {
+    const Matrix<double> tok = test::load_fixture(c, "tokens"), lab = test::load_fixture(c, "labels");
+    in.T = 3;
+    for (Index i = 0; i < tok.size(); ++i) in.tokens.push_back(static_cast<Index>(tok.data()[i]));
+    for (Index i = 0; i < lab.size(); ++i) labels.push_back(static_cast<Index>(lab.data()[i]));
+  }
+  OutputLossFn<double> loss() const {
+    return [y = labels](Tape<double>& t, const Var<double>& z) { return cross_entropy(z, y); };
+  }
+};
+
+// Exact Hv against the fixture's double-backward products along its two directions.
+double worst_against_torch(Model<double>& m, CurvatureOperator& H, const std::string& c) {
+  double worst = 0;
+  for (const char* s : {"0.", "1."}) {
+    const Eigen::VectorXd v = flat_fixture(m, c, std::string("v") + s), ref = flat_fixture(m, c, std::string("Hv") + s);
+    worst = std::max(worst, (H.apply(v) - ref).norm() / ref.norm());
+  }
+  return worst;
+}
+
+// The dense matrix of an operator, column by column.
+Eigen::MatrixXd dense(CurvatureOperator& H) {
+  Eigen::MatrixXd M(H.dim(), H.dim());
+  for (Index i = 0; i < H.dim(); ++i) M.col(i) = H.apply(Eigen::VectorXd::Unit(H.dim(), i));
+  return M;
+}
+
+}  // namespace
+
+TEST_CASE("exact Hv matches PyTorch's double backward on ReLU and GELU transformers and Gromov's MLP") {
+  SUBCASE("Nanda et al.'s transformer (ReLU MLP, no layer norm)") {
+    const std::string c = "hvp_transformer_nanda";
+    Transformer<double> m(fixture_transformer(13, 32, 4, 64, 1));
+    test::load_model(m, "transformer_nanda");
+    const TokenTask task("transformer_nanda");
+    CurvatureOperator H(m, task.in, task.loss());
+    const double err = worst_against_torch(m, H, c);
+    MESSAGE("Nanda ReLU transformer: exact Hv against double backward " << err);
+    CHECK(err < 1e-10);
+    // the same through a plain loss function (no split)
+    HessianOperator H2(
+        m, [&](Tape<double>& t, Model<double>& mm) { return cross_entropy(mm.forward(t, task.in), task.labels); });
+    CHECK(worst_against_torch(m, H2, c) < 1e-10);
+    // the finite-difference product crosses kinks here, and says so
+    CurvatureOptions fd;
+    fd.method = HvpMethod::FiniteDifference;
+    CurvatureOperator Hfd(m, task.in, task.loss(), fd);
+    const double fd_err = worst_against_torch(m, Hfd, c);
+    MESSAGE("Nanda ReLU transformer: finite-difference Hv " << fd_err << ", kinks crossed " << Hfd.kinks_crossed());
+    if (Hfd.kinks_crossed() > 0) {
+      REQUIRE(Hfd.warnings().size() == 1);
+      CHECK(Hfd.warnings()[0].find("ReLU kinks") != std::string::npos);
+    } else {
+      CHECK(fd_err < 1e-6);
+    }
+  }
+  SUBCASE("two-layer pre-LN transformer with GELU, biases and layer norms") {
+    TransformerConfig cfg = fixture_transformer(13, 16, 2, 32, 2);
+    cfg.layer_norm = LayerNormPlacement::Pre;
+    cfg.activation = Activation::Gelu;
+    cfg.attn_bias = cfg.mlp_bias = cfg.unembed_bias = true;
+    Transformer<double> m(cfg);
+    test::load_model(m, "transformer_preln");
+    const TokenTask task("transformer_preln");
+    CurvatureOperator H(m, task.in, task.loss());
+    const double err = worst_against_torch(m, H, "hvp_transformer_preln");
+    MESSAGE("pre-LN GELU transformer: exact Hv against double backward " << err);
+    CHECK(err < 1e-10);
+  }
+  SUBCASE("Gromov's quadratic MLP with MSE") {
+    MlpConfig cfg = MlpConfig::gromov(7, 10);
+    Mlp<double> m(cfg);
+    test::load_model(m, "mlp_gromov_mse");
+    const Matrix<double> ids = test::load_fixture("mlp_gromov_mse", "ids");
+    ModelInput<double> in;  // one-hot pairs as token ids (the model's onehot_matmul)
+    in.T = 2;
+    for (Index i = 0; i < ids.size(); ++i) in.tokens.push_back(static_cast<Index>(ids.data()[i]));
+    const Matrix<double> target = test::load_fixture("mlp_gromov_mse", "targets");
+    CurvatureOperator H(m, in, [&](Tape<double>& t, const Var<double>& z) { return mse(z, t.constant(target)); });
+    const double err = worst_against_torch(m, H, "hvp_mlp_gromov_mse");
+    MESSAGE("Gromov MLP: exact Hv against double backward " << err);
+    CHECK(err < 1e-10);
+  }
+}
+
+TEST_CASE("exact Hessian of a small ReLU transformer: dense spectrum, symmetry, Lanczos both ends, traces") {
+  const std::string c = "hessian_relu_transformer";
+  Transformer<double> m(fixture_transformer(7, 8, 2, 16, 1));
+  test::load_model(m, c);
+  const TokenTask task(c);
+  CurvatureOperator H(m, task.in, task.loss());
+  const Eigen::MatrixXd M = dense(H);
+  const double scale = M.cwiseAbs().maxCoeff();
+  const double asym = (M - M.transpose()).cwiseAbs().maxCoeff() / scale;
+  MESSAGE("ReLU transformer, " << H.dim() << " parameters: asymmetry of the exact Hessian " << asym);
+  CHECK(asym < 1e-12);
+  const Matrix<double> ev_t = test::load_fixture(c, "eigenvalues");  // ascending
+  const Eigen::VectorXd ev = Eigen::Map<const Eigen::VectorXd>(ev_t.data(), ev_t.size());
+  const test::SymEigen es = test::sym_eigen(0.5 * (M + M.transpose()));
+  REQUIRE(es.values.size() == ev.size());
+  CHECK((es.values - ev).cwiseAbs().maxCoeff() / ev.cwiseAbs().maxCoeff() < 1e-10);
+  CHECK(M.trace() == doctest::Approx(test::load_fixture(c, "trace")(0, 0)).epsilon(1e-10));
+  LanczosOptions lo;
+  lo.k = 3;
+  lo.iterations = std::min<Index>(H.dim(), 300);
+  const EigenEstimate top = lanczos_eigenvalues(H.as_operator(), lo);
+  lo.largest = false;
+  const EigenEstimate bottom = lanczos_eigenvalues(H.as_operator(), lo);
+  const Index n = ev.size();
+  for (Index i = 0; i < 3; ++i) {
+    CHECK(top.eigenvalues(i) == doctest::Approx(ev(n - 1 - i)).epsilon(1e-8));
+    CHECK(bottom.eigenvalues(i) == doctest::Approx(ev(i)).epsilon(1e-8));
+  }
+  CHECK(top.symmetry_error >= 0);
+  CHECK(top.symmetry_error < 1e-12);
+  CHECK(top.warnings.empty());
+  CHECK(top.residuals.maxCoeff() < 1e-6 * std::abs(ev(n - 1)));
+  // power iteration (PyHessian's) finds the largest |λ|
+  const EigenEstimate pw = power_iteration(H.as_operator());
+  const double largest_abs = std::max(std::abs(ev(0)), std::abs(ev(n - 1)));
+  CHECK(std::abs(pw.eigenvalues(0)) == doctest::Approx(largest_abs).epsilon(1e-2));
+  CHECK(pw.symmetry_error < 1e-12);
+}
+
+TEST_CASE("residual and symmetry checks catch an operator that is not a symmetric linear map") {
+  const Index n = 30;
+  const Eigen::MatrixXd A = random_symmetric(Eigen::VectorXd::LinSpaced(n, 1.0, 10.0), 5);
+  // a product that is wrong in a way a kinked finite difference is: a nonlinear term
+  SymmetricOperator bad{n, [A](const Eigen::VectorXd& v) {
+                          Eigen::VectorXd w = A * v;
+                          w(0) += 3.0 * v.norm();
+                          return w;
+                        }};
+  const EigenEstimate e = lanczos_eigenvalues(bad);
+  CHECK(e.symmetry_error > 1e-3);
+  REQUIRE_FALSE(e.warnings.empty());
+  bool named = false;
+  for (const std::string& w : e.warnings) named = named || w.find("not symmetric") != std::string::npos;
+  CHECK(named);
+  const EigenEstimate good = lanczos_eigenvalues(matrix_operator(A));
+  CHECK(good.warnings.empty());
+  CHECK(good.eigenvalues(0) == doctest::Approx(10.0).epsilon(1e-10));
+  LanczosOptions quiet;
+  quiet.verify = false;
+  const EigenEstimate q = lanczos_eigenvalues(matrix_operator(A), quiet);
+  CHECK(q.symmetry_error == -1);
+  CHECK(q.matvecs == good.matvecs - 3);
+}
+
+TEST_CASE("Gauss–Newton, empirical Fisher and the L2 shift") {
+  Rng rng(6);
+  const Index n = 12, d = 4, k = 3;
+  MlpConfig c;
+  c.input = d, c.hidden = {5}, c.output = k, c.activation = Activation::Tanh, c.seed = 9;
+  Mlp<double> net(c);
+  ModelInput<double> in;
+  in.x = rng.normal_matrix<double>(n, d);
+  const Matrix<double> Y = rng.normal_matrix<double>(n, k);
+  const OutputLossFn<double> mse_loss = [&](Tape<double>& t, const Var<double>& z) { return mse(z, t.constant(Y)); };
+  SUBCASE("Gauss–Newton of the MSE: its top eigenvalue is gauss_newton_sharpness, and it is PSD") {
+    CurvatureOptions o;
+    o.kind = Curvature::GaussNewton;
+    CurvatureOperator G(net, in, mse_loss, o);
+    const Eigen::MatrixXd M = dense(G);
+    const test::SymEigen es = test::sym_eigen(0.5 * (M + M.transpose()));
+    NtkOptions full;
+    full.output = NtkOutput::Full;
+    const double gn = gauss_newton_sharpness(empirical_ntk(net, in, full), n * k);
+    CHECK(es.values(es.values.size() - 1) == doctest::Approx(gn).epsilon(1e-10));
+    CHECK(es.values(0) > -1e-12 * gn);
+    // (2/N) JᵀJ from explicit Jacobians
+    Eigen::MatrixXd J(n * k, G.dim());
+    for (Index i = 0; i < n * k; ++i) {
+      Tape<double> t;
+      const Var<double> z = net.forward(t, in);
+      Matrix<double> seed = Matrix<double>::Zero(n, k);
+      seed(i / k, i % k) = 1;
+      net.zero_grad();
+      t.backward(z, seed);
+      Index o2 = 0;
+      for (Parameter<double>* p : net.parameters())
+        for (Index e = 0; e < p->size(); ++e) J(i, o2++) = p->grad.data()[e];
+    }
+    const Eigen::MatrixXd ref = 2.0 / static_cast<double>(n * k) * J.transpose() * J;
+    CHECK((M - ref).cwiseAbs().maxCoeff() < 1e-12 * ref.cwiseAbs().maxCoeff());
+    CHECK_THROWS_WITH_AS(
+        CurvatureOperator(
+            net, [&](Tape<double>& t, Model<double>& mm) { return mse_loss(t, mm.forward(t, in)); }, o),
+        doctest::Contains("needs the model's outputs"), std::invalid_argument);
+  }
+  SUBCASE("empirical Fisher of the cross-entropy: (1/n) Σ ∇ℓ_i ∇ℓ_iᵀ from per-example gradients") {
+    IndexList y;
+    for (Index i = 0; i < n; ++i) y.push_back(i % k);
+    CurvatureOptions o;
+    o.kind = Curvature::EmpiricalFisher;
+    CurvatureOperator F(
+        net, in, [&](Tape<double>& t, const Var<double>& z) { return cross_entropy(z, y); }, o);
+    const Eigen::MatrixXd M = dense(F);
+    Eigen::MatrixXd ref = Eigen::MatrixXd::Zero(F.dim(), F.dim());
+    for (Index i = 0; i < n; ++i) {
+      ModelInput<double> one;
+      one.x = in.x.row(i);
+      Tape<double> t;
+      net.zero_grad();
+      t.backward(cross_entropy(net.forward(t, one), {y[static_cast<std::size_t>(i)]}));
+      Eigen::VectorXd g(F.dim());
+      Index o2 = 0;
+      for (Parameter<double>* p : net.parameters())
+        for (Index e = 0; e < p->size(); ++e) g(o2++) = p->grad.data()[e];
+      ref += g * g.transpose() / static_cast<double>(n);
+    }
+    CHECK((M - ref).cwiseAbs().maxCoeff() < 1e-12 * ref.cwiseAbs().maxCoeff());
+  }
+  SUBCASE("coupled L2: every eigenvalue shifts by exactly λ") {
+    CurvatureOperator H(net, in, mse_loss);
+    CurvatureOptions o;
+    o.l2 = 0.37;
+    CurvatureOperator Hl(net, in, mse_loss, o);
+    const test::SymEigen a = test::sym_eigen(dense(H)), b = test::sym_eigen(dense(Hl));
+    CHECK((b.values - a.values - Eigen::VectorXd::Constant(a.values.size(), 0.37)).cwiseAbs().maxCoeff() < 1e-13);
+  }
+}
+
+TEST_CASE("Hutch++ is exact on a PSD operator of rank below the sketch, and unbiased otherwise") {
+  const Index n = 60, r = 7;
+  Rng rng(2);
+  const Eigen::MatrixXd B = rng.normal_matrix<double>(n, r);
+  const Eigen::MatrixXd A = B * B.transpose();
+  HutchppOptions o;
+  o.matvecs = 30;  // sketch of 10 columns > rank 7
+  const TraceEstimate t = hutchpp_trace(matrix_operator(A), o);
+  CHECK(t.trace == doctest::Approx(A.trace()).epsilon(1e-12));
+  const Eigen::MatrixXd full = random_symmetric(Eigen::VectorXd::LinSpaced(n, 0.5, 4.0), 3);
+  o.matvecs = 60;
+  const TraceEstimate u = hutchpp_trace(matrix_operator(full), o);
+  CHECK(std::abs(u.trace - full.trace()) < 5 * u.standard_error + 1e-9);
+  CHECK_THROWS_WITH_AS(hutchpp_trace(matrix_operator(A), HutchppOptions{10}), doctest::Contains("multiple of 3"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("curvature operators refuse bad input and restore the model when the loss throws") {
+  MlpConfig c;
+  c.input = 3, c.hidden = {4}, c.output = 2, c.activation = Activation::Relu, c.seed = 1;
+  Mlp<double> net(c);
+  ModelInput<double> in;
+  in.x = Matrix<double>::Ones(5, 3);
+  const OutputLossFn<double> loss = [](Tape<double>& t, const Var<double>& z) { return mean(square(z)); };
+  CurvatureOperator H(net, in, loss);
+  CHECK_THROWS_WITH_AS(H.apply(Eigen::VectorXd::Zero(3)), doctest::Contains("v has 3 entries for"),
+                       std::invalid_argument);
+  Eigen::VectorXd v = Eigen::VectorXd::Ones(H.dim());
+  v(2) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH_AS(H.apply(v), doctest::Contains("v is not finite"), std::invalid_argument);
+  CHECK(H.apply(Eigen::VectorXd::Zero(H.dim())).norm() == 0);  // H·0 = 0: a linear operator
+  LanczosOptions lo;
+  lo.k = H.dim() + 1;
+  CHECK_THROWS_WITH_AS(lanczos_eigenvalues(H.as_operator(), lo), doctest::Contains("k must be in [1, "),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(CurvatureOperator(net, ModelInput<double>{}, loss), doctest::Contains("no examples"),
+                       std::invalid_argument);
+  CurvatureOptions fd;
+  fd.method = HvpMethod::FiniteDifference;
+  fd.kind = Curvature::GaussNewton;
+  CHECK_THROWS_WITH_AS(CurvatureOperator(net, in, loss, fd), doctest::Contains("no finite-difference form"),
+                       std::invalid_argument);
+  // the Krylov basis is estimated before it is allocated
+  SymmetricOperator huge{Index(1) << 40, [](const Eigen::VectorXd& v) { return v; }};
+  CHECK_THROWS_WITH_AS(lanczos_eigenvalues(huge), doctest::Contains("vectors of dimension 1099511627776 needs about"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(hutchinson_trace(huge), doctest::Contains("needs about"), std::runtime_error);
+  SymmetricOperator big{Index(1) << 22, [](const Eigen::VectorXd& v) { return v; }};
+  LanczosOptions krylov;
+  krylov.iterations = 100;
+  krylov.max_bytes = std::size_t(1) << 30;
+  CHECK_THROWS_WITH_AS(lanczos_eigenvalues(big, krylov), doctest::Contains("the Krylov basis (4194304 × 100 doubles)"),
+                       std::runtime_error);
+  DensityOptions dens;
+  dens.max_bytes = std::size_t(1) << 30;
+  CHECK_THROWS_WITH_AS(slq_density(big, dens), doctest::Contains("Krylov basis"), std::runtime_error);
+  // a loss that throws, or turns NaN, leaves values and gradients as they were (both methods)
+  for (const HvpMethod method : {HvpMethod::Exact, HvpMethod::FiniteDifference}) {
+    CurvatureOptions o;
+    o.method = method;
+    int calls = 0;
+    const OutputLossFn<double> flaky = [&calls](Tape<double>& t, const Var<double>& z) {
+      if (++calls == 2) throw std::runtime_error("loss failed");
+      return calls == 3 ? scale(mean(square(z)), std::numeric_limits<double>::quiet_NaN()) : mean(square(z));
+    };
+    for (Parameter<double>* p : net.parameters()) p->grad.setConstant(2.0);
+    std::vector<Matrix<double>> before;
+    for (Parameter<double>* p : net.parameters()) before.push_back(p->value);
+    CurvatureOperator F(net, in, flaky, o);
+    const Eigen::VectorXd w = Eigen::VectorXd::Ones(F.dim());
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      try {
+        F.apply(w);
+      } catch (const std::exception&) {
+      }
+    }
+    std::size_t k = 0;
+    for (Parameter<double>* p : net.parameters()) {
+      CHECK(p->value == before[k++]);
+      CHECK(p->grad == Matrix<double>::Constant(p->rows(), p->cols(), 2.0));
+    }
+  }
+}
+
+TEST_CASE("the finite-difference product counts the ReLU kinks it crosses; the exact one is the Hessian") {
+  // one hidden ReLU unit whose pre-activation sits 1e-9 from its kink
+  MlpConfig c;
+  c.input = 2, c.hidden = {3}, c.output = 2, c.activation = Activation::Relu, c.seed = 4;
+  Mlp<double> net(c);
+  ModelInput<double> in;
+  in.x = Matrix<double>(2, 2);
+  in.x << 1.0, 0.5, -0.3, 0.8;
+  Parameter<double>& b0 = net.parameter("layers.0.bias");
+  const Matrix<double>& W0 = net.parameter("layers.0.weight").value;
+  b0.value(0, 0) = -(W0.row(0).dot(in.x.row(0))) + 1e-9;
+  const IndexList y{0, 1};
+  const OutputLossFn<double> ce = [&](Tape<double>& t, const Var<double>& z) { return cross_entropy(z, y); };
+  CurvatureOperator exact(net, in, ce);
+  CurvatureOptions fd;
+  fd.method = HvpMethod::FiniteDifference;
+  CurvatureOperator diff(net, in, ce, fd);
+  Rng rng(1);
+  Eigen::VectorXd v(exact.dim());
+  for (Index i = 0; i < v.size(); ++i) v(i) = rng.normal();
+  const Eigen::VectorXd he = exact.apply(v), hd = diff.apply(v);
+  MESSAGE("one unit 1e-9 from its kink: finite differences off by " << (hd - he).norm() / he.norm() << ", "
+                                                                    << diff.kinks_crossed() << " kink(s) crossed");
+  CHECK(diff.kinks_crossed() >= 1);
+  REQUIRE(diff.warnings().size() == 1);
+  CHECK(diff.warnings()[0].find("crossed") != std::string::npos);
+  CHECK((hd - he).norm() > 1e-3 * he.norm());
+  CHECK(exact.kinks_crossed() == 0);
 }

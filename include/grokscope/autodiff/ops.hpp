@@ -31,6 +31,7 @@ namespace detail {
 // StableMax's s(x) and s′(x) (Prieto et al. 2025).
 inline double stablemax_s(double x) { return x >= 0 ? x + 1.0 : 1.0 / (1.0 - x); }
 inline double stablemax_ds(double x) { return x >= 0 ? 1.0 : 1.0 / ((1.0 - x) * (1.0 - x)); }
+inline double stablemax_dds(double x) { return x >= 0 ? 0.0 : 2.0 / ((1.0 - x) * (1.0 - x) * (1.0 - x)); }
 
 template <typename S>
 Tape<S>& tape_of(const char* where, std::initializer_list<const Var<S>*> vars) {
@@ -127,11 +128,104 @@ void elementwise_vjp(Tape<S>& tp, Node<S>& nd, int ix, Index cost, G&& g) {
   Matrix<S>& dx = tp.grad_target(ix, fresh);
   const Matrix<S>& X = tp.in_value(ix);
   const Matrix<S>& Y = nd.own_value;
-  const Matrix<S>& dy = nd.own_grad;
+  const Matrix<S>& dy = tp.dy(nd);
   parallel_rows(dx.rows(), dx.cols() * cost, [&](Index r0, Index r1) {
     put(fresh, row_range(dx, r0, r1).array(),
         g(row_range(dy, r0, r1).array(), row_range(X, r0, r1).array(), row_range(Y, r0, r1).array()));
   });
+}
+
+// The tangent rule of an elementwise op: ẏ = f′(x) ∘ ẋ, row-parallel; fp(x rows, y rows) is f′
+// as an array expression.
+template <typename S, typename F>
+void elementwise_jvp(Tape<S>& tp, Node<S>& nd, Index cost, F&& fp) {
+  const Matrix<S>& X = tp.in_value(nd.inputs[0]);
+  const Matrix<S>& dX = *tp.in_tangent(nd.inputs[0]);
+  const Matrix<S>& Y = nd.own_value;
+  nd.own_tangent.resize(X.rows(), X.cols());
+  parallel_rows(X.rows(), X.cols() * cost, [&](Index r0, Index r1) {
+    row_range(nd.own_tangent, r0, r1).array() =
+        row_range(dX, r0, r1).array() * fp(row_range(X, r0, r1).array(), row_range(Y, r0, r1).array());
+  });
+}
+
+// The curvature rule of an elementwise op: R{x̄} += f″(x) ∘ ȳ ∘ ẋ, row-parallel; fpp(x rows, y rows)
+// is f″ as an array expression.
+template <typename S, typename F>
+void elementwise_curvature(Tape<S>& tp, Node<S>& nd, Index cost, F&& fpp) {
+  const int ix = nd.inputs[0];
+  if (!tp.needs_grad(ix)) return;
+  const Matrix<S>& X = tp.in_value(ix);
+  const Matrix<S>& dX = *tp.in_tangent(ix);
+  const Matrix<S>& Y = nd.own_value;
+  const Matrix<S>& g = nd.own_grad;
+  Matrix<S>& r = tp.rgrad_acc(ix);
+  parallel_rows(X.rows(), X.cols() * cost, [&](Index r0, Index r1) {
+    row_range(r, r0, r1).array() += row_range(g, r0, r1).array() * row_range(dX, r0, r1).array() *
+                                    fpp(row_range(X, r0, r1).array(), row_range(Y, r0, r1).array());
+  });
+}
+
+// C (=|+=) op(A) op(B), op transposing when asked.
+template <typename S>
+void gemm(Matrix<S>& C, bool accumulate, const Matrix<S>& A, bool ta, const Matrix<S>& B, bool tb) {
+  const auto run = [&](const auto& a, const auto& b) {
+    if (accumulate)
+      C.noalias() += a * b;
+    else
+      C.noalias() = a * b;
+  };
+  if (ta)
+    tb ? run(A.transpose(), B.transpose()) : run(A.transpose(), B);
+  else
+    tb ? run(A, B.transpose()) : run(A, B);
+}
+
+// out (=|+=) A ∘ b, b expanded to A's shape by its broadcast mode.
+template <typename S>
+void mul_broadcast(Matrix<S>& out, bool accumulate, const Matrix<S>& A, const Matrix<S>& B, Index mode) {
+  if (!accumulate) out.resize(A.rows(), A.cols());
+  switch (mode) {
+    case Same:
+      put(!accumulate, out, A.cwiseProduct(B));
+      break;
+    case Row:
+      put(!accumulate, out.array(), A.array().rowwise() * B.row(0).array());
+      break;
+    case Col:
+      put(!accumulate, out.array(), A.array().colwise() * B.col(0).array());
+      break;
+    default:
+      put(!accumulate, out, A * B(0, 0));
+      break;
+  }
+}
+
+// The tangent rule of a ± b with broadcasting: ẏ = ȧ ± expand(ḃ).
+template <typename S>
+void add_tangent(Tape<S>& tp, Node<S>& nd, S sign) {
+  const Matrix<S>* da = tp.in_tangent(nd.inputs[0]);
+  const Matrix<S>* db = tp.in_tangent(nd.inputs[1]);
+  Matrix<S>& y = nd.own_tangent;
+  if (da)
+    y = *da;
+  else
+    y.setZero(nd.own_value.rows(), nd.own_value.cols());
+  if (!db) return;
+  switch (nd.iattr[0]) {
+    case Same:
+      y += sign * *db;
+      break;
+    case Row:
+      y.rowwise() += sign * db->row(0);
+      break;
+    case Col:
+      y.colwise() += sign * db->col(0);
+      break;
+    default:
+      y.array() += sign * (*db)(0, 0);
+      break;
+  }
 }
 
 // dst.row(ids[i]) += src.row(i / k) for every i (ids may repeat), with results that do not depend
@@ -218,7 +312,7 @@ Var<S> matmul(const Var<S>& a, const Var<S>& b, bool trans_a = false, bool trans
     const int ia = nd.inputs[0], ib = nd.inputs[1];
     const Matrix<S>& A = tp.in_value(ia);
     const Matrix<S>& B = tp.in_value(ib);
-    const Matrix<S>& dC = nd.own_grad;
+    const Matrix<S>& dC = tp.dy(nd);
     const bool ta = nd.iattr[0] != 0, tb = nd.iattr[1] != 0;
     bool fresh = false;
     if (tp.needs_grad(ia)) {
@@ -242,6 +336,35 @@ Var<S> matmul(const Var<S>& a, const Var<S>& b, bool trans_a = false, bool trans
         detail::put(fresh, dB, dC.transpose() * A);  // C = A Bᵀ
       else
         detail::put(fresh, dB, dC.transpose() * A.transpose());  // C = Aᵀ Bᵀ
+    }
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // Ċ = op(Ȧ) op(B) + op(A) op(Ḃ)
+    const int ia = nd.inputs[0], ib = nd.inputs[1];
+    const bool ta = nd.iattr[0] != 0, tb = nd.iattr[1] != 0;
+    const Matrix<S>* dA = tp.in_tangent(ia);
+    const Matrix<S>* dB = tp.in_tangent(ib);
+    if (dA) detail::gemm(nd.own_tangent, false, *dA, ta, tp.in_value(ib), tb);
+    if (dB) detail::gemm(nd.own_tangent, dA != nullptr, tp.in_value(ia), ta, *dB, tb);
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // each input's VJP with the other input replaced by its tangent
+    const int ia = nd.inputs[0], ib = nd.inputs[1];
+    const bool ta = nd.iattr[0] != 0, tb = nd.iattr[1] != 0;
+    const Matrix<S>& dC = nd.own_grad;
+    const Matrix<S>* dA = tp.in_tangent(ia);
+    const Matrix<S>* dB = tp.in_tangent(ib);
+    if (dB && tp.needs_grad(ia)) {
+      Matrix<S>& r = tp.rgrad_acc(ia);
+      if (!ta)
+        detail::gemm(r, true, dC, false, *dB, !tb);  // Ā = C̄ op(B)ᵀ
+      else
+        detail::gemm(r, true, *dB, tb, dC, true);  // Ā = op(B) C̄ᵀ
+    }
+    if (dA && tp.needs_grad(ib)) {
+      Matrix<S>& r = tp.rgrad_acc(ib);
+      if (!tb)
+        detail::gemm(r, true, *dA, !ta, dC, false);  // B̄ = op(A)ᵀ C̄
+      else
+        detail::gemm(r, true, dC, true, *dA, ta);  // B̄ = C̄ᵀ op(A)
     }
   };
   return t.var(n);
@@ -274,7 +397,7 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
   }
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0], iw = nd.inputs[1];
-    const Matrix<S>& dy = nd.own_grad;  // (n,out)
+    const Matrix<S>& dy = tp.dy(nd);  // (n,out)
     const S c = static_cast<S>(nd.attr[0]);
     bool fresh = false;
     if (tp.needs_grad(ix)) {
@@ -284,6 +407,27 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
     if (tp.needs_grad(iw)) tp.grad_acc(iw).noalias() += c * dy.transpose() * tp.in_value(ix);  // dW = c dyᵀ x
     if (nd.inputs.size() == 3 && tp.needs_grad(nd.inputs[2]))
       tp.grad_acc(nd.inputs[2]) += dy.colwise().sum();  // y += b -> db = Σ_rows dy
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = c (ẋ Wᵀ + x Ẇᵀ) + ḃ
+    const int ix = nd.inputs[0], iw = nd.inputs[1];
+    const S c = static_cast<S>(nd.attr[0]);
+    const Matrix<S>* dx = tp.in_tangent(ix);
+    const Matrix<S>* dW = tp.in_tangent(iw);
+    const Matrix<S>* db = nd.inputs.size() == 3 ? tp.in_tangent(nd.inputs[2]) : nullptr;
+    Matrix<S>& y = nd.own_tangent;
+    if (dx) y.noalias() = c * *dx * tp.in_value(iw).transpose();
+    if (dW) detail::put(!dx, y.noalias(), c * tp.in_value(ix) * dW->transpose());
+    if (!dx && !dW) y.setZero(nd.own_value.rows(), nd.own_value.cols());
+    if (db) y.rowwise() += db->row(0);
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const int ix = nd.inputs[0], iw = nd.inputs[1];
+    const S c = static_cast<S>(nd.attr[0]);
+    const Matrix<S>& dy = nd.own_grad;
+    if (const Matrix<S>* dW = tp.in_tangent(iw); dW && tp.needs_grad(ix))
+      tp.rgrad_acc(ix).noalias() += c * dy * *dW;  // x̄ = c ȳ W
+    if (const Matrix<S>* dx = tp.in_tangent(ix); dx && tp.needs_grad(iw))
+      tp.rgrad_acc(iw).noalias() += c * dy.transpose() * *dx;  // W̄ = c ȳᵀ x
   };
   return t.var(n);
 }
@@ -302,11 +446,13 @@ Var<S> add(const Var<S>& a, const Var<S>& b) {
   const Matrix<S>& B = b.value();
   detail::broadcast_rows(n.own_value, A, B, mode, [](const auto& x, const auto& z) { return x + z; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // da = dy
     if (tp.needs_grad(nd.inputs[1]))
       detail::accumulate_broadcast(tp.grad_acc(nd.inputs[1]), dy, nd.iattr[0]);  // db = reduce(dy)
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) { detail::add_tangent(tp, nd, S(1)); };  // ẏ = ȧ + ḃ
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -321,11 +467,13 @@ Var<S> sub(const Var<S>& a, const Var<S>& b) {
   const Matrix<S>& B = b.value();
   detail::broadcast_rows(n.own_value, A, B, mode, [](const auto& x, const auto& z) { return x - z; });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // da = dy
     if (tp.needs_grad(nd.inputs[1]))
       detail::accumulate_broadcast(tp.grad_acc(nd.inputs[1]), -dy, nd.iattr[0]);  // db = −reduce(dy)
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) { detail::add_tangent(tp, nd, S(-1)); };  // ẏ = ȧ − ḃ
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -356,7 +504,7 @@ Var<S> mul(const Var<S>& a, const Var<S>& b) {
     const int ia = nd.inputs[0], ib = nd.inputs[1];
     const Matrix<S>& A = tp.in_value(ia);
     const Matrix<S>& B = tp.in_value(ib);
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     const Index mode = nd.iattr[0];
     if (tp.needs_grad(ia)) {  // da = dy ∘ b
       Matrix<S>& da = tp.grad_acc(ia);
@@ -377,6 +525,21 @@ Var<S> mul(const Var<S>& a, const Var<S>& b) {
     }
     if (tp.needs_grad(ib))  // db = reduce(dy ∘ a)
       detail::accumulate_broadcast(tp.grad_acc(ib), dy.cwiseProduct(A), mode);
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = ȧ ∘ b + a ∘ ḃ
+    const int ia = nd.inputs[0], ib = nd.inputs[1];
+    const Matrix<S>* da = tp.in_tangent(ia);
+    const Matrix<S>* db = tp.in_tangent(ib);
+    if (da) detail::mul_broadcast(nd.own_tangent, false, *da, tp.in_value(ib), nd.iattr[0]);
+    if (db) detail::mul_broadcast(nd.own_tangent, da != nullptr, tp.in_value(ia), *db, nd.iattr[0]);
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const int ia = nd.inputs[0], ib = nd.inputs[1];
+    const Matrix<S>& dy = nd.own_grad;
+    if (const Matrix<S>* db = tp.in_tangent(ib); db && tp.needs_grad(ia))
+      detail::mul_broadcast(tp.rgrad_acc(ia), true, dy, *db, nd.iattr[0]);  // ā = ȳ ∘ b
+    if (const Matrix<S>* da = tp.in_tangent(ia); da && tp.needs_grad(ib))
+      detail::accumulate_broadcast(tp.rgrad_acc(ib), dy.cwiseProduct(*da), nd.iattr[0]);  // b̄ = reduce(ȳ ∘ a)
   };
   return t.var(n);
 }
@@ -402,6 +565,10 @@ Var<S> scale(const Var<S>& x, double c) {
     const S c = static_cast<S>(nd.attr[0]);
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [c](auto g, auto, auto) { return g * c; });  // dx = c dy
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = c ẋ
+    nd.own_tangent = static_cast<S>(nd.attr[0]) * *tp.in_tangent(nd.inputs[0]);
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -421,6 +588,8 @@ Var<S> add_scalar(const Var<S>& x, double c) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto) { return g; });  // dx = dy
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) { nd.own_tangent = *tp.in_tangent(nd.inputs[0]); };  // ẏ = ẋ
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -456,12 +625,25 @@ Var<S> reduce(const char* where, OpKind kind, const Var<S>& x, bool mean) {
     Matrix<S>& dx = tp.grad_acc(ix);
     const S c = static_cast<S>(nd.attr[0]);
     if (nd.kind == OpKind::Sum)
-      dx.array() += c * nd.own_grad(0, 0);  // y = c Σ x
+      dx.array() += c * tp.dy(nd)(0, 0);  // y = c Σ x
     else if (nd.kind == OpKind::RowSum)
-      dx.colwise() += c * nd.own_grad.col(0);  // y_i = c Σ_j x_ij
+      dx.colwise() += c * tp.dy(nd).col(0);  // y_i = c Σ_j x_ij
     else
-      dx.rowwise() += c * nd.own_grad.row(0);  // y_j = c Σ_i x_ij
+      dx.rowwise() += c * tp.dy(nd).row(0);  // y_j = c Σ_i x_ij
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // the same reduction of ẋ
+    const Matrix<S>& dx = *tp.in_tangent(nd.inputs[0]);
+    const S c = static_cast<S>(nd.attr[0]);
+    if (nd.kind == OpKind::Sum) {
+      nd.own_tangent.resize(1, 1);
+      nd.own_tangent(0, 0) = c * dx.sum();
+    } else if (nd.kind == OpKind::RowSum) {
+      nd.own_tangent = c * dx.rowwise().sum();
+    } else {
+      nd.own_tangent = c * dx.colwise().sum();
+    }
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 }  // namespace detail
@@ -511,6 +693,37 @@ struct Erf {
   S operator()(S v) const { return std::erf(v); }
 };
 
+// GELU's first and second derivatives. Tanh form: y = ½x(1 + tanh u), u = c(x + k x³):
+//   y′ = ½(1 + t) + ½x(1 − t²)u′,  y″ = (1 − t²)(u′ + ½x(u″ − 2t u′²)),  t = tanh u, u′ = c(1 + 3k x²),
+//   u″ = 6ck x. Erf form: y = x Φ(x): y′ = Φ(x) + x φ(x), y″ = φ(x)(2 − x²).
+template <typename S>
+struct GeluTanhD1 {
+  S operator()(S x) const {
+    const S c = S(kSqrt2OverPi), k = S(kGeluCubic);
+    const S th = std::tanh(c * (x + k * x * x * x));
+    return S(0.5) * (S(1) + th) + S(0.5) * x * (S(1) - th * th) * c * (S(1) + S(3) * k * x * x);
+  }
+};
+template <typename S>
+struct GeluTanhD2 {
+  S operator()(S x) const {
+    const S c = S(kSqrt2OverPi), k = S(kGeluCubic);
+    const S th = std::tanh(c * (x + k * x * x * x));
+    const S u1 = c * (S(1) + S(3) * k * x * x), u2 = S(6) * c * k * x;
+    return (S(1) - th * th) * (u1 + S(0.5) * x * (u2 - S(2) * th * u1 * u1));
+  }
+};
+template <typename S>
+struct GeluErfD1 {
+  S operator()(S x) const {
+    return S(0.5) * (S(1) + std::erf(x * S(kInvSqrt2))) + x * S(kInvSqrt2Pi) * std::exp(S(-0.5) * x * x);
+  }
+};
+template <typename S>
+struct GeluErfD2 {
+  S operator()(S x) const { return S(kInvSqrt2Pi) * std::exp(S(-0.5) * x * x) * (S(2) - x * x); }
+};
+
 template <typename S>
 Node<S>& unary(const char* where, OpKind kind, const Var<S>& x) {
   Tape<S>& t = tape_of(where, {&x});
@@ -526,6 +739,10 @@ Var<S> relu(const Var<S>& x) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // y = max(x,0) -> dx = dy·[x>0]
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return (xa > S(0)).select(g, S(0)); });
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = [x>0] ẋ
+    detail::elementwise_jvp(tp, nd, 1, [](auto xa, auto) { return (xa > S(0)).template cast<S>(); });
+  };
+  n.curvature = &Tape<S>::no_curvature;  // y″ = 0 wherever it exists (PyTorch's double backward too)
   return x.tape->var(n);
 }
 
@@ -545,25 +762,25 @@ Var<S> gelu(const Var<S>& x, GeluApprox approx = GeluApprox::Tanh) {
       y = (S(0.5) * X * (S(1) + (X * S(detail::kInvSqrt2)).unaryExpr(detail::Erf<S>{}))).matrix();
     });
   }
-  n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    if (nd.kind == OpKind::GeluTanh) {
-      // y = ½x(1 + tanh u), u = c(x + k x³) -> dy/dx = ½(1 + tanh u) + ½x(1 − tanh² u)·c(1 + 3k x²)
-      const auto dgelu = [](S x) {
-        const S c = S(detail::kSqrt2OverPi), k = S(detail::kGeluCubic);
-        const S th = std::tanh(c * (x + k * x * x * x));
-        return S(0.5) * (S(1) + th) + S(0.5) * x * (S(1) - th * th) * c * (S(1) + S(3) * k * x * x);
-      };
+  n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy·y′(x) (derivatives in detail::Gelu*)
+    if (nd.kind == OpKind::GeluTanh)
       detail::elementwise_vjp(tp, nd, nd.inputs[0], 20,
-                              [dgelu](auto g, auto xa, auto) { return g * xa.unaryExpr(dgelu); });
-    } else {
-      // y = x Φ(x) -> dy/dx = Φ(x) + x φ(x)
-      const auto dgelu = [](S x) {
-        return S(0.5) * (S(1) + std::erf(x * S(detail::kInvSqrt2))) +
-               x * S(detail::kInvSqrt2Pi) * std::exp(S(-0.5) * x * x);
-      };
+                              [](auto g, auto xa, auto) { return g * xa.unaryExpr(detail::GeluTanhD1<S>{}); });
+    else
       detail::elementwise_vjp(tp, nd, nd.inputs[0], 20,
-                              [dgelu](auto g, auto xa, auto) { return g * xa.unaryExpr(dgelu); });
-    }
+                              [](auto g, auto xa, auto) { return g * xa.unaryExpr(detail::GeluErfD1<S>{}); });
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = y′(x) ẋ
+    if (nd.kind == OpKind::GeluTanh)
+      detail::elementwise_jvp(tp, nd, 20, [](auto xa, auto) { return xa.unaryExpr(detail::GeluTanhD1<S>{}); });
+    else
+      detail::elementwise_jvp(tp, nd, 20, [](auto xa, auto) { return xa.unaryExpr(detail::GeluErfD1<S>{}); });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // R{x̄} += y″(x) ȳ ẋ
+    if (nd.kind == OpKind::GeluTanh)
+      detail::elementwise_curvature(tp, nd, 20, [](auto xa, auto) { return xa.unaryExpr(detail::GeluTanhD2<S>{}); });
+    else
+      detail::elementwise_curvature(tp, nd, 20, [](auto xa, auto) { return xa.unaryExpr(detail::GeluErfD2<S>{}); });
   };
   return x.tape->var(n);
 }
@@ -575,6 +792,12 @@ Var<S> tanh(const Var<S>& x) {
   detail::map_rows(n.own_value, x.value(), 10, [](auto y, auto xr) { y = xr.array().tanh().matrix(); });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy(1 − y²)
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * (S(1) - ya.square()); });
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = (1 − y²) ẋ
+    detail::elementwise_jvp(tp, nd, 1, [](auto, auto ya) { return S(1) - ya.square(); });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = −2y(1 − y²)
+    detail::elementwise_curvature(tp, nd, 2, [](auto, auto ya) { return S(-2) * ya * (S(1) - ya.square()); });
   };
   return x.tape->var(n);
 }
@@ -588,6 +811,12 @@ Var<S> sigmoid(const Var<S>& x) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy·y(1 − y)
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * ya * (S(1) - ya); });
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = y(1 − y) ẋ
+    detail::elementwise_jvp(tp, nd, 1, [](auto, auto ya) { return ya * (S(1) - ya); });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = y(1 − y)(1 − 2y)
+    detail::elementwise_curvature(tp, nd, 2, [](auto, auto ya) { return ya * (S(1) - ya) * (S(1) - S(2) * ya); });
+  };
   return x.tape->var(n);
 }
 
@@ -598,6 +827,12 @@ Var<S> square(const Var<S>& x) {
   detail::map_rows(n.own_value, x.value(), 1, [](auto y, auto xr) { y = xr.array().square().matrix(); });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = 2x dy
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return S(2) * xa * g; });
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = 2x ẋ
+    detail::elementwise_jvp(tp, nd, 1, [](auto xa, auto) { return S(2) * xa; });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = 2
+    detail::elementwise_curvature(tp, nd, 1, [](auto xa, auto) { return xa * S(0) + S(2); });
   };
   return x.tape->var(n);
 }
@@ -615,6 +850,14 @@ Var<S> linear_quadratic(const Var<S>& x, double c) {
     const S c2 = static_cast<S>(2 * nd.attr[0]);
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 2, [c2](auto g, auto xa, auto) { return g * (S(1) + c2 * xa); });
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = (1 + 2c x) ẋ
+    const S c2 = static_cast<S>(2 * nd.attr[0]);
+    detail::elementwise_jvp(tp, nd, 2, [c2](auto xa, auto) { return S(1) + c2 * xa; });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = 2c
+    const S c2 = static_cast<S>(2 * nd.attr[0]);
+    detail::elementwise_curvature(tp, nd, 1, [c2](auto xa, auto) { return xa * S(0) + c2; });
+  };
   return x.tape->var(n);
 }
 
@@ -626,6 +869,12 @@ Var<S> exp(const Var<S>& x) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy·y
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto, auto ya) { return g * ya; });
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = y ẋ
+    detail::elementwise_jvp(tp, nd, 1, [](auto, auto ya) { return ya; });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = y
+    detail::elementwise_curvature(tp, nd, 1, [](auto, auto ya) { return ya; });
+  };
   return x.tape->var(n);
 }
 
@@ -636,6 +885,12 @@ Var<S> log(const Var<S>& x) {
   detail::map_rows(n.own_value, x.value(), 10, [](auto y, auto xr) { y = xr.array().log().matrix(); });
   n.backward = [](Tape<S>& tp, Node<S>& nd) {  // dx = dy / x
     detail::elementwise_vjp(tp, nd, nd.inputs[0], 1, [](auto g, auto xa, auto) { return g / xa; });
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = ẋ / x
+    detail::elementwise_jvp(tp, nd, 1, [](auto xa, auto) { return xa.inverse(); });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // y″ = −1/x²
+    detail::elementwise_curvature(tp, nd, 2, [](auto xa, auto) { return -xa.square().inverse(); });
   };
   return x.tape->var(n);
 }
@@ -654,9 +909,25 @@ Var<S> softmax(const Var<S>& x) {
     const int ix = nd.inputs[0];
     if (!tp.needs_grad(ix)) return;
     const Matrix<S>& y = nd.own_value;
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     const Vector<S> dot = dy.cwiseProduct(y).rowwise().sum();             // Σ_j dy_ij y_ij
     tp.grad_acc(ix).array() += y.array() * (dy.colwise() - dot).array();  // dx = y ∘ (dy − dot)
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = y ∘ (ẋ − Σ_j y_j ẋ_j)
+    const Matrix<S>& y = nd.own_value;
+    const Matrix<S>& dx = *tp.in_tangent(nd.inputs[0]);
+    const Vector<S> dot = dx.cwiseProduct(y).rowwise().sum();
+    nd.own_tangent = (y.array() * (dx.colwise() - dot).array()).matrix();
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // x̄ = y ∘ (ȳ − ⟨ȳ, y⟩) moved along ẏ
+    const int ix = nd.inputs[0];
+    if (!tp.needs_grad(ix)) return;
+    const Matrix<S>& y = nd.own_value;
+    const Matrix<S>& dyt = nd.own_tangent;
+    const Matrix<S>& g = nd.own_grad;
+    const Vector<S> gy = g.cwiseProduct(y).rowwise().sum(), gyt = g.cwiseProduct(dyt).rowwise().sum();
+    tp.rgrad_acc(ix).array() +=
+        dyt.array() * (g.colwise() - gy).array() - y.array().colwise() * gyt.array();  // ẏ∘(ȳ − ⟨ȳ,y⟩) − y⟨ȳ,ẏ⟩
   };
   return x.tape->var(n);
 }
@@ -672,10 +943,21 @@ Var<S> log_softmax(const Var<S>& x) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0];
     if (!tp.needs_grad(ix)) return;
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     const Vector<S> tot = dy.rowwise().sum();
     tp.grad_acc(ix).noalias() +=
         dy - (nd.own_value.array().exp().colwise() * tot.array()).matrix();  // dx = dy − softmax·Σdy
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = ẋ − Σ_j p_j ẋ_j, p = exp(y)
+    const Matrix<S>& dx = *tp.in_tangent(nd.inputs[0]);
+    const Vector<S> m = (nd.own_value.array().exp() * dx.array()).rowwise().sum();
+    nd.own_tangent = dx.colwise() - m;
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // x̄ = ȳ − p Σȳ moved: −ṗ Σȳ, ṗ = p ∘ ẏ
+    const int ix = nd.inputs[0];
+    if (!tp.needs_grad(ix)) return;
+    const Vector<S> tot = nd.own_grad.rowwise().sum();
+    tp.rgrad_acc(ix).array() -= (nd.own_value.array().exp() * nd.own_tangent.array()).colwise() * tot.array();
   };
   return x.tape->var(n);
 }
@@ -756,7 +1038,7 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets,
     if (!tp.needs_grad(iz)) return;
     const bool nat = nd.iattr[0] != 0;
     const Index rows = nat ? nd.cache0.rows() : nd.dcache.rows();
-    const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(rows);
+    const double g = static_cast<double>(tp.dy(nd)(0, 0)) / static_cast<double>(rows);
     bool fresh = false;
     Matrix<S>& dz = tp.grad_target(iz, fresh);
     detail::parallel_rows(dz.rows(), dz.cols() * 2, [&](Index r0, Index r1) {
@@ -774,6 +1056,41 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets,
         const S before = fresh ? S(0) : dz(i, ti);  // (adding g·p_t and taking it back would cancel in S)
         detail::put(fresh, dz.row(i), (g * p).template cast<S>());
         dz(i, ti) = before + static_cast<S>(-g * others);
+      }
+    });
+  };
+  // Forward mode and curvature with p = softmax(z) in double (exp of the saved log-probabilities
+  // in native mode): L̇ = (1/n) Σ_i (⟨p_i, ż_i⟩ − ż_{i,t}); z̄ = (g/n)(p − e_t) moves by (g/n) ṗ,
+  // ṗ = p ∘ (ż − ⟨p, ż⟩).
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {
+    const Matrix<S>& dZ = *tp.in_tangent(nd.inputs[0]);
+    const bool nat = nd.iattr[0] != 0;
+    double total = 0;
+    for (Index i = 0; i < dZ.rows(); ++i) {
+      const Index ti = nd.ids[static_cast<std::size_t>(i)];
+      const double pz =
+          nat ? (nd.cache0.row(i).array().exp().template cast<double>() * dZ.row(i).array().template cast<double>())
+                    .sum()
+              : (nd.dcache.row(i).array() * dZ.row(i).array().template cast<double>()).sum();
+      total += pz - static_cast<double>(dZ(i, ti));
+    }
+    nd.own_tangent.resize(1, 1);
+    nd.own_tangent(0, 0) = static_cast<S>(total / static_cast<double>(dZ.rows()));
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const int iz = nd.inputs[0];
+    if (!tp.needs_grad(iz)) return;
+    const Matrix<S>& dZ = *tp.in_tangent(iz);
+    const bool nat = nd.iattr[0] != 0;
+    const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(dZ.rows());
+    Matrix<S>& r = tp.rgrad_acc(iz);
+    detail::parallel_rows(dZ.rows(), dZ.cols() * 4, [&](Index r0, Index r1) {
+      Eigen::Array<double, 1, Eigen::Dynamic> p, dz;
+      for (Index i = r0; i < r1; ++i) {
+        p = nat ? Eigen::Array<double, 1, Eigen::Dynamic>(nd.cache0.row(i).array().exp().template cast<double>())
+                : Eigen::Array<double, 1, Eigen::Dynamic>(nd.dcache.row(i).array());
+        dz = dZ.row(i).array().template cast<double>();
+        r.row(i).array() += (g * p * (dz - (p * dz).sum())).template cast<S>();
       }
     });
   };
@@ -819,11 +1136,48 @@ Var<S> stablemax_cross_entropy(const Var<S>& logits, const IndexList& targets) {
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iz = nd.inputs[0];
     if (!tp.needs_grad(iz)) return;
-    const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(nd.dcache.rows());
+    const double g = static_cast<double>(tp.dy(nd)(0, 0)) / static_cast<double>(nd.dcache.rows());
     bool fresh = false;
     Matrix<S>& dz = tp.grad_target(iz, fresh);
     detail::parallel_rows(dz.rows(), dz.cols() * 2, [&](Index r0, Index r1) {
       for (Index i = r0; i < r1; ++i) detail::put(fresh, dz.row(i), (g * nd.dcache.row(i)).template cast<S>());
+    });
+  };
+  // L̇ = (1/n) Σ_i ⟨dcache_i, ż_i⟩. The curvature is (g/n) H_i ż_i with H_i the Hessian of
+  // log Σ_j s(z_j) − log s(z_t): s″∘ż/Σ − s′⟨s′, ż⟩/Σ² − e_t (s″_t/s_t − s′_t²/s_t²) ż_t.
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {
+    const Matrix<S>& dZ = *tp.in_tangent(nd.inputs[0]);
+    double total = 0;
+    for (Index i = 0; i < dZ.rows(); ++i)
+      total += (nd.dcache.row(i).array() * dZ.row(i).array().template cast<double>()).sum();
+    nd.own_tangent.resize(1, 1);
+    nd.own_tangent(0, 0) = static_cast<S>(total / static_cast<double>(dZ.rows()));
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const int iz = nd.inputs[0];
+    if (!tp.needs_grad(iz)) return;
+    const Matrix<S>& Z = tp.in_value(iz);
+    const Matrix<S>& dZ = *tp.in_tangent(iz);
+    const double g = static_cast<double>(nd.own_grad(0, 0)) / static_cast<double>(Z.rows());
+    Matrix<S>& r = tp.rgrad_acc(iz);
+    detail::parallel_rows(Z.rows(), Z.cols() * 8, [&](Index r0, Index r1) {
+      for (Index i = r0; i < r1; ++i) {
+        double total = 0, sdz = 0;
+        for (Index j = 0; j < Z.cols(); ++j) {
+          const double z = static_cast<double>(Z(i, j));
+          total += detail::stablemax_s(z);
+          sdz += detail::stablemax_ds(z) * static_cast<double>(dZ(i, j));
+        }
+        for (Index j = 0; j < Z.cols(); ++j) {
+          const double z = static_cast<double>(Z(i, j)), dz = static_cast<double>(dZ(i, j));
+          const double hz = detail::stablemax_dds(z) * dz / total - detail::stablemax_ds(z) * sdz / (total * total);
+          r(i, j) += static_cast<S>(g * hz);
+        }
+        const Index ti = nd.ids[static_cast<std::size_t>(i)];
+        const double zt = static_cast<double>(Z(i, ti)), st = detail::stablemax_s(zt), ds = detail::stablemax_ds(zt);
+        r(i, ti) -=
+            static_cast<S>(g * (detail::stablemax_dds(zt) / st - ds * ds / (st * st)) * static_cast<double>(dZ(i, ti)));
+      }
     });
   };
   return t.var(n);
@@ -861,7 +1215,7 @@ Var<S> mse(const Var<S>& pred, const Var<S>& target) {
   n.own_value.resize(1, 1);
   n.own_value(0, 0) = static_cast<S>(total / static_cast<double>(n.cache0.size()));
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
-    const S g = S(2) * nd.own_grad(0, 0) / static_cast<S>(nd.cache0.size());
+    const S g = S(2) * tp.dy(nd)(0, 0) / static_cast<S>(nd.cache0.size());
     const Matrix<S>& d = nd.cache0;
     for (int k = 0; k < 2; ++k) {  // dpred = 2(p − t)/N, dtarget = −2(p − t)/N
       const int in = nd.inputs[static_cast<std::size_t>(k)];
@@ -872,6 +1226,31 @@ Var<S> mse(const Var<S>& pred, const Var<S>& target) {
       detail::parallel_rows(d.rows(), d.cols(), [&](Index r0, Index r1) {
         detail::put(fresh, detail::row_range(dx, r0, r1), gk * detail::row_range(d, r0, r1));
       });
+    }
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // L̇ = (2/N) Σ (p − t)(ṗ − ṫ), in double
+    const Matrix<S>* dp = tp.in_tangent(nd.inputs[0]);
+    const Matrix<S>* dt = tp.in_tangent(nd.inputs[1]);
+    const Matrix<S>& d = nd.cache0;
+    double total = 0;
+    for (Index i = 0; i < d.rows(); ++i) {
+      if (dp) total += (d.row(i).template cast<double>().array() * dp->row(i).template cast<double>().array()).sum();
+      if (dt) total -= (d.row(i).template cast<double>().array() * dt->row(i).template cast<double>().array()).sum();
+    }
+    nd.own_tangent.resize(1, 1);
+    nd.own_tangent(0, 0) = static_cast<S>(2 * total / static_cast<double>(d.size()));
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {  // p̄ = 2g(p − t)/N moves by 2g(ṗ − ṫ)/N; t̄ = −p̄
+    const S g = S(2) * nd.own_grad(0, 0) / static_cast<S>(nd.cache0.size());
+    const Matrix<S>* dp = tp.in_tangent(nd.inputs[0]);
+    const Matrix<S>* dt = tp.in_tangent(nd.inputs[1]);
+    for (int k = 0; k < 2; ++k) {
+      const int in = nd.inputs[static_cast<std::size_t>(k)];
+      if (!tp.needs_grad(in)) continue;
+      const S gk = k == 0 ? g : -g;
+      Matrix<S>& r = tp.rgrad_acc(in);
+      if (dp) r += gk * *dp;
+      if (dt) r -= gk * *dt;
     }
   };
   return t.var(n);
@@ -915,7 +1294,7 @@ Var<S> layer_norm(const Var<S>& x, const Var<S>& gamma = Var<S>{}, const Var<S>&
     n.own_value = n.cache0;
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const Matrix<S>& xhat = nd.cache0;
-    const Matrix<S>& dy = nd.own_grad;
+    const Matrix<S>& dy = tp.dy(nd);
     const bool affine = nd.inputs.size() == 3;
     if (affine && tp.needs_grad(nd.inputs[1]))
       tp.grad_acc(nd.inputs[1]) += dy.cwiseProduct(xhat).colwise().sum();                        // dgamma = Σ dy∘x̂
@@ -930,6 +1309,61 @@ Var<S> layer_norm(const Var<S>& x, const Var<S>& gamma = Var<S>{}, const Var<S>&
     dxhat.colwise() -= m1;
     dxhat.array() -= xhat.array().colwise() * m2.array();
     tp.grad_acc(ix).array() += dxhat.array().colwise() * nd.cache1.col(0).array();
+  };
+  // Forward mode: x̂ moves by ẋ̂ = rstd·(ẋ − mean ẋ − x̂ mean(ẋ∘x̂)) (kept in tcache), and
+  // ẏ = ẋ̂∘γ + x̂∘γ̇ + β̇.
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {
+    const Matrix<S>& xhat = nd.cache0;
+    const bool affine = nd.inputs.size() == 3;
+    Matrix<S>& xt = nd.tcache;
+    if (const Matrix<S>* dx = tp.in_tangent(nd.inputs[0])) {
+      const Vector<S> m1 = dx->rowwise().mean();
+      const Vector<S> m2 = dx->cwiseProduct(xhat).rowwise().mean();
+      xt = dx->colwise() - m1;
+      xt.array() -= xhat.array().colwise() * m2.array();
+      xt.array().colwise() *= nd.cache1.col(0).array();
+    } else {
+      xt.setZero(xhat.rows(), xhat.cols());
+    }
+    if (!affine) {
+      nd.own_tangent = xt;
+      return;
+    }
+    nd.own_tangent = xt.array().rowwise() * tp.in_value(nd.inputs[1]).row(0).array();
+    if (const Matrix<S>* dgamma = tp.in_tangent(nd.inputs[1]))
+      nd.own_tangent.array() += xhat.array().rowwise() * dgamma->row(0).array();
+    if (const Matrix<S>* dbeta = tp.in_tangent(nd.inputs[2])) nd.own_tangent.rowwise() += dbeta->row(0);
+  };
+  // Curvature: with P(w) = w − mean w − x̂ mean(w∘x̂) and u = ȳ∘γ, x̄ = rstd·P(u) and γ̄ = Σ ȳ∘x̂.
+  // Moving γ adds rstd·P(ȳ∘γ̇) to x̄; moving x adds Σ ȳ∘ẋ̂ to γ̄ and to x̄
+  // ṙstd·P(u) − rstd·(ẋ̂ mean(u∘x̂) + x̂ mean(u∘ẋ̂)), with ṙstd = −rstd² mean(x̂∘ẋ).
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const Matrix<S>& xhat = nd.cache0;
+    const Matrix<S>& xt = nd.tcache;
+    const Matrix<S>& g = nd.own_grad;
+    const auto rstd = nd.cache1.col(0).array();
+    const bool affine = nd.inputs.size() == 3;
+    const int ix = nd.inputs[0];
+    const Matrix<S>* dx = tp.in_tangent(ix);
+    if (affine && dx && tp.needs_grad(nd.inputs[1])) tp.rgrad_acc(nd.inputs[1]) += g.cwiseProduct(xt).colwise().sum();
+    if (!tp.needs_grad(ix)) return;
+    const auto project = [&xhat](Matrix<S> w) {  // P(w)
+      const Vector<S> m1 = w.rowwise().mean();
+      const Vector<S> m2 = w.cwiseProduct(xhat).rowwise().mean();
+      w.colwise() -= m1;
+      w.array() -= xhat.array().colwise() * m2.array();
+      return w;
+    };
+    Matrix<S>& r = tp.rgrad_acc(ix);
+    const Matrix<S> u = affine ? Matrix<S>(g.array().rowwise() * tp.in_value(nd.inputs[1]).row(0).array()) : g;
+    if (const Matrix<S>* dgamma = affine ? tp.in_tangent(nd.inputs[1]) : nullptr)
+      r.array() += project(g.array().rowwise() * dgamma->row(0).array()).array().colwise() * rstd;
+    if (dx) {
+      const Vector<S> rdot = -(rstd.square() * xhat.cwiseProduct(*dx).rowwise().mean().array()).matrix();
+      const Vector<S> ux = u.cwiseProduct(xhat).rowwise().mean(), uxt = u.cwiseProduct(xt).rowwise().mean();
+      r.array() += project(u).array().colwise() * rdot.array();
+      r.array() -= (xt.array().colwise() * ux.array() + xhat.array().colwise() * uxt.array()).colwise() * rstd;
+    }
   };
   return t.var(n);
 }
@@ -957,8 +1391,14 @@ Var<S> embedding(const Var<S>& W, const IndexList& ids, Index rows_per_example =
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int iw = nd.inputs[0];
     if (!tp.needs_grad(iw)) return;
-    detail::scatter_add_rows(tp.grad_acc(iw), nd.own_grad, nd.ids, 1, nd.cache1);  // dW[ids[i]] += dy_i
+    detail::scatter_add_rows(tp.grad_acc(iw), tp.dy(nd), nd.ids, 1, nd.cache1);  // dW[ids[i]] += dy_i
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ_i = Ẇ[ids[i]]
+    const Matrix<S>& dW = *tp.in_tangent(nd.inputs[0]);
+    nd.own_tangent.resize(static_cast<Index>(nd.ids.size()), dW.cols());
+    for (std::size_t i = 0; i < nd.ids.size(); ++i) nd.own_tangent.row(static_cast<Index>(i)) = dW.row(nd.ids[i]);
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -1000,9 +1440,23 @@ Var<S> onehot_matmul(const Var<S>& W, const IndexList& ids, Index k = 1, Index r
     if (!tp.needs_grad(iw)) return;
     Matrix<S>& dWt = nd.cache0;  // reuse as the (V, out) scatter buffer
     dWt.setZero();
-    detail::scatter_add_rows(dWt, nd.own_grad, nd.ids, nd.iattr[0], nd.cache1);
+    detail::scatter_add_rows(dWt, tp.dy(nd), nd.ids, nd.iattr[0], nd.cache1);
     tp.grad_acc(iw) += static_cast<S>(nd.attr[0]) * dWt.transpose();  // dW[:, id] += c dy_rᵀ for every id of row r
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ_r = c Σ_j Ẇ[:, ids[r·k + j]]ᵀ
+    const Index k = nd.iattr[0];
+    const S c = static_cast<S>(nd.attr[0]);
+    nd.tcache = tp.in_tangent(nd.inputs[0])->transpose();
+    const Index rows = static_cast<Index>(nd.ids.size()) / k;
+    nd.own_tangent.resize(rows, nd.tcache.cols());
+    for (Index r = 0; r < rows; ++r) {
+      auto y = nd.own_tangent.row(r);
+      y = nd.tcache.row(nd.ids[static_cast<std::size_t>(r * k)]);
+      for (Index j = 1; j < k; ++j) y += nd.tcache.row(nd.ids[static_cast<std::size_t>(r * k + j)]);
+      y *= c;
+    }
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -1030,9 +1484,15 @@ Var<S> select_rows(const Var<S>& x, const IndexList& ids, Index rows_per_example
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0];
     if (!tp.needs_grad(ix)) return;
-    detail::scatter_add_rows(tp.grad_acc(ix), nd.own_grad, nd.ids, 1, nd.cache1,
+    detail::scatter_add_rows(tp.grad_acc(ix), tp.dy(nd), nd.ids, 1, nd.cache1,
                              nd.iattr[0] != 0);  // dx[ids[i]] += dy_i
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ_i = ẋ[ids[i]]
+    const Matrix<S>& dx = *tp.in_tangent(nd.inputs[0]);
+    nd.own_tangent.resize(static_cast<Index>(nd.ids.size()), dx.cols());
+    for (std::size_t i = 0; i < nd.ids.size(); ++i) nd.own_tangent.row(static_cast<Index>(i)) = dx.row(nd.ids[i]);
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -1073,10 +1533,23 @@ Var<S> concat_cols(const std::vector<Var<S>>& xs) {
     Index c0 = 0;
     for (int in : nd.inputs) {
       const Index w = tp.in_value(in).cols();
-      if (tp.needs_grad(in)) tp.grad_acc(in) += nd.own_grad.middleCols(c0, w);  // dx_k = dy[:, block k]
+      if (tp.needs_grad(in)) tp.grad_acc(in) += tp.dy(nd).middleCols(c0, w);  // dx_k = dy[:, block k]
       c0 += w;
     }
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = [ẋ_1, ẋ_2, ...], zeros where an input does not move
+    nd.own_tangent.resize(nd.own_value.rows(), nd.own_value.cols());
+    Index c0 = 0;
+    for (int in : nd.inputs) {
+      const Index w = tp.in_value(in).cols();
+      if (const Matrix<S>* dx = tp.in_tangent(in))
+        nd.own_tangent.middleCols(c0, w) = *dx;
+      else
+        nd.own_tangent.middleCols(c0, w).setZero();
+      c0 += w;
+    }
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -1094,8 +1567,12 @@ Var<S> slice_cols(const Var<S>& x, Index start, Index count) {
   n.own_value = x.value().middleCols(start, count);
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ix = nd.inputs[0];
-    if (tp.needs_grad(ix)) tp.grad_acc(ix).middleCols(nd.iattr[0], nd.iattr[1]) += nd.own_grad;
+    if (tp.needs_grad(ix)) tp.grad_acc(ix).middleCols(nd.iattr[0], nd.iattr[1]) += tp.dy(nd);
   };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // ẏ = ẋ[:, start : start + count]
+    nd.own_tangent = tp.in_tangent(nd.inputs[0])->middleCols(nd.iattr[0], nd.iattr[1]);
+  };
+  n.curvature = &Tape<S>::no_curvature;
   return t.var(n);
 }
 
@@ -1172,6 +1649,93 @@ void attention_backward(const Matrix<S>& Q, const Matrix<S>& K, const Matrix<S>&
   }
 }
 
+// Forward mode, example b, head h: Ṡ = sc(Q̇ Kᵀ + Q K̇ᵀ), Ṗ = P ∘ (Ṡ − rowsum(P ∘ Ṡ)) (written to
+// Pt, zero at masked keys), Ȯ = Ṗ V + P V̇. Null tangents are zero.
+template <typename S>
+void attention_tangent(const Matrix<S>& Q, const Matrix<S>& K, const Matrix<S>& V, const Matrix<S>* dQ,
+                       const Matrix<S>* dK, const Matrix<S>* dV, const Matrix<S>& P, Matrix<S>& Pt, Matrix<S>& dO,
+                       Index b, Index h, Index T, Index Tq, Index dh, Index heads, bool causal, S sc) {
+  for (Index i = 0; i < Tq; ++i) {
+    const Index last = causal ? i + (T - Tq) : T - 1;
+    const S* q = Q.row(b * Tq + i).data() + h * dh;
+    const S* qt = dQ ? dQ->row(b * Tq + i).data() + h * dh : nullptr;
+    const S* p = P.row((b * heads + h) * Tq + i).data();
+    S* pt = Pt.row((b * heads + h) * Tq + i).data();
+    S mean = S(0);
+    for (Index j = 0; j <= last; ++j) {
+      S st = S(0);
+      if (qt) st += dot(qt, K.row(b * T + j).data() + h * dh, dh);
+      if (dK) st += dot(q, dK->row(b * T + j).data() + h * dh, dh);
+      pt[j] = sc * st;  // Ṡ
+      mean += p[j] * pt[j];
+    }
+    for (Index j = 0; j <= last; ++j) pt[j] = p[j] * (pt[j] - mean);
+    for (Index j = last + 1; j < T; ++j) pt[j] = S(0);
+    S* o = dO.row(b * Tq + i).data() + h * dh;
+    for (Index c = 0; c < dh; ++c) o[c] = S(0);
+    for (Index j = 0; j <= last; ++j) {
+      const S* vj = V.row(b * T + j).data() + h * dh;
+      for (Index c = 0; c < dh; ++c) o[c] += pt[j] * vj[c];
+      if (dV) {
+        const S* vtj = dV->row(b * T + j).data() + h * dh;
+        for (Index c = 0; c < dh; ++c) o[c] += p[j] * vtj[c];
+      }
+    }
+  }
+}
+
+// Curvature, example b, head h: the VJP of attention_backward moved along (Q̇, K̇, V̇) with dO held:
+// dP = dO Vᵀ moves by dṖ = dO V̇ᵀ; dS = P ∘ (dP − r), r = rowsum(dP ∘ P), moves by
+// dṠ = Ṗ ∘ (dP − r) + P ∘ (dṖ − ṙ), ṙ = rowsum(Ṗ ∘ dP + P ∘ dṖ); then V̄ gets Ṗᵀ dO, Q̄ gets
+// sc(dṠ K + dS K̇) and K̄ gets sc(dṠᵀ Q + dSᵀ Q̇). `work` is scratch of 4T entries.
+template <typename S>
+void attention_curvature(const Matrix<S>& Q, const Matrix<S>& K, const Matrix<S>& V, const Matrix<S>* dQ,
+                         const Matrix<S>* dK, const Matrix<S>* dV, const Matrix<S>& dO, const Matrix<S>& P,
+                         const Matrix<S>& Pt, Matrix<S>* rQ, Matrix<S>* rK, Matrix<S>* rV, S* work, Index b, Index h,
+                         Index T, Index Tq, Index dh, Index heads, S sc) {
+  S *dP = work, *dPt = work + T, *dS = work + 2 * T, *dSt = work + 3 * T;
+  for (Index i = 0; i < Tq; ++i) {
+    const S* p = P.row((b * heads + h) * Tq + i).data();
+    const S* pt = Pt.row((b * heads + h) * Tq + i).data();
+    const S* g = dO.row(b * Tq + i).data() + h * dh;
+    if (rV)
+      for (Index j = 0; j < T; ++j) {  // V̄ = Pᵀ dO moved: Ṗᵀ dO
+        S* r = rV->row(b * T + j).data() + h * dh;
+        for (Index c = 0; c < dh; ++c) r[c] += pt[j] * g[c];
+      }
+    if (!rQ && !rK) continue;
+    S rs = S(0), rst = S(0);
+    for (Index j = 0; j < T; ++j) {
+      dP[j] = dot(g, V.row(b * T + j).data() + h * dh, dh);
+      dPt[j] = dV ? dot(g, dV->row(b * T + j).data() + h * dh, dh) : S(0);
+      rs += dP[j] * p[j];
+      rst += pt[j] * dP[j] + p[j] * dPt[j];
+    }
+    for (Index j = 0; j < T; ++j) {
+      dS[j] = sc * p[j] * (dP[j] - rs);
+      dSt[j] = sc * (pt[j] * (dP[j] - rs) + p[j] * (dPt[j] - rst));
+    }
+    const S* q = Q.row(b * Tq + i).data() + h * dh;
+    const S* qt = dQ ? dQ->row(b * Tq + i).data() + h * dh : nullptr;
+    S* rq = rQ ? rQ->row(b * Tq + i).data() + h * dh : nullptr;
+    for (Index j = 0; j < T; ++j) {
+      const S* kj = K.row(b * T + j).data() + h * dh;
+      const S* ktj = dK ? dK->row(b * T + j).data() + h * dh : nullptr;
+      if (rq) {
+        for (Index c = 0; c < dh; ++c) rq[c] += dSt[j] * kj[c];
+        if (ktj)
+          for (Index c = 0; c < dh; ++c) rq[c] += dS[j] * ktj[c];
+      }
+      if (rK) {
+        S* rk = rK->row(b * T + j).data() + h * dh;
+        for (Index c = 0; c < dh; ++c) rk[c] += dSt[j] * q[c];
+        if (qt)
+          for (Index c = 0; c < dh; ++c) rk[c] += dS[j] * qt[c];
+      }
+    }
+  }
+}
+
 }  // namespace detail
 
 /// softmax(Q Kᵀ/√d_h + causal mask) V for every example and head, in one op.
@@ -1234,7 +1798,44 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
       std::vector<S> dP(static_cast<std::size_t>(T));
       for (Index b = b0; b < b1; ++b)
         for (Index h = 0; h < H; ++h)
-          detail::attention_backward(Q, K, V, nd.own_grad, nd.cache0, dQ, dK, dV, dP.data(), b, h, T, Tq, dh, H, sc);
+          detail::attention_backward(Q, K, V, tp.dy(nd), nd.cache0, dQ, dK, dV, dP.data(), b, h, T, Tq, dh, H, sc);
+    });
+  };
+  n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // Ṗ kept in tcache for the curvature rule
+    const int iq = nd.inputs[0], ik = nd.inputs[1], iv = nd.inputs[2];
+    const Index T = nd.iattr[0], H = nd.iattr[1], Tq = nd.iattr[3];
+    const bool causal = nd.iattr[2] != 0;
+    const Matrix<S>& Q = tp.in_value(iq);
+    const Matrix<S>& K = tp.in_value(ik);
+    const Index nb = K.rows() / T, dh = Q.cols() / H;
+    const S sc = static_cast<S>(nd.attr[0]);
+    const Matrix<S>*dQ = tp.in_tangent(iq), *dK = tp.in_tangent(ik), *dV = tp.in_tangent(iv);
+    nd.tcache.resize(nd.cache0.rows(), nd.cache0.cols());
+    nd.own_tangent.resize(Q.rows(), Q.cols());
+    detail::parallel_rows(nb, H * Tq * T * dh * 6, [&](Index b0, Index b1) {
+      for (Index b = b0; b < b1; ++b)
+        for (Index h = 0; h < H; ++h)
+          detail::attention_tangent(Q, K, tp.in_value(iv), dQ, dK, dV, nd.cache0, nd.tcache, nd.own_tangent, b, h, T,
+                                    Tq, dh, H, causal, sc);
+    });
+  };
+  n.curvature = [](Tape<S>& tp, Node<S>& nd) {
+    const int iq = nd.inputs[0], ik = nd.inputs[1], iv = nd.inputs[2];
+    const Index T = nd.iattr[0], H = nd.iattr[1], Tq = nd.iattr[3];
+    const Matrix<S>& Q = tp.in_value(iq);
+    const Matrix<S>& K = tp.in_value(ik);
+    const Index nb = K.rows() / T, dh = Q.cols() / H;
+    const S sc = static_cast<S>(nd.attr[0]);
+    const Matrix<S>*dQ = tp.in_tangent(iq), *dK = tp.in_tangent(ik), *dV = tp.in_tangent(iv);
+    Matrix<S>* rQ = tp.needs_grad(iq) ? &tp.rgrad_acc(iq) : nullptr;
+    Matrix<S>* rK = tp.needs_grad(ik) ? &tp.rgrad_acc(ik) : nullptr;
+    Matrix<S>* rV = tp.needs_grad(iv) ? &tp.rgrad_acc(iv) : nullptr;
+    detail::parallel_rows(nb, H * Tq * T * dh * 10, [&](Index b0, Index b1) {
+      std::vector<S> work(static_cast<std::size_t>(4 * T));
+      for (Index b = b0; b < b1; ++b)
+        for (Index h = 0; h < H; ++h)
+          detail::attention_curvature(Q, K, tp.in_value(iv), dQ, dK, dV, nd.own_grad, nd.cache0, nd.tcache, rQ, rK, rV,
+                                      work.data(), b, h, T, Tq, dh, H, sc);
     });
   };
   return t.var(n);

@@ -12,12 +12,23 @@
 /// Every node also records its per-example row structure (`rows_per_example`: rows
 /// [b·T, (b+1)·T) belong to example b), which the empirical NTK uses to avoid materialising
 /// per-example gradients.
+///
+/// Second order (Pearlmutter 1994, the R-operator). Each op also owns two more rules beside its
+/// VJP: `tangent`, the Jacobian–vector product ẏ = Σ_k ∂y/∂x_k · ẋ_k (forward mode), and
+/// `curvature`, the change of its VJP when its inputs move along their tangents with the
+/// incoming gradient ȳ held fixed, (∂(Jᵀȳ)/∂x)·ẋ. With directions set on parameters
+/// (`tangent_of`), `forward_tangents` carries ẏ through the recorded graph, `backward` gives ȳ,
+/// and `backward_tangents` carries R{ȳ} back: an op's R{x̄} is its own VJP applied to R{ȳ} plus
+/// its curvature term, so a parameter's `second_grad` is the exact Hessian–vector product
+/// H·v. Ops linear in their inputs (add, sums, slices, gathers, embeddings) have no curvature
+/// term. ReLU's second derivative is zero wherever it exists, as in PyTorch's double backward.
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
 #include <grokscope/core/types.hpp>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -92,6 +103,7 @@ enum class OpKind {
 template <typename S>
 struct Node {
   using BackwardFn = void (*)(Tape<S>&, Node<S>&);
+  using TangentFn = void (*)(Tape<S>&, Node<S>&);
   OpKind kind = OpKind::Constant;
   std::vector<int> inputs;
   Matrix<S> own_value;
@@ -101,11 +113,22 @@ struct Node {
   bool grad_live = false;      ///< gradient buffer holds this backward pass's values
   Index rows_per_example = 1;  ///< rows [b·T, (b+1)·T) belong to example b; 0 = not per-example
   BackwardFn backward = nullptr;
+  /// Forward mode: sets own_tangent from the inputs' tangents (Tape::in_tangent; null = zero).
+  TangentFn tangent = nullptr;
+  /// Second order: adds (∂(Jᵀȳ)/∂x)·ẋ to the inputs' R-gradients (Tape::rgrad_acc), ȳ = own_grad;
+  /// Tape::no_curvature for an op whose VJP does not depend on its inputs' values.
+  BackwardFn curvature = nullptr;
   std::array<double, 4> attr{};  ///< scalar attributes (scale factors, eps, ...)
   std::array<Index, 4> iattr{};  ///< integer attributes (offsets, T, heads, ...)
   IndexList ids;                 ///< integer data (token ids, targets, selected rows)
   Matrix<S> cache0, cache1;      ///< tensors saved for backward
   Matrix<double> dcache;         ///< double-precision saved tensor (softmax probabilities of the loss)
+  Matrix<S> own_tangent;         ///< ẏ after forward_tangents (when tangent_live)
+  Matrix<S> own_rgrad;           ///< R{ȳ} during backward_tangents (when rgrad_live)
+  Matrix<S> tcache;              ///< tensor saved by the tangent rule for the curvature rule
+  bool tangent_live = false;     ///< own_tangent holds this forward_tangents pass's values
+  bool rgrad_live = false;       ///< own_rgrad holds this backward_tangents pass's values
+  int slot = -1;                 ///< parameter leaves: the tape's direction slot of the parameter
 
   int self = -1;  ///< this node's id on its tape
 
@@ -185,6 +208,11 @@ class Tape {
     n.requires_grad = false;
     n.grad_live = false;
     n.backward = nullptr;
+    n.tangent = nullptr;
+    n.curvature = nullptr;
+    n.tangent_live = false;
+    n.rgrad_live = false;
+    n.slot = -1;
     n.rows_per_example = 1;
     n.ids.clear();
     for (int in : n.inputs) {
@@ -226,9 +254,14 @@ class Tape {
   /// True if the backward pass must produce a gradient for input `id`.
   bool needs_grad(int id) const { return m_nodes[static_cast<std::size_t>(id)]->requires_grad; }
 
+  /// The gradient a VJP reads: ȳ in backward, R{ȳ} while backward_tangents runs the VJPs again.
+  const Matrix<S>& dy(const Node<S>& n) const { return m_second ? n.own_rgrad : n.own_grad; }
+
   /// Gradient accumulator of input `id` for the current backward pass (zeroed on first use).
-  /// Parameter leaves accumulate straight into the parameter's gradient.
+  /// Parameter leaves accumulate straight into the parameter's gradient. While
+  /// backward_tangents runs, this is the R-gradient accumulator (rgrad_acc).
   Matrix<S>& grad_acc(int id) {
+    if (m_second) return rgrad_acc(id);
     Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
     if (n.param) return n.param->grad;
     if (!n.grad_live) {
@@ -243,8 +276,9 @@ class Tape {
   /// contents and the caller must assign (=) every entry instead of accumulating (+=). This
   /// saves the zero-fill of grad_acc. Parameter gradients are never fresh (they accumulate).
   Matrix<S>& grad_target(int id, bool& fresh) {
-    Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
     fresh = false;
+    if (m_second) return rgrad_acc(id);
+    Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
     if (n.param) return n.param->grad;
     if (!n.grad_live) {
       n.own_grad.resize(n.own_value.rows(), n.own_value.cols());
@@ -256,6 +290,140 @@ class Tape {
 
   /// Value of input `id` (for VJPs).
   const Matrix<S>& in_value(int id) const { return m_nodes[static_cast<std::size_t>(id)]->value(); }
+
+  // ---- forward mode and second order -------------------------------------------------------
+
+  /// The direction of parameter `p` for forward_tangents, shaped as p (zeros when first asked
+  /// for). Directions outlive reset() until clear_tangents(); a parameter never given one has
+  /// tangent zero.
+  Matrix<S>& tangent_of(Parameter<S>& p) {
+    Slot& s = slot_for(p);
+    if (!s.has_direction) s.direction.setZero(p.rows(), p.cols());
+    s.has_direction = true;
+    return s.direction;
+  }
+
+  /// Forgets every direction (their buffers are kept for reuse).
+  void clear_tangents() {
+    for (Slot& s : m_slots) s.has_direction = false;
+  }
+
+  /// Tangent of input `id` for a tangent or curvature rule; nullptr when it is zero (the node
+  /// does not depend on any direction).
+  const Matrix<S>* in_tangent(int id) const {
+    const Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
+    if (!n.tangent_live) return nullptr;
+    if (n.param) return &m_slots[static_cast<std::size_t>(n.slot)].direction;
+    return &n.own_tangent;
+  }
+
+  /// Forward mode over the recorded graph: every node's tangent ẏ = J·(directions), node after
+  /// node. A direction must have its parameter's shape; an op with no tangent rule (a Custom op
+  /// that did not set one) on a path from a direction is refused, naming the node.
+  void forward_tangents() {
+    for (int i = 0; i < m_size; ++i) {
+      Node<S>& n = *m_nodes[static_cast<std::size_t>(i)];
+      n.tangent_live = false;
+      if (n.param) {
+        n.slot = slot_index(*n.param);
+        const Slot& s = m_slots[static_cast<std::size_t>(n.slot)];
+        if (s.has_direction)
+          require(s.direction.rows() == n.param->rows() && s.direction.cols() == n.param->cols(),
+                  "Tape::forward_tangents",
+                  "the direction of '" + n.param->name + "' is " + shape_string(s.direction) +
+                      " but the parameter is " + shape_string(n.param->value));
+        n.tangent_live = s.has_direction;
+        continue;
+      }
+      bool any = false;
+      for (int in : n.inputs) any = any || m_nodes[static_cast<std::size_t>(in)]->tangent_live;
+      if (!any) continue;
+      require(n.tangent != nullptr, "Tape::forward_tangents",
+              "node " + std::to_string(i) + " (op " + std::to_string(static_cast<int>(n.kind)) +
+                  ") has no tangent rule, and a direction reaches it");
+      n.tangent(*this, n);
+      n.tangent_live = true;
+    }
+  }
+
+  /// Tangent of a node after forward_tangents (zeros of the value's shape if no direction
+  /// reaches it).
+  const Matrix<S>& tangent(const Var<S>& v) {
+    Node<S>& n = node(checked(v, "Tape::tangent"));
+    if (const Matrix<S>* t = in_tangent(n.self)) return *t;
+    n.own_tangent.setZero(n.value().rows(), n.value().cols());
+    return n.own_tangent;
+  }
+
+  /// R-gradient accumulator of input `id` for a curvature rule (zeroed on first use); for a
+  /// parameter leaf, the parameter's second_grad.
+  Matrix<S>& rgrad_acc(int id) {
+    Node<S>& n = *m_nodes[static_cast<std::size_t>(id)];
+    if (n.param) {
+      Slot& s = m_slots[static_cast<std::size_t>(n.slot)];
+      if (!s.rgrad_live) s.rgrad.setZero(n.param->rows(), n.param->cols());
+      s.rgrad_live = true;
+      return s.rgrad;
+    }
+    if (!n.rgrad_live) {
+      n.own_rgrad.setZero(n.own_value.rows(), n.own_value.cols());
+      n.rgrad_live = true;
+    }
+    return n.own_rgrad;
+  }
+
+  /// The second-order reverse pass (Pearlmutter's R-operator), after forward_tangents and
+  /// backward(out, seed) on the same recording, the seed held constant. Every node reached
+  /// gets R{ȳ}, the directional derivative of its gradient along the directions, and every
+  /// parameter its second_grad: H·v for a scalar loss. Curvature terms are taken from the
+  /// nodes numbered `curvature_from` or later only: 0 gives the Hessian; the loss's first node
+  /// (the model's output id + 1) gives the generalized Gauss–Newton product JᵀH_ℓJ·v.
+  void backward_tangents(const Var<S>& out, int curvature_from = 0) {
+    const int root = checked(out, "Tape::backward_tangents");
+    require(
+        m_nodes[static_cast<std::size_t>(root)]->grad_live || !m_nodes[static_cast<std::size_t>(root)]->requires_grad,
+        "Tape::backward_tangents", "run backward(out) on this recording first");
+    for (int i = 0; i < m_size; ++i) {
+      Node<S>& n = *m_nodes[static_cast<std::size_t>(i)];
+      n.rgrad_live = false;
+      if (n.param && n.slot < 0) n.slot = slot_index(*n.param);
+    }
+    for (Slot& s : m_slots) s.rgrad_live = false;
+    struct Second {  // VJPs read R{ȳ} and write R-gradients until the pass ends, however it ends
+      bool& flag;
+      ~Second() { flag = false; }
+    } second{m_second};
+    for (int i = root; i >= 0; --i) {
+      Node<S>& n = *m_nodes[static_cast<std::size_t>(i)];
+      if (!n.requires_grad || n.param || n.backward == nullptr || !n.grad_live) continue;
+      if (n.rgrad_live) {  // Jᵀ R{ȳ}: the op's own VJP on the R-gradient
+        m_second = true;
+        n.backward(*this, n);
+        m_second = false;
+      }
+      if (i < curvature_from) continue;
+      bool moved = false;
+      for (int in : n.inputs) moved = moved || m_nodes[static_cast<std::size_t>(in)]->tangent_live;
+      if (!moved) continue;
+      if (n.curvature == nullptr)
+        throw_invalid("Tape::backward_tangents", "node " + std::to_string(i) + " (op " +
+                                                     std::to_string(static_cast<int>(n.kind)) +
+                                                     ") has no curvature rule (Tape::no_curvature for a linear op)");
+      n.curvature(*this, n);
+    }
+  }
+
+  /// R{p̄} of a parameter after backward_tangents: H·v for a scalar loss (zeros of p's shape if
+  /// the pass did not reach it).
+  const Matrix<S>& second_grad(Parameter<S>& p) {
+    Slot& s = slot_for(p);
+    if (!s.rgrad_live) s.rgrad.setZero(p.rows(), p.cols());
+    return s.rgrad;
+  }
+
+  /// The curvature rule of an op whose VJP does not change when its inputs move (an op
+  /// linear in its inputs, or ReLU, whose second derivative is zero wherever it exists).
+  static void no_curvature(Tape<S>&, Node<S>&) {}
 
   /// Reverse pass from a scalar (1 × 1) node with seed 1.
   void backward(const Var<S>& loss) {
@@ -295,8 +463,26 @@ class Tape {
     return v.id;
   }
 
+  // A parameter's direction and second-order gradient, kept across reset() for reuse.
+  struct Slot {
+    Parameter<S>* p = nullptr;
+    Matrix<S> direction, rgrad;
+    bool has_direction = false, rgrad_live = false;
+  };
+
+  int slot_index(Parameter<S>& p) {
+    for (std::size_t i = 0; i < m_slots.size(); ++i)
+      if (m_slots[i].p == &p) return static_cast<int>(i);
+    m_slots.emplace_back();
+    m_slots.back().p = &p;
+    return static_cast<int>(m_slots.size() - 1);
+  }
+  Slot& slot_for(Parameter<S>& p) { return m_slots[static_cast<std::size_t>(slot_index(p))]; }
+
   std::vector<std::unique_ptr<Node<S>>> m_nodes;
+  std::deque<Slot> m_slots;  ///< a deque: references handed out by tangent_of stay valid
   int m_size = 0;
+  bool m_second = false;  ///< backward_tangents is running the VJPs on R-gradients
 };
 
 template <typename S>

@@ -10,7 +10,10 @@
 #error "grokscope: in compiled mode these definitions are in the library; include the header without -inl"
 #endif
 
+#include <grokscope/core/memory.hpp>
+
 #include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 
 #include <algorithm>
 #include <cmath>
@@ -22,9 +25,15 @@ namespace grokscope {
 
 namespace detail {
 
-GROKSCOPE_DEFERRED void require_operator(const SymmetricOperator& op, const char* where) {
+// The operator is usable, and `vectors` vectors of its dimension fit in memory.
+GROKSCOPE_DEFERRED void require_operator(const SymmetricOperator& op, const char* where, double vectors = 8,
+                                         std::size_t max_bytes = 0) {
   require(op.dim >= 1, where, "the operator has dimension " + std::to_string(op.dim));
   require(static_cast<bool>(op.apply), where, "the operator has no apply function");
+  detail::require_memory(
+      where, std::to_string(static_cast<long long>(vectors)) + " vectors of dimension " + std::to_string(op.dim),
+      8.0 * vectors * static_cast<double>(op.dim), max_bytes, "max_bytes or GROKSCOPE_MAX_MEMORY",
+      "lower the iterations, or measure fewer parameters");
 }
 
 GROKSCOPE_DEFERRED Eigen::VectorXd checked_apply(const SymmetricOperator& op, const Eigen::VectorXd& v,
@@ -51,7 +60,12 @@ struct LanczosRun {
   Index matvecs = 0;
 };
 
-GROKSCOPE_DEFERRED LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::VectorXd q, Index m, const char* where) {
+// When the Krylov space closes before m steps (the start vector lies in an invariant subspace, as it
+// does for an operator with repeated eigenvalues), the run continues from a random vector
+// orthogonal to the basis, with a zero coupling: the tridiagonal matrix splits into blocks, and a
+// repeated eigenvalue shows up once per block. It stops early only when the basis spans R^n.
+GROKSCOPE_DEFERRED LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::VectorXd q, Index m, const char* where,
+                                          Rng& rng) {
   const Index n = op.dim;
   LanczosRun r;
   r.Q.resize(n, m);
@@ -69,9 +83,20 @@ GROKSCOPE_DEFERRED LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::Ve
       w -= r.Q.leftCols(j + 1) * (r.Q.leftCols(j + 1).transpose() * w);
     r.b(j) = w.norm();
     scale = std::max(scale, r.b(j));
-    if (j + 1 == m || r.b(j) <= 1e-12 * scale) {
+    if (j + 1 == m) {
       ++j;
       break;
+    }
+    if (r.b(j) <= 1e-12 * scale) {  // invariant subspace: restart orthogonally to the basis
+      r.b(j) = 0;
+      w = random_unit(n, rng);
+      for (int pass = 0; pass < 2; ++pass) w -= r.Q.leftCols(j + 1) * (r.Q.leftCols(j + 1).transpose() * w);
+      if (w.norm() <= 1e-8) {
+        ++j;
+        break;
+      }
+      q = w.normalized();
+      continue;
     }
     q = w / r.b(j);
   }
@@ -79,6 +104,37 @@ GROKSCOPE_DEFERRED LanczosRun lanczos_run(const SymmetricOperator& op, Eigen::Ve
   r.a.conservativeResize(j);
   r.b.conservativeResize(j);
   return r;
+}
+
+// The operator's symmetry on two random unit vectors: |uᵀ(Aw) − wᵀ(Au)| / (‖Au‖ + ‖Aw‖).
+GROKSCOPE_DEFERRED double symmetry_error(const SymmetricOperator& op, Rng& rng, const char* where) {
+  const Eigen::VectorXd u = random_unit(op.dim, rng), w = random_unit(op.dim, rng);
+  const Eigen::VectorXd Au = checked_apply(op, u, where), Aw = checked_apply(op, w, where);
+  const double scale = Au.norm() + Aw.norm();
+  return scale > 0 ? std::abs(u.dot(Aw) - w.dot(Au)) / scale : 0.0;
+}
+
+// Warnings of a finished estimate: residuals above 1e-3 of the largest |λ| found (not converged,
+// or not a linear operator), a symmetry error above 1e-8.
+GROKSCOPE_DEFERRED void check_estimate(EigenEstimate& e, const char* what) {
+  const double scale = e.eigenvalues.size() > 0 ? e.eigenvalues.cwiseAbs().maxCoeff() : 0.0;
+  for (Index i = 0; i < e.residuals.size(); ++i)
+    if (!(e.residuals(i) <= 1e-3 * std::max(scale, 1e-300)))
+      e.warnings.push_back(
+          std::string(what) + ": eigenpair " + std::to_string(i) + " (λ = " + std::to_string(e.eigenvalues(i)) +
+          ") has residual " + std::to_string(e.residuals(i)) +
+          " against the operator: not converged (raise the iterations), or the operator is not linear");
+  if (e.symmetry_error > 1e-8)
+    e.warnings.push_back(std::string(what) + ": the operator is not symmetric (relative error " +
+                         std::to_string(e.symmetry_error) + " on random vectors): not a Hessian–vector product");
+}
+
+// The Krylov basis of m vectors fits in memory (checked before anything of that size is made).
+GROKSCOPE_DEFERRED void require_krylov(const SymmetricOperator& op, Index m, const char* where, std::size_t max_bytes) {
+  require_operator(op, where, 8, max_bytes);
+  detail::require_memory(where, "the Krylov basis (" + std::to_string(op.dim) + " × " + std::to_string(m) + " doubles)",
+                         8.0 * static_cast<double>(op.dim) * static_cast<double>(m), max_bytes,
+                         "max_bytes or GROKSCOPE_MAX_MEMORY", "lower the iterations");
 }
 
 // eigen-decomposition of the run's tridiagonal matrix (ascending)
@@ -113,8 +169,9 @@ GROKSCOPE_DEFERRED_DEF EigenEstimate lanczos_eigenvalues(const SymmetricOperator
   const Index m =
       o.iterations > 0 ? std::min(o.iterations, op.dim) : std::min(op.dim, std::max<Index>(2 * o.k + 20, 40));
   require(m >= o.k, where, std::to_string(m) + " iterations cannot give " + std::to_string(o.k) + " eigenvalues");
+  detail::require_krylov(op, m, where, o.max_bytes);
   Rng rng(o.seed);
-  const detail::LanczosRun r = detail::lanczos_run(op, detail::random_unit(op.dim, rng), m, where);
+  const detail::LanczosRun r = detail::lanczos_run(op, detail::random_unit(op.dim, rng), m, where, rng);
   const auto es = detail::tridiagonal_eigen(r);
   const Index got = r.a.size(), k = std::min(o.k, got);
   EigenEstimate e;
@@ -126,14 +183,23 @@ GROKSCOPE_DEFERRED_DEF EigenEstimate lanczos_eigenvalues(const SymmetricOperator
     const Index c = o.largest ? got - 1 - i : i;  // ascending order in es
     e.eigenvalues(i) = es.eigenvalues()(c);
     e.eigenvectors.col(i) = (r.Q * es.eigenvectors().col(c)).normalized();
-    // the Lanczos residual ‖A y − θ y‖ = |b_m · s_m|
-    e.residuals(i) = std::abs(r.b(got - 1) * es.eigenvectors()(got - 1, c));
+    // the Lanczos residual ‖A y − θ y‖ = |b_m · s_m|, or the residual against the operator itself
+    e.residuals(i) =
+        o.verify ? (detail::checked_apply(op, e.eigenvectors.col(i), where) - e.eigenvalues(i) * e.eigenvectors.col(i))
+                       .norm()
+                 : std::abs(r.b(got - 1) * es.eigenvectors()(got - 1, c));
+    if (o.verify) ++e.matvecs;
   }
   require(k == o.k, where,
           "the Krylov space closed after " + std::to_string(got) +
               " steps (the start vector spans an invariant "
               "subspace); fewer than " +
               std::to_string(o.k) + " eigenvalues are reachable from it");
+  if (o.verify) {
+    e.symmetry_error = detail::symmetry_error(op, rng, where);
+    e.matvecs += 2;
+    detail::check_estimate(e, where);
+  }
   return e;
 }
 
@@ -179,6 +245,19 @@ GROKSCOPE_DEFERRED_DEF EigenEstimate power_iteration(const SymmetricOperator& op
     e.residuals(k) = (detail::checked_apply(op, v, where) - lambda * v).norm();
     ++e.matvecs;
   }
+  if (o.verify) {
+    e.symmetry_error = detail::symmetry_error(op, rng, where);
+    e.matvecs += 2;
+    // power iteration stops at PyHessian's loose tolerance: only a residual above 1e-2 of |λ| is
+    // reported (the symmetry check is the sharp one)
+    if (e.symmetry_error > 1e-8)
+      e.warnings.push_back(std::string(where) + ": the operator is not symmetric (relative error " +
+                           std::to_string(e.symmetry_error) + " on random vectors): not a Hessian–vector product");
+    for (Index k = 0; k < o.top_n; ++k)
+      if (!(e.residuals(k) <= 1e-2 * std::max(std::abs(e.eigenvalues(k)), 1e-300)))
+        e.warnings.push_back(std::string(where) + ": eigenpair " + std::to_string(k) + " has residual " +
+                             std::to_string(e.residuals(k)) + " against the operator: not converged");
+  }
   return e;
 }
 
@@ -210,16 +289,63 @@ GROKSCOPE_DEFERRED_DEF TraceEstimate hutchinson_trace(const SymmetricOperator& o
   return t;
 }
 
+GROKSCOPE_DEFERRED_DEF TraceEstimate hutchpp_trace(const SymmetricOperator& op, const HutchppOptions& o) {
+  const char* where = "hutchpp_trace";
+  detail::require_operator(op, where);
+  require(o.matvecs >= 3 && o.matvecs % 3 == 0, where,
+          "matvecs must be a positive multiple of 3, got " + std::to_string(o.matvecs));
+  const Index s = std::min(o.matvecs / 3, op.dim);
+  detail::require_memory(where, "three " + std::to_string(op.dim) + " × " + std::to_string(s) + " blocks",
+                         3 * 8.0 * static_cast<double>(op.dim) * static_cast<double>(s), o.max_bytes,
+                         "max_bytes or GROKSCOPE_MAX_MEMORY", "lower matvecs");
+  Rng rng(o.seed);
+  const auto rademacher = [&](Index cols) {
+    Eigen::MatrixXd M(op.dim, cols);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < op.dim; ++i) M(i, j) = rng.uniform() < 0.5 ? -1.0 : 1.0;
+    return M;
+  };
+  const auto apply_cols = [&](const Eigen::MatrixXd& X) {
+    Eigen::MatrixXd Y(op.dim, X.cols());
+    for (Index j = 0; j < X.cols(); ++j) Y.col(j) = detail::checked_apply(op, X.col(j), where);
+    return Y;
+  };
+  const Eigen::MatrixXd AS = apply_cols(rademacher(s));
+  const Eigen::MatrixXd Q =
+      Eigen::HouseholderQR<Eigen::MatrixXd>(AS).householderQ() * Eigen::MatrixXd::Identity(op.dim, s);
+  TraceEstimate t;
+  t.trace = (Q.transpose() * apply_cols(Q)).trace();
+  const Index g = o.matvecs / 3;
+  if (s < op.dim) {  // Hutchinson on (I − QQᵀ) A (I − QQᵀ)
+    Eigen::MatrixXd G = rademacher(g);
+    G -= Q * (Q.transpose() * G);
+    const Eigen::MatrixXd AG = apply_cols(G);
+    for (Index j = 0; j < g; ++j) {
+      const Eigen::VectorXd r = AG.col(j) - Q * (Q.transpose() * AG.col(j));
+      t.samples.push_back(G.col(j).dot(r));
+    }
+    const double mean = std::accumulate(t.samples.begin(), t.samples.end(), 0.0) / static_cast<double>(g);
+    t.trace += mean;
+    if (g > 1) {
+      double ss = 0;
+      for (double x : t.samples) ss += (x - mean) * (x - mean);
+      t.standard_error = std::sqrt(ss / static_cast<double>(g - 1)) / std::sqrt(static_cast<double>(g));
+    }
+  }
+  return t;
+}
+
 GROKSCOPE_DEFERRED_DEF SpectralDensity slq_density(const SymmetricOperator& op, const DensityOptions& o) {
   const char* where = "slq_density";
   detail::require_operator(op, where);
   require(o.iterations >= 1, where, "iterations must be >= 1");
   require(o.runs >= 1, where, "runs must be >= 1");
+  detail::require_krylov(op, std::min(o.iterations, op.dim), where, o.max_bytes);
   Rng rng(o.seed);
   SpectralDensity d;
   for (Index r = 0; r < o.runs; ++r) {
     const detail::LanczosRun run =
-        detail::lanczos_run(op, detail::random_unit(op.dim, rng), std::min(o.iterations, op.dim), where);
+        detail::lanczos_run(op, detail::random_unit(op.dim, rng), std::min(o.iterations, op.dim), where, rng);
     const auto es = detail::tridiagonal_eigen(run);
     d.nodes.push_back(es.eigenvalues());
     d.weights.push_back(es.eigenvectors().row(0).transpose().array().square().matrix());
