@@ -60,11 +60,14 @@ print()
 print("| measurement | grokscope | PyTorch | speed-up |")
 print("|---|---|---|---|")
 for name, label in (("Gradient_NandaTransformer", "loss + gradient, Nanda et al.'s transformer, full batch 3 830, float64"),
-                    ("HVP_NandaTransformer", "one Hessian-vector product, same loss"),
+                    ("HVP_NandaTransformer", "one exact Hessian-vector product, same loss (torch: double backward)"),
                     ("PowerIteration_NandaTransformer", "top-1 Hessian eigenvalue, power iteration, 20 iterations"),
                     ("LLC_GromovMLP", "LLC, 4 chains x 200 draws, batch 128, Gromov's MLP p = 59, float32")):
     t, tp = ms(ours["BM_" + name]), peer["BM_" + name]
     print("| %s | %.0f ms | %.0f ms | **%.1f×** |" % (label, t, tp, tp / t))
+fd = ms(ours["BM_HVP_NandaTransformer_FiniteDifference"])
+print("| the older finite-difference product (not the Hessian on this ReLU model; %.0f kinks crossed per product) "
+      "| %.0f ms | | |" % (ours["BM_HVP_NandaTransformer_FiniteDifference"]["kinks_crossed"], fd))
 hvp = ms(ours["BM_HVP_NandaTransformer"])
 print("\ngrokscope's Hessian-vector product costs %.2f gradient evaluations; PyTorch's double backward %.2f "
       "(of its own gradient)" % (hvp / grad, peer["BM_HVP_NandaTransformer"] / peer["BM_Gradient_NandaTransformer"]))

@@ -240,7 +240,9 @@ class CurvatureOperator {
   }
 
   Index dim() const { return m_dim; }
-  /// Gradient evaluations so far (two per finite-difference product, one per exact product).
+  /// Gradient evaluations so far: two per finite-difference product; one per recording of the
+  /// exact method, which keeps its forward pass and gradient across products until a parameter
+  /// of the model changes (the loss function is taken to be deterministic).
   Index gradients() const { return m_gradients; }
   /// Products so far.
   Index products() const { return m_products; }
@@ -275,6 +277,7 @@ class CurvatureOperator {
   double loss_and_gradient(Eigen::VectorXd& g) {
     const GradGuard guard(m_model);
     Tape<double>& t = *m_tape;
+    m_recorded = false;  // the kept recording of the exact products is replaced
     t.reset();
     t.clear_tangents();
     const Var<double> L = record(t);
@@ -375,10 +378,36 @@ class CurvatureOperator {
     }
   }
 
+  // True when the kept recording was made at the model's current parameters.
+  bool recording_current() {
+    if (!m_recorded) return false;
+    const std::vector<Parameter<double>*> all = m_model.parameters();
+    if (all.size() != m_snapshot.size()) return false;
+    for (std::size_t k = 0; k < all.size(); ++k)
+      if (all[k]->value.rows() != m_snapshot[k].rows() || all[k]->value.cols() != m_snapshot[k].cols() ||
+          !(all[k]->value == m_snapshot[k]))
+        return false;
+    return true;
+  }
+
+  // The forward pass and the gradient do not depend on v: they are recorded once and kept (as
+  // PyHessian keeps its create_graph gradient), and remade when a parameter of the model has
+  // changed since. Each product then runs the tangent pass and the second-order reverse pass.
   Eigen::VectorXd exact(const Eigen::VectorXd& v) {
     const GradGuard guard(m_model);
     Tape<double>& t = *m_tape;
-    t.reset();
+    if (!recording_current()) {
+      m_recorded = false;
+      t.reset();
+      t.clear_tangents();
+      m_L = record(t);
+      t.backward(m_L);
+      ++m_gradients;
+      if (m_o.kind == Curvature::EmpiricalFisher) m_G = t.grad(m_out);
+      m_snapshot.clear();
+      for (const Parameter<double>* p : m_model.parameters()) m_snapshot.push_back(p->value);
+      m_recorded = true;
+    }
     t.clear_tangents();
     Index o = 0;
     for (Parameter<double>* p : m_params) {
@@ -386,15 +415,12 @@ class CurvatureOperator {
       Eigen::Map<Eigen::VectorXd>(d.data(), d.size()) = v.segment(o, p->size());
       o += p->size();
     }
-    const Var<double> L = record(t);
     t.forward_tangents();
-    t.backward(L);
-    ++m_gradients;
     Eigen::VectorXd out(m_dim);
     if (m_o.kind == Curvature::EmpiricalFisher) {
       // ∇ℓ_i = n·Ḡ_i with Ḡ = ∂L/∂outputs; F v = (1/n) Σ_i J_iᵀ ∇ℓ_i (∇ℓ_i · J_i v): one reverse
       // pass from the outputs with seed U_i = n (Ḡ_i · ż_i) Ḡ_i.
-      const Matrix<double> G = t.grad(m_out);
+      const Matrix<double>& G = m_G;
       const Matrix<double>& zdot = t.tangent(m_out);
       const double n = static_cast<double>(G.rows());
       Matrix<double> U = G;
@@ -405,7 +431,7 @@ class CurvatureOperator {
       return out;
     }
     // Hessian: every op's curvature; Gauss–Newton: only the loss's ops (after the outputs).
-    t.backward_tangents(L, m_o.kind == Curvature::GaussNewton ? m_out.id + 1 : 0);
+    t.backward_tangents(m_L, m_o.kind == Curvature::GaussNewton ? m_out.id + 1 : 0);
     o = 0;
     for (Parameter<double>* p : m_params) {
       const Matrix<double>& h = t.second_grad(*p);
@@ -468,7 +494,10 @@ class CurvatureOperator {
   ModelInput<double> m_in;
   OutputLossFn<double> m_out_loss;
   CurvatureOptions m_o;
-  Var<double> m_out;
+  Var<double> m_out, m_L;
+  bool m_recorded = false;                 ///< the tape holds the forward pass and gradient at m_snapshot
+  std::vector<Matrix<double>> m_snapshot;  ///< every model parameter's value when recorded
+  Matrix<double> m_G;                      ///< ∂L/∂outputs of the recording (empirical Fisher)
   std::vector<Parameter<double>*> m_params;
   Index m_dim = 0, m_gradients = 0, m_products = 0, m_kinks = 0;
   std::vector<unsigned char> m_signs;
