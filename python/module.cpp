@@ -27,6 +27,8 @@
 
 #include "experiment.hpp"  // tools/experiment.hpp: grokscope-run's configuration format
 
+#include "common.hpp"
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -44,46 +46,9 @@
 
 namespace py = pybind11;
 using namespace grokscope;
+using namespace grokscope_python;
 
 namespace {
-
-// A float32/float64 numpy array of rank 2 (or 1 when `allow_vector`, read as a column) as a
-// double matrix.
-// The array behind `obj` after the checks every argument gets: a numpy array, float32 or float64,
-// rank 2 (or 1 when `allow_vector`). Sets `f32` to whether it holds float32.
-py::array checked_array(const py::handle& obj, const char* name, bool allow_vector, bool& f32) {
-  if (!py::isinstance<py::array>(obj))
-    throw py::type_error(std::string(name) + ": expected a numpy array, got " +
-                         std::string(py::str(py::type::of(obj).attr("__name__"))));
-  const py::array a = py::reinterpret_borrow<py::array>(obj);
-  const py::dtype dt = a.dtype();
-  f32 = dt.is(py::dtype::of<float>());
-  if (!f32 && !dt.is(py::dtype::of<double>()))
-    throw py::type_error(std::string(name) + ": expected float32 or float64, got " +
-                         std::string(py::str(dt.attr("name"))));
-  if (a.ndim() != 2 && !(allow_vector && a.ndim() == 1))
-    throw py::value_error(std::string(name) + ": expected a " + (allow_vector ? "1-d or 2-d" : "2-d") + " array, got " +
-                          std::to_string(a.ndim()) + "-d");
-  return a;
-}
-
-// The array as a matrix of T (one vectorised copy; a non-C-contiguous array is first made
-// contiguous by numpy, a second copy).
-template <typename T, typename From, int Order = Eigen::ColMajor>
-Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order> copy_as(const py::array& a) {
-  const auto c = py::array_t<From, py::array::c_style | py::array::forcecast>::ensure(a);
-  const Index rows = static_cast<Index>(a.shape(0)), cols = a.ndim() == 2 ? static_cast<Index>(a.shape(1)) : 1;
-  const Eigen::Map<const Eigen::Matrix<From, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> m(c.data(), rows, cols);
-  return m.template cast<T>();
-}
-
-// A float32/float64 numpy array of rank 2 (or 1 when `allow_vector`, read as a column) as a
-// double matrix.
-Eigen::MatrixXd matrix_arg(const py::handle& obj, const char* name, bool allow_vector = false) {
-  bool f32 = false;
-  const py::array a = checked_array(obj, name, allow_vector, f32);
-  return f32 ? copy_as<double, float>(a) : copy_as<double, double>(a);
-}
 
 // Two representations for CKA: computed in float when both are float32 (as the C++ API does for
 // float matrices), in double otherwise.
@@ -104,36 +69,6 @@ CkaResult cka_pair(const py::handle& X, const py::handle& Y, Fn&& fn) {
   py::gil_scoped_release unlocked;
   return fn(x, y);
 }
-
-py::array_t<double> to_numpy(const Eigen::MatrixXd& m) {
-  py::array_t<double> out({static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())});
-  Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(out.mutable_data(), m.rows(),
-                                                                                     m.cols()) = m;
-  return out;
-}
-
-py::array_t<double> to_numpy(const Eigen::VectorXd& v) {
-  py::array_t<double> out(static_cast<py::ssize_t>(v.size()));
-  auto w = out.mutable_unchecked<1>();
-  for (Index i = 0; i < v.size(); ++i) w(i) = v(i);
-  return out;
-}
-
-py::array_t<std::int64_t> to_numpy(const IndexList& v) {
-  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
-  auto w = out.mutable_unchecked<1>();
-  for (std::size_t i = 0; i < v.size(); ++i) w(static_cast<py::ssize_t>(i)) = v[i];
-  return out;
-}
-
-std::vector<double> vector_arg(const py::handle& obj, const char* name) {
-  const Eigen::MatrixXd m = matrix_arg(obj, name, true);
-  if (m.cols() != 1) throw py::value_error(std::string(name) + ": expected a 1-d array");
-  return std::vector<double>(m.data(), m.data() + m.rows());
-}
-
-// nlohmann JSON → Python objects (through the json module: exact for every value it holds).
-py::object to_python(const nlohmann::ordered_json& j) { return py::module_::import("json").attr("loads")(j.dump()); }
 
 DetectOptions detect_options(const std::string& metric, std::optional<double> threshold,
                              std::optional<double> test_threshold, bool relative, Index patience,
@@ -186,19 +121,6 @@ py::dict dataset_dict(const Dataset& ds) {
   for (const auto& [k, v] : ds.arrays) arrays[py::str(k)] = to_numpy(Eigen::MatrixXd(v));
   d["arrays"] = arrays;
   return d;
-}
-
-IndexList index_arg(const py::handle& obj, const char* name) {
-  if (!py::isinstance<py::array>(obj)) throw py::type_error(std::string(name) + ": expected a numpy array of integers");
-  const py::array a = py::reinterpret_borrow<py::array>(obj);
-  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
-    throw py::type_error(std::string(name) + ": expected integers, got " +
-                         std::string(py::str(a.dtype().attr("name"))));
-  if (a.ndim() != 1) throw py::value_error(std::string(name) + ": expected a 1-d array");
-  const auto v = py::array_t<std::int64_t, py::array::forcecast>::ensure(a);
-  IndexList out(static_cast<std::size_t>(a.shape(0)));
-  for (py::ssize_t i = 0; i < a.shape(0); ++i) out[static_cast<std::size_t>(i)] = v.at(i);
-  return out;
 }
 
 // ---- models -------------------------------------------------------------------------------
@@ -317,38 +239,6 @@ TransformerConfig transformer_config(const py::dict& d) {
   return c;
 }
 
-// A model held for Python: float64 when made from Python, float32 or float64 when a Trainer made
-// it from a configuration. Shared, so that a model handed to a probe or kept after a run stays valid.
-struct PyModel {
-  std::shared_ptr<Model<double>> d;
-  std::shared_ptr<Model<float>> f;
-  bool tokens = false;  // a Transformer reads token ids
-
-  Model<double>* as(double*) const { return d.get(); }
-  Model<float>* as(float*) const { return f.get(); }
-  // Calls fn(model) with the model in its own scalar type; fn returns the same type for both.
-  template <typename Fn>
-  auto visit(Fn&& fn) const {
-    return d ? fn(*d) : fn(*f);
-  }
-  bool float32() const { return !d; }
-};
-
-// A string argument that names one of a few settings: its value, or ValueError listing the names
-// ("where: what must be 'a', 'b' or 'c', got 'x'").
-template <typename E>
-E choice_arg(const std::string& value, const char* where, const char* what,
-             std::initializer_list<std::pair<const char*, E>> names) {
-  std::string list;
-  std::size_t i = 0;
-  for (const auto& [name, e] : names) {
-    if (value == name) return e;
-    list += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + "'" + name + "'";
-    ++i;
-  }
-  throw py::value_error(std::string(where) + ": " + what + " must be " + list + ", got '" + value + "'");
-}
-
 template <typename S>
 PyModel wrap(std::shared_ptr<Model<S>> m) {
   PyModel pm;
@@ -368,39 +258,6 @@ PyModel make_model(const Config& c, const std::string& dtype, const char* where)
   throw py::value_error(std::string(where) + ": dtype must be 'float64' or 'float32', got '" + dtype + "'");
 }
 
-// A matrix of T as a numpy array of T (one copy).
-template <typename Derived>
-py::array to_numpy_of(const Eigen::MatrixBase<Derived>& m) {
-  using T = typename Derived::Scalar;
-  py::array_t<T> out({static_cast<py::ssize_t>(m.rows()), static_cast<py::ssize_t>(m.cols())});
-  Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(out.mutable_data(), m.rows(),
-                                                                                m.cols()) = m;
-  return out;
-}
-
-// The inputs of a model: dense rows (n, d) for an MLP, or int token ids (n, T) for a transformer.
-template <typename S>
-ModelInput<S> model_input(const PyModel& m, const py::handle& obj, const char* name) {
-  ModelInput<S> in;
-  if (!m.tokens) {
-    in.x = matrix_arg(obj, name).cast<S>();
-    return in;
-  }
-  if (!py::isinstance<py::array>(obj))
-    throw py::type_error(std::string(name) + ": expected a numpy array of token ids");
-  const py::array a = py::reinterpret_borrow<py::array>(obj);
-  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
-    throw py::type_error(std::string(name) + ": token ids must be integers, got " +
-                         std::string(py::str(a.dtype().attr("name"))));
-  if (a.ndim() != 2)
-    throw py::value_error(std::string(name) + ": expected (n, T) token ids, got " + std::to_string(a.ndim()) + "-d");
-  const auto t = py::array_t<std::int64_t, py::array::forcecast>::ensure(a);
-  in.T = static_cast<Index>(a.shape(1));
-  for (py::ssize_t i = 0; i < a.shape(0); ++i)
-    for (py::ssize_t j = 0; j < a.shape(1); ++j) in.tokens.push_back(t.at(i, j));
-  return in;
-}
-
 // fn(transformer, cache) on the cache of one pass over `inputs` (a Transformer only), without the GIL.
 template <typename Fn>
 auto with_transformer_cache(const PyModel& pm, const py::handle& inputs, const char* where, Fn&& fn) {
@@ -409,7 +266,7 @@ auto with_transformer_cache(const PyModel& pm, const py::handle& inputs, const c
     using S = typename std::decay_t<decltype(mm)>::Scalar;
     auto& t = dynamic_cast<Transformer<S>&>(mm);
     const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
-    py::gil_scoped_release unlocked;
+    const ModelGuard guard(pm.mutex);
     return fn(t, t.run_with_cache(in));
   });
 }
@@ -452,6 +309,12 @@ void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict) {
       const bool transposed = a.ndim() == 2 && a.shape(0) == p->cols() && a.shape(1) == p->rows();
       problems.push_back("'" + p->name + "' is " + have + ", expected " + want +
                          (transposed ? " (transpose it: see the README's layout table)" : ""));
+      continue;
+    }
+    const char kind = a.dtype().kind();
+    if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b') {  // complex would lose its imaginary part
+      problems.push_back("'" + p->name + "' holds " + std::string(py::str(a.dtype().attr("name"))) +
+                         ", not real numbers");
       continue;
     }
     try {
@@ -610,7 +473,7 @@ class PyTrainer {
         pending.emplace();  // takes the error (KeyboardInterrupt) out of the interpreter
         return true;
       };
-      py::gil_scoped_release unlocked;
+      const ModelGuard guard(m_model.mutex);
       res = experiment::train(m_experiment, out, &hooks);
     };
     if (m_model.float32()) {
@@ -669,7 +532,13 @@ class PyTrainer {
 
 }  // namespace
 
+namespace grokscope_python {
+void bind_curvature(py::module_& m);  // curvature.cpp
+}  // namespace grokscope_python
+
 PYBIND11_MODULE(grokscope, m) {
+  // an allocation refused by its estimate is a MemoryError (a std::runtime_error in C++)
+  py::register_exception<MemoryLimitError>(m, "MemoryLimitError", PyExc_MemoryError);
   m.doc() =
       "grokscope: measurement primitives for grokking research (CKA, kernels, detectors, datasets), "
       "the C++ library's compiled engine from Python.";
@@ -920,7 +789,7 @@ PYBIND11_MODULE(grokscope, m) {
               const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
               ActivationCache<S> cache;
               {
-                py::gil_scoped_release unlocked;
+                const ModelGuard guard(pm.mutex);
                 cache = mm.run_with_cache(in, CaptureFilter{names});
               }
               py::dict d;
@@ -940,7 +809,7 @@ PYBIND11_MODULE(grokscope, m) {
               const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
               Matrix<S> out;
               {
-                py::gil_scoped_release unlocked;
+                const ModelGuard guard(pm.mutex);
                 Tape<S> t;
                 out = mm.forward(t, in).value();
               }
@@ -1024,11 +893,11 @@ PYBIND11_MODULE(grokscope, m) {
           using S = typename std::decay_t<decltype(mm)>::Scalar;
           const ModelInput<S> a = model_input<S>(pm, X, "X");
           if (X2.is_none()) {
-            py::gil_scoped_release unlocked;
+            const ModelGuard guard(pm.mutex);
             return Eigen::MatrixXd(empirical_ntk(mm, a, o));
           }
           const ModelInput<S> b = model_input<S>(pm, X2, "X2");
-          py::gil_scoped_release unlocked;
+          const ModelGuard guard(pm.mutex);
           return Eigen::MatrixXd(empirical_ntk(mm, a, b, o));
         });
         return to_numpy(K);
@@ -1263,7 +1132,7 @@ PYBIND11_MODULE(grokscope, m) {
         const EffectiveSparsity e = pm.visit([&](auto& mm) {
           using S = typename std::decay_t<decltype(mm)>::Scalar;
           const ModelInput<S> in = model_input<S>(pm, X, "X");
-          py::gil_scoped_release unlocked;
+          const ModelGuard guard(pm.mutex);
           return effective_sparsity(mm, in, y, hidden, readout);
         });
         py::dict d;
@@ -1425,4 +1294,6 @@ PYBIND11_MODULE(grokscope, m) {
       },
       py::arg("config"), py::arg("out") = "", py::arg("seed") = 0,
       "Trainer(config, seed).run(out): one seed of a grokscope-run configuration, its result dict.");
+
+  grokscope_python::bind_curvature(m);
 }

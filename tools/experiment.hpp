@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -45,6 +46,55 @@ struct ConfigError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// A JSON value as it appears in a message: at most 80 characters (a long array or a 200 kB string
+// is cut, with the total length said).
+inline std::string excerpt(const json& x) {
+  std::string d = x.dump();
+  if (d.size() > 80) d = d.substr(0, 60) + "… (" + std::to_string(d.size()) + " characters)";
+  return d;
+}
+
+// The deepest nesting of objects and arrays a configuration may have (grokscope's own are 4 deep).
+constexpr int kMaxConfigDepth = 64;
+
+// A configuration's JSON text parsed, refusing a nesting deeper than kMaxConfigDepth and a key
+// repeated within one object (JSON allows it, and the later value would silently win); `where`
+// names the source in the messages. The depth is checked while parsing, so a hostile file is
+// refused before anything deep is built.
+inline json parse_config(const std::string& text, const std::string& where) {
+  std::vector<std::vector<std::string>> keys;  // the keys seen in each open object
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (depth >= kMaxConfigDepth)
+          throw ConfigError(where + ": nesting too deep (more than " + std::to_string(kMaxConfigDepth) + " levels)");
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        break;
+      case json::parse_event_t::key: {
+        const std::string k = parsed.get<std::string>();
+        if (!keys.empty()) {
+          if (std::find(keys.back().begin(), keys.back().end(), k) != keys.back().end())
+            throw ConfigError(where + ": the key " + excerpt(json(k)) + " appears twice in one object");
+          keys.back().push_back(k);
+        }
+        break;
+      }
+      case json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, check);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
 inline std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
@@ -57,7 +107,7 @@ class Section {
  public:
   Section(const json& j, std::string path) : m_path(std::move(path)) {
     if (j.is_null()) return;
-    if (!j.is_object()) fail("", "must be an object, got " + j.dump());
+    if (!j.is_object()) fail("", "must be an object, got " + excerpt(j));
     m_j = j;
   }
 
@@ -74,14 +124,20 @@ class Section {
           if (!x.is_number_integer() && !(x.is_number() && x.get<double>() == std::floor(x.get<double>())))
             throw std::domain_error("");
           if (std::is_unsigned_v<T> && x.get<double>() < 0) throw std::domain_error("");
+          // a float beyond T's range (1e19 for an int64) is refused before the conversion
+          if (x.is_number_float() && !(x.get<double>() >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                                       x.get<double>() < std::ldexp(1.0, std::numeric_limits<T>::digits)))
+            fail(key, std::string("must be ") + type_name<T>() + " within range, got " + excerpt(x));
         } else if constexpr (std::is_floating_point_v<T>) {
           if (!x.is_number()) throw std::domain_error("");
         } else if constexpr (std::is_same_v<T, std::string>) {
           if (!x.is_string()) throw std::domain_error("");
         }
         v = x.get<T>();
+      } catch (const ConfigError&) {
+        throw;
       } catch (const std::exception&) {
-        fail(key, std::string("must be ") + type_name<T>() + ", got " + x.dump());
+        fail(key, std::string("must be ") + type_name<T>() + ", got " + excerpt(x));
       }
     }
     m_resolved[key] = v;
@@ -99,10 +155,10 @@ class Section {
     m_known.push_back(key);
     if (m_j.contains(key)) {
       const json& x = m_j[key];
-      if (!x.is_array()) fail(key, "must be a list of integers, got " + x.dump());
+      if (!x.is_array()) fail(key, "must be a list of integers, got " + excerpt(x));
       def.clear();
       for (const json& e : x) {
-        if (!e.is_number_integer()) fail(key, "must be a list of integers, got " + x.dump());
+        if (!e.is_number_integer()) fail(key, "must be a list of integers, got " + excerpt(x));
         def.push_back(e.get<Index>());
       }
     }
@@ -409,6 +465,7 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
       e.adam.weight_decay = e.optimizer == "adam" ? 0.0 : o.get<double>("weight_decay", e.adam.weight_decay);
       e.adam.decay = e.optimizer == "adam_l2" ? WeightDecayMode::CoupledL2 : WeightDecayMode::Decoupled;
       o.positive("lr", e.adam.lr);
+      o.positive("eps", e.adam.eps);  // 0 divides by √v̂ = 0 for a parameter whose gradient is 0
       o.non_negative("weight_decay", e.adam.weight_decay);
     }
     e.constant_norm = o.get<double>("constant_norm", 0.0);  // Omnigrok: keep ‖θ‖ at this × ‖θ₀‖ (0: off)
@@ -428,7 +485,9 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
         f.get<double>("lamb", 2.0);
         f.get<bool>("normalize", false);
       } else {
-        f.get<Index>("window", 100);
+        const Index window = f.get<Index>("window", 100);
+        if (window < 1 || window > 1000000)  // the filter keeps `window` gradients of every parameter
+          f.fail("window", "must be in [1, 1000000], got " + std::to_string(window));
         f.get<double>("lamb", 5.0);
         f.get<bool>("warmup", true);
         f.get<bool>("use_sum", false);
@@ -449,6 +508,7 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
     tc.stop_train_acc = t.get<double>("stop_train_acc", tc.stop_train_acc);
     tc.stop_patience = t.get<Index>("stop_patience", tc.stop_patience);
     tc.regression_threshold = t.get<double>("regression_threshold", tc.regression_threshold);
+    t.non_negative("regression_threshold", tc.regression_threshold);
     tc.ce_precision = t.choice("ce_precision", "stable", {"stable", "native"}) == "stable"
                           ? CrossEntropyPrecision::Stable
                           : CrossEntropyPrecision::Native;
@@ -471,10 +531,18 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
       const Index every = p.get<Index>("every", 100);
       if (every < 1) p.fail("every", "must be >= 1");
       p.get<std::string>("prefix", "");
-      if (k == "weight_spectrum") p.get<Index>("heads", e.mlp ? 0 : e.tf_cfg.heads), p.get<Index>("top", 3);
+      if (k == "weight_spectrum") {
+        const Index heads = p.get<Index>("heads", e.mlp ? 0 : e.tf_cfg.heads);
+        if (e.mlp && heads != 0) p.fail("heads", "an MLP has no attention heads");
+        if (heads < 0) p.fail("heads", "must be >= 0");
+        if (p.get<Index>("top", 3) < 0) p.fail("top", "must be >= 0");
+      }
       if (k == "stability" || k == "ntk") p.choice("on", k == "ntk" ? "test" : "train", {"train", "test"});
       if (k == "stability" && e.data.labels.empty()) p.fail("kind", "stability needs class labels");
-      if (k == "ntk") p.get<Index>("max_examples", 256), p.choice("precision", "double", {"double", "model"});
+      if (k == "ntk") {
+        if (p.get<Index>("max_examples", 256) < 1) p.fail("max_examples", "must be >= 1");
+        p.choice("precision", "double", {"double", "model"});
+      }
       if (k == "fourier") {
         if (e.task_kind != "modular" || e.data.size() != e.p * e.p)
           p.fail("kind", "fourier needs a modular task over all p^2 pairs (add, sub, mul, x2_plus_y2, ...)");
@@ -493,7 +561,11 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
     DetectOptions& o = e.train.detect_options;
     o.metric = d.choice("metric", "accuracy", {"accuracy", "loss"}) == "loss" ? GrokMetric::Loss : GrokMetric::Accuracy;
     o.threshold = d.get<double>("threshold", o.threshold);
-    if (d.has("test_threshold")) o.test_threshold = d.get<double>("test_threshold", 0.0);
+    if (!(o.threshold > 0)) d.fail("threshold", "must be > 0 (an accuracy or loss level)");
+    if (d.has("test_threshold")) {
+      o.test_threshold = d.get<double>("test_threshold", 0.0);
+      if (!(*o.test_threshold > 0)) d.fail("test_threshold", "must be > 0");
+    }
     o.loss_relative = d.get<bool>("loss_relative", o.loss_relative);
     o.patience = d.get<Index>("patience", o.patience);
     o.min_delay_ratio = d.get<double>("min_delay_ratio", o.min_delay_ratio);
@@ -613,9 +685,12 @@ inline json with_axis(json cfg, const std::string& path, const json& value) {
     if (key.empty()) throw ConfigError("config: " + what + " has an empty part");
     const bool last = dot == std::string::npos;
     if (node->is_array()) {
+      // compared as text first: a 30-digit index must not reach std::stoul (out_of_range, "stoul")
       const bool digits = key.find_first_not_of("0123456789") == std::string::npos;
-      if (!digits || std::stoul(key) >= node->size())
-        throw ConfigError("config: " + what + ": '" + key + "' is not an index of the list");
+      const bool fits = digits && key.size() <= 9 && std::stoul(key) < node->size();
+      if (!fits)
+        throw ConfigError("config: " + what + ": '" + excerpt(json(key)) + "' is not an index of the list (it has " +
+                          std::to_string(node->size()) + " entries)");
       node = &(*node)[std::stoul(key)];
     } else {
       if (node->is_null()) *node = json::object();

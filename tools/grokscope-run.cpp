@@ -83,10 +83,25 @@ void plot(const std::string& dir) {
 
 std::string show(const std::optional<double>& v) { return v ? format_number(*v) : "never"; }
 
+// The most runs (points × seeds) one configuration may ask for: a million runs of the smallest
+// model take days; a larger number is a typo (10¹² seeds would be materialised before anything ran).
+constexpr std::uint64_t kMaxPoints = 1000000;
+
+// What a sweep's points share: the configuration without its sweep axes, seeds and output folder,
+// as 16 hex digits of FNV-1a over its JSON text (keys in the order given).
+std::string config_fingerprint(json cfg) {
+  for (const char* k : {"sweep", "seeds", "out"}) cfg.erase(k);
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const unsigned char c : cfg.dump()) h = (h ^ c) * 1099511628211ULL;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"Run a grokking experiment described as JSON", "grokscope-run"};
   std::string config_path, out;
-  bool print_config = false, no_plot = false;
+  bool print_config = false, no_plot = false, force = false;
   Index workers = 1;
   std::vector<std::string> sets;
   app.add_option("config", config_path, "the experiment's JSON file (examples/configs/*.json)")->required();
@@ -97,6 +112,9 @@ int run(int argc, char** argv) {
                  "(a bare word is taken as a string: --set optimizer.kind=sgd)");
   app.add_flag("--print-config", print_config, "print the resolved configuration with every default and stop");
   app.add_flag("--no-plot", no_plot, "do not draw history.png");
+  app.add_flag("--force", force,
+               "replace the run already in the output folder (a sweep: redo the points a different "
+               "configuration wrote)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -117,13 +135,10 @@ int run(int argc, char** argv) {
   {
     std::error_code ec;
     if (std::filesystem::is_directory(config_path, ec)) throw ConfigError(config_path + ": is a directory, not a file");
-    std::ifstream in(config_path);
+    std::ifstream in(config_path, std::ios::binary);
     if (!in) throw ConfigError(config_path + ": cannot open");
-    try {
-      cfg = json::parse(in);
-    } catch (const json::parse_error& e) {
-      throw ConfigError(config_path + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    cfg = parse_config(text, config_path);
   }
   if (!cfg.is_object()) throw ConfigError(config_path + ": the configuration must be a JSON object");
   for (const std::string& kv : sets) {
@@ -132,8 +147,9 @@ int run(int argc, char** argv) {
     const std::string text = kv.substr(eq + 1);
     json v;
     try {
-      v = json::parse(text);
-    } catch (const json::parse_error&) {
+      v = parse_config(text, "--set " + kv.substr(0, eq));
+    } catch (const ConfigError& e) {
+      if (std::string(e.what()).find("not valid JSON") == std::string::npos) throw;
       v = text;  // a bare word
     }
     cfg = with_axis(cfg, kv.substr(0, eq), v);
@@ -143,6 +159,9 @@ int run(int argc, char** argv) {
   if (cfg.contains("seeds")) {
     const json& s = cfg["seeds"];
     seeds.clear();
+    if (s.is_number_unsigned() && s.get<std::uint64_t>() > kMaxPoints)
+      throw ConfigError("config: seeds: " + s.dump() + " seeds is more than the " + std::to_string(kMaxPoints) +
+                        " runs a configuration may ask for");
     if (s.is_number_unsigned())
       for (std::uint64_t i = 0; i < s.get<std::uint64_t>(); ++i) seeds.push_back(i);
     else if (s.is_array())
@@ -166,6 +185,17 @@ int run(int argc, char** argv) {
         throw ConfigError("config: sweep." + it.key() + ": must be a non-empty list of values");
       axes.push_back({it.key(), std::vector<json>(it.value().begin(), it.value().end())});
     }
+  }
+  {  // the grid's size, before any of it is made
+    double points = static_cast<double>(seeds.size());
+    std::string shape = std::to_string(seeds.size()) + " seeds";
+    for (const auto& [name, values] : axes) {
+      points *= static_cast<double>(values.size());
+      shape += " × " + std::to_string(values.size()) + " (" + name + ")";
+    }
+    if (points > static_cast<double>(kMaxPoints))
+      throw ConfigError("config: the sweep has " + format_number(points) + " runs (" + shape + "), more than the " +
+                        std::to_string(kMaxPoints) + " a configuration may ask for");
   }
   if (out.empty())
     out = cfg.contains("out") && cfg["out"].is_string() ? cfg["out"].get<std::string>()
@@ -203,6 +233,12 @@ int run(int argc, char** argv) {
 
   if (axes.empty() && seeds.size() == 1) {
     if (!root) return 0;  // one run under mpirun: rank 0 does it
+    for (const char* f : {"summary.json", "history.csv"}) {
+      std::error_code ec;
+      if (!force && std::filesystem::exists(std::filesystem::path(out) / f, ec))
+        throw ConfigError(out + " already holds a run (" + f +
+                          "): pass --force to replace it, or --out another folder");
+    }
     const TrainResult r = run_one(cfg, seeds[0], out);
     std::printf("status %s after %ld steps in %.1f s: train acc %.3f, test acc %.3f\n", train_status_name(r.status),
                 static_cast<long>(r.steps_done), r.seconds, r.history.last("train_acc"), r.history.last("test_acc"));
@@ -232,6 +268,8 @@ int run(int argc, char** argv) {
   SweepOptions so;
   so.out_dir = out;
   so.workers = workers;
+  so.fingerprint = config_fingerprint(cfg);
+  so.redo_mismatched = force;
   const auto run_point = [&](const SweepPoint& pt) {
     SweepOutcome o;
     o.result = run_one(point_config(pt.params), pt.seed, pt.dir);

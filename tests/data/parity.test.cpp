@@ -1,4 +1,5 @@
 #include <grokscope/data/parity.hpp>
+#include <grokscope/data/regression.hpp>
 
 #include <doctest/doctest.h>
 
@@ -49,4 +50,14 @@ TEST_CASE("impossible settings are rejected") {
   o = {};
   o.n_train = 0;
   CHECK_THROWS_AS(sparse_parity(o), std::invalid_argument);
+}
+
+TEST_CASE("sparse_parity and kumar_polynomial estimate their memory before allocating") {
+  ParityOptions o;
+  o.n_train = 1000000000000;
+  CHECK_THROWS_WITH_AS(sparse_parity(o), doctest::Contains("grokscope::sparse_parity: n_train + n_test ="),
+                       std::runtime_error);
+  KumarOptions k;
+  k.D = 1000000000;
+  CHECK_THROWS_WITH_AS(kumar_polynomial(k), doctest::Contains("grokscope::kumar_polynomial: "), std::runtime_error);
 }

@@ -52,6 +52,16 @@ TEST_CASE("logit lens at the last residual site is the model's logits; direct at
                          doctest::Contains("not on the residual stream"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(direct_logit_attribution(m, cache, IndexList(3, 0)), doctest::Contains("3 labels for 49"),
                          std::invalid_argument);
+    // a cache of a model of another width is refused, naming the site and both widths
+    TransformerConfig wide = small(ln, 1.5);
+    wide.d_model = 32;
+    Transformer<double> other(wide);
+    CHECK_THROWS_WITH_AS(direct_logit_attribution(other, cache, labels),
+                         doctest::Contains("hook_embed has width 16 but the model's unembed.W_U has d_model 32"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(direct_logit_attribution(m, other.run_with_cache(in), labels),
+                         doctest::Contains("has width 32 but the model's unembed.W_U has d_model 16"),
+                         std::invalid_argument);
   }
   Transformer<double> post(small(LayerNormPlacement::Post, 1.0));
   const ActivationCache<double> c = post.run_with_cache(grid_tokens(7));

@@ -173,6 +173,11 @@ TEST_CASE("llc_probe on an MLP with mini-batches: defaults, diagnostics, bad inp
   o.batch_size = 1000;
   CHECK_THROWS_WITH_AS(llc_probe<float>(ds, ds.train, LossKind::CrossEntropy, o)(net, 0),
                        doctest::Contains("batch_size must be in [0, 32]"), std::invalid_argument);
+  o.batch_size = 8, o.chains = 1000000, o.draws = 1000000000;  // 8e15 bytes of loss trace, refused before drawing
+  CHECK_THROWS_WITH_AS(llc_probe<float>(ds, ds.train, LossKind::CrossEntropy, o)(net, 0),
+                       doctest::Contains("the loss trace of 1000000 chains × 1000000000 draws needs about"),
+                       MemoryLimitError);
+  o.chains = 2, o.draws = 40;
   o.batch_size = 8;
   o.epsilon = -1;
   CHECK_THROWS_AS(llc_probe<float>(ds, ds.train, LossKind::CrossEntropy, o)(net, 0), std::invalid_argument);

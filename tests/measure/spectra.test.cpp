@@ -143,3 +143,14 @@ TEST_CASE("weight_spectrum_probe: columns per matrix and the top singular values
   CHECK(value_of(r, "participation_ratio_blocks.0.attn.W_Q.head0") <= 4.0 + 1e-9);
   CHECK_THROWS_AS(weight_spectrum_probe<float>({}, -1), std::invalid_argument);
 }
+
+TEST_CASE("matrix_spectrum at the ends of double's range: 1e-310 I and 1.7e308 I") {
+  for (const double a : {1e-310, 1.7e308}) {
+    const MatrixSpectrum s = matrix_spectrum(Eigen::MatrixXd(a * Eigen::MatrixXd::Identity(3, 3)));
+    INFO("scale " << a);
+    CHECK(s.singular_values.allFinite());
+    for (Index i = 0; i < 3; ++i) CHECK(s.singular_values(i) == doctest::Approx(a).epsilon(1e-12));
+    CHECK(s.spectral_norm == doctest::Approx(a).epsilon(1e-12));
+    CHECK(s.stable_rank == doctest::Approx(3.0));
+  }
+}

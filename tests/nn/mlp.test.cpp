@@ -1,5 +1,6 @@
 #include <grokscope/autodiff/gradcheck.hpp>
 #include <grokscope/nn/mlp.hpp>
+#include <grokscope/nn/transformer.hpp>
 
 #include "fixture_util.hpp"
 
@@ -168,4 +169,13 @@ TEST_CASE("Kumar et al.'s committee machine: f = (α/N) Σ φ(w·x/√D), φ(h) 
   const GradcheckResult r =
       gradcheck([&](Tape<double>& tp) { return mean(square(m.forward(tp, in))); }, {&m.parameter("layers.0.weight")});
   CHECK(r.max_error < 1e-6);
+}
+
+TEST_CASE("models estimate their memory before allocating: a width of 1e9 is refused with the size") {
+  MlpConfig c;
+  c.input = 100, c.hidden = {1000000000}, c.output = 10;
+  CHECK_THROWS_WITH_AS(Mlp<float>{c}, doctest::Contains("parameters needs about"), std::runtime_error);
+  TransformerConfig t = TransformerConfig::nanda2023(113);
+  t.d_model = 1000000, t.heads = 1;
+  CHECK_THROWS_WITH_AS(Transformer<float>{t}, doctest::Contains("grokscope::Transformer: "), std::runtime_error);
 }

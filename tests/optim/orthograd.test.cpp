@@ -49,3 +49,14 @@ TEST_CASE("OrthoGrad: zero weights and gradients pass through, frozen parameters
   CHECK(w.grad.cwiseAbs().maxCoeff() < 1e-6f);
   CHECK_THROWS_AS(OrthoGrad<double>(-1.0), std::invalid_argument);
 }
+
+TEST_CASE("OrthoGrad with eps = 0: a zero tensor and a gradient along w give no NaN") {
+  OrthoGrad<double> f(0.0);
+  Parameter<double> z("z", Matrix<double>::Zero(2, 2)), w("w", Matrix<double>::Ones(1, 3));
+  z.grad = Matrix<double>::Constant(2, 2, 0.5);
+  w.grad = Matrix<double>::Constant(1, 3, 2.0);
+  f.apply({&z, &w});
+  CHECK(z.grad == Matrix<double>::Constant(2, 2, 0.5));
+  CHECK(w.grad.allFinite());
+  CHECK(w.grad.cwiseAbs().maxCoeff() == 0.0);
+}

@@ -44,8 +44,10 @@ def test_cka_invariants_and_kinds():
 
 def test_bad_arrays_raise_with_the_argument_named():
     X = np.zeros((5, 3))
-    with pytest.raises(TypeError, match="X: expected float32 or float64, got int64"):
-        grokscope.linear_cka(np.zeros((5, 3), dtype=np.int64), X)
+    with pytest.raises(TypeError, match="X: expected a real array .* got complex128"):
+        grokscope.linear_cka(np.zeros((5, 3), dtype=np.complex128), X)
+    ints = np.arange(15, dtype=np.int64).reshape(5, 3)  # integers are converted once, exactly
+    assert grokscope.linear_cka(ints, ints % 4).value == grokscope.linear_cka(ints.astype(float), (ints % 4) * 1.0).value
     with pytest.raises(TypeError, match="Y: expected a numpy array, got list"):
         grokscope.linear_cka(X, [[1.0]])
     with pytest.raises(ValueError, match="X: expected a 2-d array, got 3-d"):

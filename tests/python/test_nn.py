@@ -105,8 +105,10 @@ def test_ntk_diagonal_is_the_kernels_diagonal_and_memory_is_bounded():
                                rtol=1e-13)
     np.testing.assert_allclose(grokscope.empirical_ntk(m, x, block_examples=2), grokscope.empirical_ntk(m, x),
                                rtol=1e-13)
-    with pytest.raises(RuntimeError, match="more than the limit"):
+    with pytest.raises(MemoryError, match="more than the limit"):
         grokscope.empirical_ntk(m, x, max_bytes=100)
+    with pytest.raises(MemoryError, match="parameters needs about"):  # estimated before it is allocated
+        grokscope.Mlp({"input": 100, "hidden": [10**9], "output": 10})
 
 
 def test_float32_models_and_the_ntk_in_the_models_precision():
@@ -128,3 +130,15 @@ def test_float32_models_and_the_ntk_in_the_models_precision():
         grokscope.Mlp(cfg, dtype="float16")
     t = grokscope.Transformer({"nanda2023": 7, "d_model": 8, "heads": 2, "d_mlp": 16}, dtype="float32")
     assert t.dtype == "float32"
+
+
+def test_an_mlp_reads_its_datasets_token_ids_and_the_same_one_hot_rows():
+    d = grokscope.modular_dataset("add", 7, "pair_indices")
+    m = grokscope.Mlp(grokscope.mlp_preset("gromov", p=7, width=16))
+    tokens = d["tokens"][:10]  # int64 [a, p + b]
+    onehot = np.zeros((10, 14))
+    onehot[np.arange(10), tokens[:, 0]] = 1
+    onehot[np.arange(10), tokens[:, 1]] = 1
+    assert np.allclose(m(tokens), m(onehot), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="out of range"):
+        m(tokens + 100)

@@ -54,6 +54,12 @@ inline std::size_t default_memory_limit() {
   return std::size_t(8) << 30;
 }
 
+/// A refused allocation: the estimate exceeds the memory limit. A std::runtime_error, so handlers
+/// of that still catch it; the Python module raises MemoryError for it.
+struct MemoryLimitError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 /// Bytes as "12.500 GiB".
@@ -63,16 +69,15 @@ inline std::string gib(double bytes) {
   return (r.ec == std::errc() ? std::string(buf, r.ptr) : std::string("a huge number of")) + " GiB";
 }
 
-/// Throws std::runtime_error("grokscope::<where>: <what> needs about X GiB, more than the limit
+/// Throws MemoryLimitError("grokscope::<where>: <what> needs about X GiB, more than the limit
 /// of Y GiB (<knob>); <advice>") when `bytes` exceeds `limit` (0: default_memory_limit()).
 /// `bytes` is a double so that an estimate that overflows size_t is still refused.
 inline void require_memory(const std::string& where, const std::string& what, double bytes, std::size_t limit,
                            const std::string& knob, const std::string& advice) {
   const std::size_t cap = limit ? limit : default_memory_limit();
   if (!(bytes <= static_cast<double>(cap)))
-    throw std::runtime_error("grokscope::" + where + ": " + what + " needs about " + gib(bytes) +
-                             ", more than the limit of " + gib(static_cast<double>(cap)) + " (" + knob + "); " +
-                             advice);
+    throw MemoryLimitError("grokscope::" + where + ": " + what + " needs about " + gib(bytes) +
+                           ", more than the limit of " + gib(static_cast<double>(cap)) + " (" + knob + "); " + advice);
 }
 
 }  // namespace detail

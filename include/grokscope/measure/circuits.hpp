@@ -122,6 +122,10 @@ LogitAttribution direct_logit_attribution(Transformer<S>& model, const Activatio
   const auto take = [&](const std::string& name, const std::string& site) {
     r.components.push_back(name);
     parts.push_back(detail::final_position_rows(cache.at(site), n, T, site));
+    if (parts.back().cols() != W_U.rows())  // a cache of another model: refused before any product
+      throw_invalid(where, "the cache's " + site + " has width " + std::to_string(parts.back().cols()) +
+                               " but the model's unembed.W_U has d_model " + std::to_string(W_U.rows()) +
+                               " (is the cache from another model?)");
   };
   take("embed", "hook_embed");
   take("pos_embed", "hook_pos_embed");

@@ -31,6 +31,7 @@
 
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
+#include <grokscope/core/memory.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/core/types.hpp>
 #include <grokscope/nn/model.hpp>
@@ -102,6 +103,14 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
       o.batch_size >= 0 && o.batch_size <= rows, where,
       "batch_size must be in [0, " + std::to_string(rows) + "] (0: full batch), got " + std::to_string(o.batch_size));
   require(o.init_loss_batches >= 0, where, "init_loss_batches must be >= 0");
+  // the loss trace (chains × draws) and the step count, before anything is drawn
+  detail::require_memory(
+      where, "the loss trace of " + std::to_string(o.chains) + " chains × " + std::to_string(o.draws) + " draws",
+      8.0 * static_cast<double>(o.chains) * static_cast<double>(o.draws), 0, "GROKSCOPE_MAX_MEMORY",
+      "ask for fewer chains or draws");
+  require(static_cast<double>(o.burnin) + static_cast<double>(o.draws) * static_cast<double>(o.steps_between_draws) <
+              9.0e18,
+          where, "burnin + draws × steps_between_draws overflows the step count");
   const Index m = o.batch_size == 0 ? rows : o.batch_size;
 
   std::vector<Parameter<S>*> ps;

@@ -8,6 +8,8 @@
 
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/memory.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/nn/init.hpp>
 #include <grokscope/nn/linear.hpp>
 #include <grokscope/nn/model.hpp>
@@ -149,6 +151,14 @@ class Mlp : public Model<S> {
     std::vector<Index> widths{c.input};
     widths.insert(widths.end(), c.hidden.begin(), c.hidden.end());
     widths.push_back(c.output);
+    {  // value, gradient and the optimiser's two moments per parameter, estimated before any is made
+      double count = 0;
+      for (std::size_t l = 0; l + 1 < widths.size(); ++l)
+        count +=
+            static_cast<double>(widths[l]) * static_cast<double>(widths[l + 1]) + static_cast<double>(widths[l + 1]);
+      detail::require_memory("Mlp", format_number(count) + " parameters", 4.0 * sizeof(S) * count, 0,
+                             "GROKSCOPE_MAX_MEMORY", "use smaller widths");
+    }
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       m_layers.emplace_back("layers." + std::to_string(l), widths[l], widths[l + 1],
                             c.bias && (c.readout_bias || l + 2 < widths.size()), rng, c.parameterization,

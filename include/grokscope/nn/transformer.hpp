@@ -18,6 +18,8 @@
 
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/memory.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/nn/init.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/model.hpp>
@@ -98,6 +100,14 @@ class Transformer : public Model<S> {
     require(c.d_model % c.heads == 0, "Transformer",
             "d_model = " + std::to_string(c.d_model) + " is not a multiple of heads = " + std::to_string(c.heads));
     if (m_c.output == 0) m_c.output = c.vocab;
+    {  // value, gradient and the optimiser's two moments per parameter, estimated before any is made
+      const double d = static_cast<double>(c.d_model), V = static_cast<double>(c.vocab),
+                   out = static_cast<double>(m_c.output), T = static_cast<double>(c.context),
+                   dm = static_cast<double>(c.d_mlp), L = static_cast<double>(c.layers);
+      const double count = d * V + T * d + L * (8 * d * d + 2 * d * dm + dm + 5 * d) + d * out + out;
+      detail::require_memory("Transformer", format_number(count) + " parameters", 4.0 * sizeof(S) * count, 0,
+                             "GROKSCOPE_MAX_MEMORY", "use a smaller d_model, d_mlp, vocab or layers");
+    }
     Rng rng(c.seed);
     const Index d = c.d_model;
     const bool nanda = c.init == TransformerInit::Nanda;

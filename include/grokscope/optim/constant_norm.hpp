@@ -13,9 +13,11 @@
 
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/optim/optimizer.hpp>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace grokscope {
@@ -30,6 +32,10 @@ class ConstantNorm : public Optimizer<S> {
     const double n0 = norm();
     require(n0 > 0 && std::isfinite(n0), "ConstantNorm", "the parameters' initial norm must be finite and > 0");
     m_target = factor * n0;
+    // every entry stays finite in S only if the target norm does (a float model's 1e39 is inf)
+    require(m_target < static_cast<double>(std::numeric_limits<S>::max()), "ConstantNorm",
+            "the target norm " + format_number(m_target) + " (factor " + format_number(factor) + " × ‖θ₀‖ " +
+                format_number(n0) + ") is beyond the range of the model's scalar");
     m_factor = factor;
   }
   void step(double lr) override {

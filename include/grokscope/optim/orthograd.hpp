@@ -37,9 +37,12 @@ class OrthoGrad : public GradientFilter<S> {
       const auto w = p->value.template cast<double>().array();
       const auto g = p->grad.template cast<double>().array();
       const double wg = (w * g).sum(), ww = (w * w).sum(), gg = (g * g).sum();
-      const double c = wg / (ww + m_eps);
+      // a zero tensor has nothing to project out, and a zero g⊥ stays zero (with eps = 0 both
+      // would be 0/0)
+      const double c = ww + m_eps > 0 ? wg / (ww + m_eps) : 0.0;
       const double perp2 = (g - c * w).square().sum();
-      const double f = std::sqrt(gg) / (std::sqrt(perp2) + m_eps);
+      const double denom = std::sqrt(perp2) + m_eps;
+      const double f = denom > 0 ? std::sqrt(gg) / denom : 0.0;
       p->grad = ((g - c * w) * f).matrix().template cast<S>();
     }
   }

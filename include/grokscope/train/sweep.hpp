@@ -55,8 +55,9 @@ struct SweepPoint {
   Index index = 0;                ///< position in the grid's order (for sharding)
   nlohmann::ordered_json params;  ///< axis name -> value (number or string)
   std::uint64_t seed = 0;
-  std::string id;   ///< stable, readable, file-name safe
-  std::string dir;  ///< OUT/points/<id> (set by the runner)
+  std::string id;           ///< stable, readable, file-name safe
+  std::string dir;          ///< OUT/points/<id> (set by the runner)
+  std::string fingerprint;  ///< SweepOptions::fingerprint (set by the runner; written to result.json)
 
   /// A numeric axis value; std::invalid_argument naming the axis if absent or not a number.
   double number(const std::string& axis) const {
@@ -132,6 +133,12 @@ struct SweepOptions {
   Index shard_count = 1;      ///< ... of this many (1: no sharding; see the file comment for SLURM)
   bool use_slurm_env = true;  ///< take the shard from SLURM_ARRAY_TASK_ID / _COUNT when not set here
   bool verbose = true;        ///< one line per point on stdout
+  /// What the points run besides their axis values and seed (grokscope-run: a hash of the resolved
+  /// base configuration). Written into each result.json; a finished result with another
+  /// fingerprint (or none) is not resumed: the sweep refuses with std::runtime_error naming the
+  /// folder, or redoes the point when `redo_mismatched`. Empty: not checked.
+  std::string fingerprint;
+  bool redo_mismatched = false;
 };
 
 /// What a sweep did.

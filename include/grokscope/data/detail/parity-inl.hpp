@@ -4,6 +4,8 @@
 /// \file Definitions of the non-template functions declared in <grokscope/data/parity.hpp>: included by it in
 /// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
+#include <grokscope/core/memory.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/data/parity.hpp>
 
 #if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
@@ -17,6 +19,12 @@ GROKSCOPE_DEFERRED_DEF Dataset sparse_parity(const ParityOptions& o) {
   require(o.k >= 1 && o.k <= o.n, "sparse_parity",
           "k must be in [1, n = " + std::to_string(o.n) + "], got k = " + std::to_string(o.k));
   require(o.n_train >= 1 && o.n_test >= 1, "sparse_parity", "n_train and n_test must be >= 1");
+  detail::require_memory("sparse_parity",
+                         "n_train + n_test = " + format_number(static_cast<double>(o.n_train) + o.n_test) +
+                             " examples of n = " + std::to_string(o.n) + " bits",
+                         (static_cast<double>(o.n_train) + static_cast<double>(o.n_test)) *
+                             (static_cast<double>(o.n) + 4) * sizeof(double),
+                         0, "GROKSCOPE_MAX_MEMORY", "use fewer examples");
   IndexList S = o.support;
   if (S.empty())
     for (Index i = 0; i < o.k; ++i) S.push_back(i);

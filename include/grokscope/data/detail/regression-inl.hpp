@@ -4,6 +4,8 @@
 /// \file Definitions of the non-template functions declared in <grokscope/data/regression.hpp>: included by it in
 /// header-only mode, compiled once into grokscope::compiled otherwise (core/config.hpp).
 
+#include <grokscope/core/memory.hpp>
+#include <grokscope/core/text.hpp>
 #include <grokscope/data/regression.hpp>
 
 #if defined(GROKSCOPE_COMPILED) && !defined(GROKSCOPE_BUILDING_LIBRARY)
@@ -15,6 +17,12 @@ namespace grokscope {
 GROKSCOPE_DEFERRED_DEF Dataset kumar_polynomial(const KumarOptions& o) {
   require(o.D >= 1 && o.n_train >= 1 && o.n_test >= 1, "kumar_polynomial", "D, n_train and n_test must be >= 1");
   require(std::isfinite(o.epsilon), "kumar_polynomial", "epsilon must be finite");
+  detail::require_memory("kumar_polynomial",
+                         format_number(static_cast<double>(o.n_train) + o.n_test) +
+                             " examples of D = " + std::to_string(o.D) + " features",
+                         (static_cast<double>(o.n_train) + static_cast<double>(o.n_test) + 1) *
+                             (static_cast<double>(o.D) + 4) * sizeof(double),
+                         0, "GROKSCOPE_MAX_MEMORY", "use a smaller D or fewer examples");
   Rng rng(o.seed);
   const Matrix<double> beta = rng.normal_matrix(o.D, 1);
   const double sd = o.convention == KumarConvention::A ? 1.0 / std::sqrt(static_cast<double>(o.D)) : 1.0;

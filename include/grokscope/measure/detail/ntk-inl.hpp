@@ -242,11 +242,11 @@ GROKSCOPE_DEFERRED_DEF std::size_t ntk_kernel_bytes(const NtkOptions& o, const N
 GROKSCOPE_DEFERRED_DEF void ntk_require_memory(const NtkOptions& o, const NtkMemoryEstimate& e) {
   const std::size_t cap = o.max_bytes ? o.max_bytes : ntk_default_max_bytes();
   if (e.total() > cap)
-    throw std::runtime_error("empirical_ntk: this kernel needs about " + gib(double(e.total())) + " (kernel " +
-                             gib(double(e.kernel)) + ", gradients " + gib(double(e.gradients)) + ", workspace " +
-                             gib(double(e.workspace)) + "), more than the limit of " + gib(double(cap)) +
-                             " (NtkOptions::max_bytes); ask for fewer examples, the trace or one output, or the "
-                             "diagonal");
+    throw MemoryLimitError("empirical_ntk: this kernel needs about " + gib(double(e.total())) + " (kernel " +
+                           gib(double(e.kernel)) + ", gradients " + gib(double(e.gradients)) + ", workspace " +
+                           gib(double(e.workspace)) + "), more than the limit of " + gib(double(cap)) +
+                           " (NtkOptions::max_bytes); ask for fewer examples, the trace or one output, or the "
+                           "diagonal");
 }
 
 GROKSCOPE_INLINE NtkGram NtkGramCache::take(Index rows, Index cols, bool single) {

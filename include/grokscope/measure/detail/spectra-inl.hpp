@@ -33,10 +33,12 @@ MatrixSpectrum detail::matrix_spectrum(const Eigen::Matrix<S, Eigen::Dynamic, Ei
   const double mx = W.cwiseAbs().maxCoeff();
   int e = 0;
   if (mx > 0) std::frexp(mx, &e);
-  const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> Ws = std::ldexp(S(1), -e) * W;
+  // in two halves: 2^−e alone overflows for a subnormal maximum (1e-310: e = −1029)
+  const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> Ws =
+      std::ldexp(S(1), -e / 2) * (std::ldexp(S(1), -e + e / 2) * W);
   Eigen::BDCSVD<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> svd(Ws);
-  const Eigen::VectorXd sv = svd.singularValues().cwiseMax(0.0);  // descending
-  s.singular_values = std::ldexp(1.0, e) * sv;
+  const Eigen::VectorXd sv = svd.singularValues().template cast<double>().cwiseMax(0.0);  // descending
+  s.singular_values = sv.unaryExpr([e](double x) { return std::ldexp(x, e); });  // 2^e alone overflows for e = 1024
   const double sum = sv.sum(), sq = sv.squaredNorm(), q = sv.array().pow(4).sum();
   if (!(sum > 0)) return s;  // zero matrix: every summary 0
   s.spectral_norm = std::ldexp(sv(0), e);

@@ -160,6 +160,7 @@ GROKSCOPE_DEFERRED_DEF nlohmann::json opt_json(const std::optional<double>& v) {
 GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json result_json(const SweepPoint& p, const SweepOutcome& o, double seconds) {
   nlohmann::ordered_json j{
       {"complete", true}, {"id", p.id}, {"index", p.index}, {"params", p.params}, {"seed", p.seed}};
+  if (!p.fingerprint.empty()) j["fingerprint"] = p.fingerprint;
   j["status"] = train_status_name(o.result.status);
   const GrokReport* r = o.result.report ? &*o.result.report : nullptr;
   j["verdict"] = r ? verdict_name(r->verdict) : "undetermined";
@@ -317,9 +318,21 @@ GROKSCOPE_DEFERRED_DEF std::vector<SweepPoint> pending_points(const SweepGrid& g
       ++s.damaged;
       if (o.verbose) std::fprintf(stderr, "grokscope: redoing %s/result.json: %s\n", p.dir.c_str(), problem.c_str());
     } else if (got == ReadJson::Ok && j["complete"].get<bool>() && j["status"].get<std::string>() != "error") {
-      ++s.skipped;
-      continue;
+      const auto f = j.find("fingerprint");
+      const std::string theirs = f != j.end() && f->is_string() ? f->get<std::string>() : std::string("none");
+      if (o.fingerprint.empty() || theirs == o.fingerprint) {
+        ++s.skipped;
+        continue;
+      }
+      if (!o.redo_mismatched)
+        throw std::runtime_error("grokscope::run_sweep: " + p.dir +
+                                 "/result.json was written by another configuration (fingerprint " + excerpt(theirs) +
+                                 ", this one " + o.fingerprint +
+                                 "): its result would be resumed as this sweep's. Write to a new folder, or redo the "
+                                 "points (grokscope-run --force)");
+      if (o.verbose) std::fprintf(stderr, "grokscope: redoing %s: its configuration changed\n", p.dir.c_str());
     }
+    p.fingerprint = o.fingerprint;
     pending.push_back(p);
   }
   return pending;
@@ -345,7 +358,8 @@ GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json run_point(const std::function<Swee
             {"t_grok", nullptr},
             {"gap", nullptr},
             {"error", e.what()},
-            {"final", nlohmann::ordered_json::object()}};
+            {"final", nlohmann::ordered_json::object()},
+            {"fingerprint", p.fingerprint}};
   }
 }
 
