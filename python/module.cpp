@@ -538,7 +538,9 @@ void bind_curvature(py::module_& m);  // curvature.cpp
 
 PYBIND11_MODULE(grokscope, m) {
   // an allocation refused by its estimate is a MemoryError (a std::runtime_error in C++)
-  py::register_exception<MemoryLimitError>(m, "MemoryLimitError", PyExc_MemoryError);
+  py::register_exception<MemoryLimitError>(m, "MemoryLimitError", PyExc_MemoryError).attr("__doc__") =
+      "An allocation refused before it was made: its estimate exceeds the memory limit (half the physical\n"
+      "memory, or GROKSCOPE_MAX_MEMORY). A MemoryError.";
   m.doc() =
       "grokscope: measurement primitives for grokking research (CKA, kernels, detectors, datasets), "
       "the C++ library's compiled engine from Python.";
