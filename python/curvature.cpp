@@ -7,6 +7,7 @@
 
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/linearize.hpp>
+#include <grokscope/measure/llc.hpp>
 
 #include <Python.h>
 
@@ -127,6 +128,72 @@ const char* kCurvatureDoc =
     "(central differences of gradients: wrong where the step crosses a ReLU kink, which it reports);\n"
     "l2: λ of a coupled L2 term (adds λI; AdamW's decoupled decay is not one); parameters: names\n"
     "(default every trainable one), flattened in the model's order, row-major within each.";
+
+// The rows `r` of a model input.
+template <typename S>
+ModelInput<S> rows_of(const ModelInput<S>& in, const IndexList& r) {
+  ModelInput<S> out;
+  out.T = in.T;
+  if (in.is_tokens()) {
+    out.tokens.reserve(r.size() * static_cast<std::size_t>(in.T));
+    for (const Index i : r)
+      for (Index t = 0; t < in.T; ++t) out.tokens.push_back(in.tokens[static_cast<std::size_t>(i * in.T + t)]);
+  } else {
+    out.x.resize(static_cast<Index>(r.size()), in.x.cols());
+    for (std::size_t k = 0; k < r.size(); ++k) out.x.row(static_cast<Index>(k)) = in.x.row(r[k]);
+  }
+  return out;
+}
+
+// The loss of a batch of rows for estimate_llc: labels (cross_entropy, stablemax) or targets (mse).
+template <typename S>
+BatchLossFn<S> batch_loss(const ModelInput<S>& in, const std::string& loss, const py::handle& targets, Index n,
+                          const char* where) {
+  const py::object t = tensor_to_numpy(targets);
+  const bool integers = py::isinstance<py::array>(t) && (py::reinterpret_borrow<py::array>(t).dtype().kind() == 'i' ||
+                                                         py::reinterpret_borrow<py::array>(t).dtype().kind() == 'u');
+  const bool labels = loss == "cross_entropy" || loss == "stablemax";
+  if (!labels && loss != "mse")
+    throw py::value_error(std::string(where) + ": loss must be 'cross_entropy', 'stablemax' or 'mse', got '" + loss +
+                          "'");
+  IndexList y;
+  Matrix<S> Y;
+  if (labels || integers) {
+    y = index_arg(t, "targets");
+    if (static_cast<Index>(y.size()) != n)
+      throw py::value_error(std::string(where) + ": targets has " + std::to_string(y.size()) + " rows for " +
+                            std::to_string(n) + " examples");
+  } else {
+    Y = matrix_arg(t, "targets", true).cast<S>();
+    if (Y.rows() != n)
+      throw py::value_error(std::string(where) + ": targets has " + std::to_string(Y.rows()) + " rows for " +
+                            std::to_string(n) + " examples");
+  }
+  return [in, y, Y, loss](Tape<S>& tp, Model<S>& m, const IndexList& r) {
+    const Var<S> z = m.forward(tp, rows_of(in, r));
+    if (loss == "cross_entropy" || loss == "stablemax") {
+      IndexList yb;
+      for (const Index i : r) yb.push_back(y[static_cast<std::size_t>(i)]);
+      return loss == "stablemax" ? stablemax_cross_entropy(z, yb) : cross_entropy(z, yb);
+    }
+    Matrix<S> target(static_cast<Index>(r.size()), z.cols());
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      if (Y.size() > 0) {
+        require(Y.cols() == z.cols(), "estimate_llc",
+                "targets have " + std::to_string(Y.cols()) + " columns, the model " + std::to_string(z.cols()) +
+                    " outputs");
+        target.row(static_cast<Index>(k)) = Y.row(r[k]);
+      } else {
+        const Index label = y[static_cast<std::size_t>(r[k])];
+        require(label >= 0 && label < z.cols(), "estimate_llc",
+                "label " + std::to_string(label) + " is outside the " + std::to_string(z.cols()) + " outputs");
+        target.row(static_cast<Index>(k)).setZero();
+        target(static_cast<Index>(k), label) = S(1);
+      }
+    }
+    return mse(z, tp.constant(target));
+  };
+}
 
 // LinearizedModel with the handle of its model (for its inputs and its lock).
 struct PyLinearized {
@@ -317,6 +384,52 @@ void bind_curvature(py::module_& m) {
                    "one array per run (weights sum to 1).\n") +
        kCurvatureDoc)
           .c_str());
+
+  m.def(
+      "estimate_llc",
+      [](const PyModel& pm, const py::handle& inputs, const py::handle& targets, const std::string& loss,
+         double epsilon, double nbeta, double gamma, Index chains, Index draws, Index burnin, Index steps_between_draws,
+         Index batch_size, Index init_loss_batches, const std::vector<std::string>& parameters, std::uint64_t seed) {
+        LlcOptions o;
+        o.epsilon = epsilon, o.nbeta = nbeta, o.gamma = gamma, o.chains = chains, o.draws = draws, o.burnin = burnin;
+        o.steps_between_draws = steps_between_draws, o.batch_size = batch_size;
+        o.init_loss_batches = init_loss_batches, o.parameters = parameters, o.seed = seed;
+        const LlcResult r = pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          const ModelInput<S> in = model_input<S>(pm, inputs, "inputs");
+          const Index n = in.examples();
+          if (n == 0) throw py::value_error("estimate_llc: inputs has no examples");
+          const BatchLossFn<S> fn = batch_loss<S>(in, loss, targets, n, "estimate_llc");
+          const ModelGuard guard(pm.mutex);
+          return estimate_llc<S>(mm, fn, n, o);
+        });
+        warn_all(r.warnings);
+        py::dict d;
+        d["llc_mean"] = r.llc_mean;
+        d["llc_std"] = r.llc_std;
+        d["llc_per_chain"] = r.llc_per_chain;
+        d["loss_trace"] = to_numpy(r.loss_trace);
+        d["init_loss"] = r.init_loss;
+        d["nbeta"] = r.nbeta;
+        d["mala_acceptance"] = r.mala_acceptance;
+        d["fraction_below_init"] = r.fraction_below_init;
+        d["final_distance"] = r.final_distance;
+        d["steps"] = r.steps;
+        d["warnings"] = string_list(r.warnings);
+        return d;
+      },
+      py::arg("model"), py::arg("inputs"), py::arg("targets"), py::arg("loss") = "cross_entropy",
+      py::arg("epsilon") = 1e-3, py::arg("nbeta") = 0.0, py::arg("gamma") = 100.0, py::arg("chains") = 4,
+      py::arg("draws") = 200, py::arg("burnin") = 0, py::arg("steps_between_draws") = 1, py::arg("batch_size") = 32,
+      py::arg("init_loss_batches") = 32, py::arg("parameters") = std::vector<std::string>{}, py::arg("seed") = 0,
+      "The local learning coefficient at the model's current parameters by localized SGLD (devinterp's\n"
+      "semantics: λ̂ = nβ (mean L_b(w_t) − L₀) per chain; ε = epsilon, nβ = nbeta (0: m / ln m for batch m),\n"
+      "γ = gamma), on the inputs and targets you give (labels for 'cross_entropy' / 'stablemax', targets\n"
+      "or labels for 'mse'). Returns a dict: llc_mean, llc_std, llc_per_chain, loss_trace (chains, draws),\n"
+      "init_loss, nbeta, mala_acceptance (aim near 0.9), fraction_below_init, final_distance, steps and\n"
+      "warnings, each also issued as grokscope.MeasurementWarning (a negative λ̂, draws below L₀, a trace\n"
+      "that has not settled, a low acceptance: lower epsilon or raise gamma; docs/measurements.md says how\n"
+      "to choose them). The model is left as it was found.");
 
   m.def(
       "jvp",

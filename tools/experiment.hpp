@@ -36,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace grokscope::experiment {
@@ -526,8 +527,8 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
     if (!pl.is_null() && !pl.is_array()) top.fail("probes", "must be a list of objects");
     for (std::size_t i = 0; i < (pl.is_array() ? pl.size() : 0); ++i) {
       Section p(pl[i], "probes[" + std::to_string(i) + "]");
-      const std::string k =
-          p.choice("kind", "weight_norm", {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc"});
+      const std::string k = p.choice(
+          "kind", "weight_norm", {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc", "sharpness"});
       const Index every = p.get<Index>("every", 100);
       if (every < 1) p.fail("every", "must be >= 1");
       p.get<std::string>("prefix", "");
@@ -539,6 +540,15 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
       }
       if (k == "stability" || k == "ntk") p.choice("on", k == "ntk" ? "test" : "train", {"train", "test"});
       if (k == "stability" && e.data.labels.empty()) p.fail("kind", "stability needs class labels");
+      if (k == "stability" && e.train.loss != LossKind::CrossEntropy && e.train.loss != LossKind::StableMax)
+        p.fail("kind", std::string("stability measures the softmax's collapse: it needs the loss cross_entropy or "
+                                   "stablemax, this run's is ") +
+                           loss_name(e.train.loss));
+      if (k == "sharpness") {  // the exact Hessian's top eigenvalue (Lanczos) and trace on the training set
+        if (p.get<Index>("iterations", 20) < 1) p.fail("iterations", "must be >= 1");
+        if (p.get<Index>("trace_samples", 0) < 0) p.fail("trace_samples", "must be >= 0");
+        if (p.get<Index>("max_examples", 512) < 1) p.fail("max_examples", "must be >= 1");
+      }
       if (k == "ntk") {
         if (p.get<Index>("max_examples", 256) < 1) p.fail("max_examples", "must be >= 1");
         p.choice("precision", "double", {"double", "model"});
@@ -663,6 +673,26 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
       lo.batch_size = std::min<Index>(p["batch_size"].get<Index>(), static_cast<Index>(d.train.size()));
       lo.seed = e.train.seed;
       tr.add_probe(every, llc_probe<S>(e.data, d.train, e.train.loss, lo), prefix);
+    } else if (k == "sharpness") {
+      // measured in double: a float run's values are copied into a double twin of its model
+      const ProbeFn<double> inner =
+          sharpness_probe(dataset_loss<double>(d, first_rows(d.train, p["max_examples"].get<Index>()), e.train.loss,
+                                               e.train.ce_precision),
+                          p["iterations"].get<Index>(), p["trace_samples"].get<Index>(), e.train.seed);
+      if constexpr (std::is_same_v<S, double>) {
+        tr.add_probe(every, inner, prefix);
+      } else {
+        const std::shared_ptr<Model<double>> twin = build_model<double>(e);
+        tr.add_probe(
+            every,
+            [twin, inner](Model<S>& m, Index step) {
+              const std::vector<Parameter<S>*> from = m.parameters();
+              const std::vector<Parameter<double>*> to = twin->parameters();
+              for (std::size_t i = 0; i < from.size(); ++i) to[i]->value = from[i]->value.template cast<double>();
+              return inner(*twin, step);
+            },
+            prefix);
+      }
     }
   }
   for (auto& [every, fn, prefix] : h.probes) tr.add_probe(every, fn, prefix);

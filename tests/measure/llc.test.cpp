@@ -165,7 +165,9 @@ TEST_CASE("llc_probe on an MLP with mini-batches: defaults, diagnostics, bad inp
   const Matrix<float> w0 = net.parameters()[0]->value;
   const Record r = probe(net, 0);
   CHECK(net.parameters()[0]->value == w0);
-  REQUIRE(r.size() == 6);
+  REQUIRE(r.size() == 7);
+  CHECK(r[6].first == "llc_warnings");
+  CHECK(r[6].second >= 0);
   CHECK(r[0].first == "llc_mean");
   CHECK(std::isfinite(r[0].second));
   CHECK(r[2].first == "llc_nbeta");

@@ -193,3 +193,24 @@ def test_concurrent_calls_on_one_transformer_do_not_crash_or_mix():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_estimate_llc_on_your_data_with_warnings_that_reach_you():
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(64, 3)), rng.integers(0, 2, size=64)
+    m = grokscope.Mlp({"input": 3, "hidden": [8], "output": 2, "activation": "tanh", "seed": 1})
+    before = m.state_dict()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = grokscope.estimate_llc(m, X, y, chains=2, draws=50, batch_size=16, epsilon=1e-4, gamma=1000.0)
+    assert [str(w.message) for w in caught] == r["warnings"]  # each warning both raised and returned
+    assert all(w.category is grokscope.MeasurementWarning for w in caught)
+    assert r["loss_trace"].shape == (2, 50) and len(r["llc_per_chain"]) == 2 and np.isfinite(r["llc_mean"])
+    assert r["nbeta"] == pytest.approx(16 / np.log(16))  # devinterp's m / ln m
+    assert all(np.array_equal(before[k], v) for k, v in m.state_dict().items())  # the model is left as it was
+    with pytest.warns(grokscope.MeasurementWarning, match="acceptance"):  # a step size far too large
+        grokscope.estimate_llc(m, X, y, chains=1, draws=20, batch_size=16, epsilon=1.0)
+    with pytest.raises(ValueError, match="batch_size must be in"):
+        grokscope.estimate_llc(m, X, y, batch_size=1000)
+    with pytest.raises(ValueError, match="targets has 3 rows for 64 examples"):
+        grokscope.estimate_llc(m, X, y[:3])

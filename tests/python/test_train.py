@@ -185,3 +185,19 @@ def test_history_frame_needs_pandas_only_when_called():
         return
     f = grokscope.history_frame(r)
     assert list(f.columns) == list(r["history"].keys()) and len(f) == len(r["history"]["step"])
+
+
+def test_the_sharpness_probe_from_a_config_and_probe_loss_mismatches_refused_at_construction():
+    cfg = small(steps=100, probes=[{"kind": "sharpness", "every": 50, "iterations": 12, "trace_samples": 4,
+                                    "max_examples": 64}])
+    cfg["model"] = {"kind": "mlp", "preset": "gromov", "width": 32}
+    tr = grokscope.Trainer(cfg, seed=0)  # float32 training: measured on a float64 twin of the model
+    h = tr.run()["history"]
+    top = np.array(h["hessian_top"])
+    assert len(top) == len(h["step"]) >= 3 and np.isfinite(top[np.isin(h["step"], [0, 50, 100])]).all()
+    assert np.isfinite(h["hessian_trace"][-1])
+    bad = small(probes=[{"kind": "stability", "every": 50}])  # the flagship's loss is the MSE
+    with pytest.raises(ValueError, match="stability measures the softmax's collapse: it needs the loss cross_entropy"):
+        grokscope.Trainer(bad, seed=0)
+    with pytest.raises(ValueError, match="probes\\[0\\].iterations: must be >= 1"):
+        grokscope.Trainer(small(probes=[{"kind": "sharpness", "iterations": 0}]), seed=0)

@@ -203,7 +203,8 @@ BatchLossFn<S> dataset_batch_loss(const Dataset& data, IndexList rows, LossKind 
 }
 
 /// The local learning coefficient at every call (estimate_llc on `rows` of `data` with `loss`):
-/// llc_mean, llc_std, llc_nbeta, llc_init_loss, llc_mala_acceptance, llc_fraction_below_init. The
+/// llc_mean, llc_std, llc_nbeta, llc_init_loss, llc_mala_acceptance, llc_fraction_below_init and
+/// llc_warnings (how many of LlcResult::warnings the estimate raised: 0 when it can be trusted). The
 /// dataset is kept by reference. Each call costs chains × (burn-in + draws × steps between)
 /// mini-batch gradients.
 template <typename S>
@@ -218,7 +219,8 @@ ProbeFn<S> llc_probe(const Dataset& data, IndexList rows, LossKind kind, LlcOpti
                   {"llc_nbeta", r.nbeta},
                   {"llc_init_loss", r.init_loss},
                   {"llc_mala_acceptance", r.mala_acceptance},
-                  {"llc_fraction_below_init", r.fraction_below_init}};
+                  {"llc_fraction_below_init", r.fraction_below_init},
+                  {"llc_warnings", static_cast<double>(r.warnings.size())}};
   };
 }
 
