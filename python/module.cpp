@@ -274,7 +274,13 @@ auto with_transformer_cache(const PyModel& pm, const py::handle& inputs, const c
 py::dict state_dict(const PyModel& m) {
   py::dict d;
   m.visit([&](auto& model) {
-    for (const auto* p : model.parameters()) d[py::str(p->name)] = to_numpy_of(p->value);
+    using S = typename std::decay_t<decltype(model)>::Scalar;
+    std::vector<std::pair<std::string, Matrix<S>>> copies;  // copied under the model's lock, converted after
+    {
+      const ModelGuard guard(m.mutex);
+      for (const auto* p : model.parameters()) copies.emplace_back(p->name, p->value);
+    }
+    for (const auto& [name, v] : copies) d[py::str(name)] = to_numpy_of(v);
     return 0;
   });
   return d;
@@ -283,7 +289,8 @@ py::dict state_dict(const PyModel& m) {
 // Loads named arrays (numpy, or anything with .detach().cpu().numpy() such as torch tensors) into
 // the parameters; every mismatch is collected and reported at once, and nothing changes then.
 template <typename S>
-void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict) {
+void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict,
+                        const std::shared_ptr<std::recursive_mutex>& lock) {
   std::vector<std::string> problems;
   std::vector<std::pair<Parameter<S>*, Eigen::MatrixXd>> values;
   const py::module_ np = py::module_::import("numpy");
@@ -336,12 +343,15 @@ void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict) {
     for (const std::string& pr : problems) msg += "\n  " + pr;
     throw py::value_error(msg);
   }
-  for (auto& [p, v] : values) p->value = v.template cast<S>();
+  std::vector<std::pair<Parameter<S>*, Matrix<S>>> cast;
+  for (auto& [p, v] : values) cast.emplace_back(p, v.template cast<S>());
+  const ModelGuard guard(lock);  // not while another thread's call uses the model
+  for (auto& [p, v] : cast) p->value = std::move(v);
 }
 
 void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
   m.visit([&](auto& model) {
-    load_state_dict_as(model, sd, strict);
+    load_state_dict_as(model, sd, strict, m.mutex);
     return 0;
   });
 }
@@ -423,7 +433,7 @@ class PyTrainer {
     m_probes.push_back({fn, every, prefix});
   }
 
-  py::dict run(const std::string& out) {
+  py::dict run(const std::string& out, bool progress) {
     if (m_ran)
       throw py::value_error(
           "Trainer.run: this trainer has run; make a new Trainer (pass model=trainer.model to "
@@ -431,7 +441,43 @@ class PyTrainer {
     m_ran = true;
     std::optional<py::error_already_set> pending;  // a KeyboardInterrupt (or other signal error) caught between steps
     std::optional<TrainResult> res;
+    // progress: a tqdm bar when tqdm is installed (tqdm.auto: a widget in a notebook), else a plain
+    // line on stderr at most every 2 s
+    py::object bar = py::none();
+    const Index total = m_experiment.train.steps;
+    if (progress) try {
+        bar = py::module_::import("tqdm.auto")
+                  .attr("tqdm")(py::arg("total") = total, py::arg("unit") = "step", py::arg("desc") = "grokscope");
+      } catch (py::error_already_set&) {
+        bar = py::none();
+      }
+    Index shown = 0;
+    auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    const auto on_record = [&](Index step, const Record& r) {
+      if (!progress) return;
+      py::gil_scoped_acquire gil;
+      try {
+        py::dict post;
+        std::string line;
+        for (const auto& [k, v] : r)
+          if (k == "train_acc" || k == "test_acc" || k == "train_loss" || k == "test_loss") {
+            post[py::str(k)] = py::float_(v);
+            line += "  " + k + " " + format_number(std::round(v * 1e4) / 1e4);
+          }
+        if (!bar.is_none()) {
+          bar.attr("update")(step - shown);
+          bar.attr("set_postfix")(post);
+        } else if (std::chrono::steady_clock::now() - last_line > std::chrono::seconds(2) || step == total) {
+          last_line = std::chrono::steady_clock::now();
+          py::module_::import("sys").attr("stderr").attr("write")("grokscope: step " + std::to_string(step) + "/" +
+                                                                  std::to_string(total) + line + "\n");
+        }
+        shown = step;
+      } catch (py::error_already_set&) {  // a display that fails does not stop the run
+      }
+    };
     auto go = [&](auto& hooks) {
+      hooks.on_record = on_record;
       using S = typename std::decay_t<decltype(*hooks.model)>::Scalar;
       for (const Probe& pr : m_probes) {
         const PyModel view = m_model;
@@ -485,6 +531,7 @@ class PyTrainer {
       h.model = m_model.d;
       go(h);
     }
+    if (!bar.is_none()) bar.attr("close")();
     m_result = result_dict(*res);
     if (pending) throw *pending;  // Ctrl-C: re-raised here, the partial run is in trainer.result
     return m_result.cast<py::dict>();
@@ -1277,11 +1324,13 @@ PYBIND11_MODULE(grokscope, m) {
            "Calls fn(step, model) at the evaluation steps that are multiples of `every`; it returns a dict\n"
            "{column: number} or one number (the column is `prefix`, else fn.__name__). `prefix` goes before\n"
            "each column name. Columns are NaN at evaluations where the probe did not run.")
-      .def("run", &PyTrainer::run, py::arg("out") = "",
+      .def("run", &PyTrainer::run, py::arg("out") = "", py::arg("progress") = true,
            "Trains and returns a dict: status ('completed', 'stopped', 'diverged', 'interrupted'),\n"
            "steps_done, seconds, history (one numpy array per column), report (the detector's) and summary;\n"
            "with `out` the run folder (history.csv, summary.json, split) is written as well. Ctrl-C ends the\n"
-           "run between steps and raises KeyboardInterrupt; the partial run is then in trainer.result.")
+           "run between steps and raises KeyboardInterrupt; the partial run is then in trainer.result.\n"
+           "progress: a tqdm bar (a widget in a notebook) when tqdm is installed, else a line on stderr every\n"
+           "2 s; progress=False is silent.")
       .def_property_readonly("model", &PyTrainer::model, "The model being trained (shared, not a copy).")
       .def_property_readonly("result", &PyTrainer::result, "The last run's dict (None before run).")
       .def_property_readonly("resolved", &PyTrainer::resolved,
@@ -1290,12 +1339,12 @@ PYBIND11_MODULE(grokscope, m) {
                              "The task's data and split, as modular_dataset returns it.");
   m.def(
       "run_experiment",
-      [](const py::dict& config, const std::string& out, std::uint64_t seed) {
+      [](const py::dict& config, const std::string& out, std::uint64_t seed, bool progress) {
         PyTrainer t(config, seed, py::none());
-        return t.run(out);
+        return t.run(out, progress);
       },
-      py::arg("config"), py::arg("out") = "", py::arg("seed") = 0,
-      "Trainer(config, seed).run(out): one seed of a grokscope-run configuration, its result dict.");
+      py::arg("config"), py::arg("out") = "", py::arg("seed") = 0, py::arg("progress") = true,
+      "Trainer(config, seed).run(out, progress): one seed of a grokscope-run configuration, its result dict.");
 
   grokscope_python::bind_curvature(m);
 }

@@ -598,6 +598,7 @@ struct Hooks {
   std::shared_ptr<Model<S>> model;  ///< trained in place when set; otherwise made from the config and left here
   std::vector<std::tuple<Index, ProbeFn<S>, std::string>> probes;  ///< (every, probe, prefix), after the config's
   std::function<bool()> interrupt;                                 ///< TrainConfig::interrupt
+  std::function<void(Index, const Record&)> on_record;             ///< TrainConfig::on_record
 };
 
 template <typename S>
@@ -621,8 +622,10 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
   if (e.constant_norm > 0) wrapped = std::make_unique<ConstantNorm<S>>(*opt, e.constant_norm);
   e.train.out_dir = out_dir;
   e.train.interrupt = h.interrupt;
+  e.train.on_record = h.on_record;
   Trainer<S> tr(*net, e.data, wrapped ? *wrapped : *opt, e.train);
-  e.train.interrupt = nullptr;  // the Trainer has its copy; the caller's hook may not outlive this run
+  e.train.interrupt = nullptr;  // the Trainer has its copy; the caller's hooks may not outlive this run
+  e.train.on_record = nullptr;
   std::vector<std::unique_ptr<GradientFilter<S>>> filters;
   for (const json& f : e.filters) {
     if (f["kind"] == "orthograd")

@@ -339,3 +339,21 @@ TEST_CASE("extreme steps and values never throw: spans near ±1e308, subnormals,
     CHECK_NOTHROW(to_json(rep).dump());
   }
 }
+
+TEST_CASE("a negative t_mem (steps counted from before 0) gets its own note, not 't_mem is 0'") {
+  std::vector<double> steps, tr, te;
+  for (int i = -10; i <= 30; ++i) {
+    steps.push_back(10.0 * i);
+    tr.push_back(i >= -5 ? 1.0 : 0.1);
+    te.push_back(i >= 20 ? 1.0 : 0.1);
+  }
+  DetectOptions o;
+  o.fit_sigmoid = false;
+  const GrokReport r = detect_grokking(steps, tr, te, o);
+  REQUIRE(r.t_mem);
+  CHECK(*r.t_mem == -50);
+  CHECK_FALSE(r.ratio);
+  bool found = false;
+  for (const std::string& n : r.notes) found = found || n.find("t_mem is negative") != std::string::npos;
+  CHECK(found);
+}

@@ -170,6 +170,7 @@ def test_concurrent_calls_on_one_transformer_do_not_crash_or_mix():
     want_cache = m.run_with_cache(tokens)["blocks.0.mlp.hook_post"]
     want_top = grokscope.hessian_eigenvalues(m, tokens, labels)["eigenvalues"][0]
     want_ntk = grokscope.empirical_ntk(m, tokens)
+    sd0 = m.state_dict()
     errors = []
 
     def loop(fn, check):
@@ -187,6 +188,9 @@ def test_concurrent_calls_on_one_transformer_do_not_crash_or_mix():
                                             lambda r: np.testing.assert_allclose(r, want_top, rtol=1e-12))),
         threading.Thread(target=loop, args=(lambda: grokscope.empirical_ntk(m, tokens),
                                             lambda r: np.testing.assert_array_equal(r, want_ntk))),
+        # the same weights loaded again and read back, between the others' calls
+        threading.Thread(target=loop, args=(lambda: (m.load_state_dict(sd0), m.state_dict())[1],
+                                            lambda r: [np.testing.assert_array_equal(r[k], sd0[k]) for k in sd0])),
     ]
     for t in threads:
         t.start()

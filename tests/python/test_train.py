@@ -201,3 +201,14 @@ def test_the_sharpness_probe_from_a_config_and_probe_loss_mismatches_refused_at_
         grokscope.Trainer(bad, seed=0)
     with pytest.raises(ValueError, match="probes\\[0\\].iterations: must be >= 1"):
         grokscope.Trainer(small(probes=[{"kind": "sharpness", "iterations": 0}]), seed=0)
+
+
+def test_progress_is_shown_and_can_be_silenced(capfd, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain line, as without tqdm installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    grokscope.Trainer(small(steps=100), seed=0).run()
+    err = capfd.readouterr().err
+    assert "grokscope: step 100/100  train_loss" in err and "test_acc" in err
+    grokscope.Trainer(small(steps=100), seed=0).run(progress=False)
+    assert "grokscope: step" not in capfd.readouterr().err

@@ -70,7 +70,12 @@ TEST_CASE("a grid: cartesian product, explicit points, seeds, stable ids") {
   CHECK_THROWS_AS(SweepGrid().axis("seed", std::vector<double>{1}), std::invalid_argument);
   CHECK_THROWS_AS(SweepGrid().axis("x", std::vector<double>{1}).axis("x", std::vector<double>{2}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(SweepGrid().points(), std::invalid_argument);
+  // seeds alone: one configuration, run with each seed
+  const auto seeds_only = SweepGrid().seeds(std::vector<std::uint64_t>{3, 7}).points();
+  REQUIRE(seeds_only.size() == 2);
+  CHECK(seeds_only[0].id == "seed=3");
+  CHECK(seeds_only[1].params.empty());
+  CHECK(SweepGrid().points().size() == 1);  // seed 0 by default
   CHECK_THROWS_AS(SweepGrid().axis("x", std::vector<double>{1, 1}).points(), std::invalid_argument);  // same id
 }
 

@@ -80,7 +80,7 @@ struct SweepOutcome {
   Record extra;
 };
 
-/// Axes (cartesian product), explicit points and seeds.
+/// Axes (cartesian product), explicit points and seeds (seeds alone: one configuration run with each).
 class SweepGrid {
  public:
   /// A numeric axis.

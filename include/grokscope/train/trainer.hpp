@@ -107,6 +107,9 @@ struct TrainConfig {
   /// Asked between steps (when set): true ends the run there with status Interrupted, the history
   /// up to that step written and detected as for a finished run (e.g. Ctrl-C in the Python module).
   std::function<bool()> interrupt;
+  /// Called after every record (when set) with its step: a progress display (the Python module's
+  /// tqdm bar). It must not touch the model.
+  std::function<void(Index step, const Record& record)> on_record;
 };
 
 /// What a run produced.
@@ -203,6 +206,7 @@ class Trainer {
         const Record r = evaluate(step, grad_norm, update_norm, last_lr);
         res.history.add(r);
         if (tty) progress(step, r, t0);
+        if (m_cfg.on_record) m_cfg.on_record(step, r);
         if ((m_cfg.stop_test_acc > 0 || m_cfg.stop_train_acc > 0) && m_cfg.stop_patience > 0) {
           const bool reached = (m_cfg.stop_test_acc <= 0 || r[4].second >= m_cfg.stop_test_acc) &&
                                (m_cfg.stop_train_acc <= 0 || r[3].second >= m_cfg.stop_train_acc);

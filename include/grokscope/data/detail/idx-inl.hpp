@@ -232,6 +232,8 @@ GROKSCOPE_DEFERRED_DEF Dataset idx_classification(const std::string& train_image
   } else {
     rtr = first(o.n_train, ltr.size(), "n_train");
   }
+  require(!rtr.empty(), "idx_classification",
+          train_labels + " gives no training examples (" + std::to_string(ltr.size()) + " labels)");
   const IndexList rte = first(o.n_test, lte.size(), "n_test");
   const Matrix<double> xtr = idx_matrix(tri, rtr, o.scale01), xte = idx_matrix(tei, rte, o.scale01);
   require(xtr.cols() == xte.cols(), "idx_classification", "train and test images have different sizes");

@@ -271,7 +271,9 @@ GrokReport detect_grokking(const std::vector<Real>& steps, const std::vector<Rea
     if (*rep.t_mem > 0)
       rep.ratio = *rep.t_grok / *rep.t_mem;
     else
-      rep.notes.push_back("t_mem is 0: ratio undefined");
+      rep.notes.push_back(
+          std::string(*rep.t_mem == 0 ? "t_mem is 0" : "t_mem is negative (steps counted from before 0)") +
+          ": the ratio t_grok / t_mem is undefined");
     if (*rep.t_grok != 0) rep.gap_over_t_grok = *rep.gap / *rep.t_grok;
   }
 

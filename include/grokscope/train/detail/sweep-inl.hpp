@@ -40,7 +40,7 @@ GROKSCOPE_INLINE std::vector<SweepPoint> SweepGrid::points() const {
     }
   }
   configs.insert(configs.end(), m_points.begin(), m_points.end());
-  require(!configs.empty(), "SweepGrid::points", "the grid has no axes and no points");
+  if (configs.empty()) configs.emplace_back(nlohmann::ordered_json::object());  // seeds alone: one configuration
   std::vector<SweepPoint> out;
   for (const auto& c : configs)
     for (std::uint64_t s : m_seeds) {
