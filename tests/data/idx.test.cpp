@@ -239,3 +239,34 @@ TEST_CASE("a corrupt label cannot make a huge allocation or a model with billion
   write_plain(lab, header(0x0C, {2}) + big_endian<std::int32_t>(0) + big_endian<std::int32_t>(1));
   CHECK(idx_classification(img, lab, img, lab).num_classes == 2);
 }
+
+TEST_CASE("idx_classification with malformed or empty label files: a message, nothing leaked") {
+  write_gz(tmp_path("mimg.gz"), small_images());
+  write_plain(tmp_path("mlbl"), small_labels());
+  const std::string good = small_labels();
+  // every truncation of the label file, plain and gzip, and a few corruptions, as the training
+  // labels and as the test labels (LeakSanitizer checks the whole executable at exit)
+  std::vector<std::string> bad;
+  for (std::size_t k = 0; k < good.size(); ++k) bad.push_back(good.substr(0, k));
+  std::string wrong_type = good;
+  wrong_type[2] = '\x0D';  // float labels
+  bad.push_back(wrong_type);
+  std::string big_label = good;
+  big_label.back() = '\xff';
+  bad.push_back(big_label);
+  bad.push_back(header(0x08, {0}));  // no labels at all
+  for (std::size_t i = 0; i < bad.size(); ++i)
+    for (const bool gz : {false, true}) {
+      INFO("variant " << i << (gz ? " gzip" : " plain"));
+      const std::string p = tmp_path(gz ? "mbad.gz" : "mbad");
+      if (gz)
+        write_gz(p, bad[i]);
+      else
+        write_plain(p, bad[i]);
+      IdxOptions o;
+      CHECK_THROWS(idx_classification(tmp_path("mimg.gz"), p, tmp_path("mimg.gz"), tmp_path("mlbl"), o));
+      CHECK_THROWS(idx_classification(tmp_path("mimg.gz"), tmp_path("mlbl"), tmp_path("mimg.gz"), p, o));
+      o.train_per_class = 1;
+      CHECK_THROWS(idx_classification(tmp_path("mimg.gz"), p, tmp_path("mimg.gz"), tmp_path("mlbl"), o));
+    }
+}
