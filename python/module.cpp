@@ -581,6 +581,7 @@ class PyTrainer {
 
 namespace grokscope_python {
 void bind_curvature(py::module_& m);  // curvature.cpp
+void bind_dynamics(py::module_& m);   // dynamics.cpp
 }  // namespace grokscope_python
 
 PYBIND11_MODULE(grokscope, m) {
@@ -1347,4 +1348,5 @@ PYBIND11_MODULE(grokscope, m) {
       "Trainer(config, seed).run(out, progress): one seed of a grokscope-run configuration, its result dict.");
 
   grokscope_python::bind_curvature(m);
+  grokscope_python::bind_dynamics(m);
 }

@@ -218,3 +218,29 @@ def test_estimate_llc_on_your_data_with_warnings_that_reach_you():
         grokscope.estimate_llc(m, X, y, batch_size=1000)
     with pytest.raises(ValueError, match="targets has 3 rows for 64 examples"):
         grokscope.estimate_llc(m, X, y[:3])
+
+
+def test_linearized_dynamics_parameter_spectra_and_slingshots(fixtures):
+    # GD on the MSE with K = I: f_1 = f_0 − (2η/N)(f_0 − y); the stable rates are below N / λ_max
+    y = np.arange(6.0).reshape(3, 2)
+    d = grokscope.LinearizedDynamics(np.eye(3), y, np.zeros((3, 2)), learning_rate=0.5)
+    np.testing.assert_allclose(d.train_outputs(1), (2 * 0.5 / 6) * y, rtol=1e-14)
+    assert d.max_learning_rate() == pytest.approx(6.0) and d.eigenvalues[0] == pytest.approx(1.0)
+    assert d.train_loss(0) == pytest.approx(np.mean(y ** 2))
+    flow = grokscope.LinearizedDynamics(np.eye(3), y, np.zeros((3, 2)), learning_rate=0.5, time="gradient_flow")
+    np.testing.assert_allclose(flow.train_outputs(2.0), (1 - np.exp(-2 * 0.5 / 6 * 2.0)) * y, rtol=1e-12)
+    with pytest.raises(ValueError, match="time must be 'discrete' or 'gradient_flow'"):
+        grokscope.LinearizedDynamics(np.eye(3), y, y, time="continuous")
+    # singular values of a model's matrices against numpy's
+    m, _, _ = nanda_case(fixtures)
+    spectra = grokscope.parameter_spectra(m, heads=4)
+    names = [s["name"] for s in spectra]
+    assert "blocks.0.attn.W_Q" in names and "blocks.0.attn.W_Q.head3" in names
+    W = m.state_dict()["blocks.0.mlp.W_in"]
+    s = next(s for s in spectra if s["name"] == "blocks.0.mlp.W_in")
+    np.testing.assert_allclose(s["singular_values"], np.linalg.svd(W, compute_uv=False), rtol=1e-12)
+    assert s["spectral_norm"] == pytest.approx(np.linalg.norm(W, 2))
+    # the committed slingshot log: three spikes, each after a norm burst (the CLI's answer)
+    log = np.genfromtxt(os.path.join(fixtures, "logs", "slingshot.csv"), delimiter=",", names=True)
+    r = grokscope.detect_slingshots(log["step"].astype(np.int64), log["train_loss"], log["last_layer_norm"])
+    assert r["spikes"] == 3 and r["cycles"] == 3 and r["spike_steps"][0] == 6000
