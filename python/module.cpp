@@ -387,9 +387,62 @@ nlohmann::ordered_json json_arg(const py::handle& obj, const char* name) {
 
 // The Python Trainer: an experiment configuration (grokscope-run's format) for one seed, an
 // optional model it trains in place (else one made from the configuration), Python probes.
+// Data a user brings, as a dict of arrays (the form dataset_dict returns): validated as a Dataset.
+Dataset dataset_arg(const py::object& obj) {
+  if (!py::isinstance<py::dict>(obj))
+    throw py::type_error("Trainer: data must be a dict of arrays (tokens or features, labels or targets, train, test)");
+  const py::dict d = obj.cast<py::dict>();
+  for (const auto& kv : d) {
+    const std::string k = py::str(kv.first);
+    static const char* known[] = {"tokens",     "features",    "labels", "targets", "train", "test",
+                                  "vocab_size", "num_classes", "name",   "meta",    "arrays"};
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return k == x; }) == std::end(known))
+      throw py::value_error("Trainer: data has an unknown key '" + k +
+                            "' (allowed: tokens, features, labels, targets, train, test, vocab_size, num_classes)");
+  }
+  Dataset ds;
+  ds.name = d.contains("name") ? std::string(py::str(d["name"])) : "given";
+  if (d.contains("tokens") == d.contains("features"))
+    throw py::value_error("Trainer: data needs exactly one of 'tokens' (int (n, T)) and 'features' ((n, d))");
+  if (d.contains("tokens")) {
+    const py::object t = tensor_to_numpy(d["tokens"]);
+    if (!py::isinstance<py::array>(t) || (py::reinterpret_borrow<py::array>(t).dtype().kind() != 'i' &&
+                                          py::reinterpret_borrow<py::array>(t).dtype().kind() != 'u'))
+      throw py::type_error("data['tokens']: expected an integer array (n, T)");
+    const auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t);
+    if (a.ndim() != 2) throw py::value_error("data['tokens']: expected (n, T), got " + std::to_string(a.ndim()) + "-d");
+    ds.tokens.resize(a.shape(0), a.shape(1));
+    Index mx = -1;
+    for (py::ssize_t i = 0; i < a.shape(0); ++i)
+      for (py::ssize_t j = 0; j < a.shape(1); ++j) mx = std::max<Index>(mx, ds.tokens(i, j) = a.at(i, j));
+    ds.vocab_size = d.contains("vocab_size") ? d["vocab_size"].cast<Index>() : mx + 1;
+  } else {
+    ds.features = matrix_arg(d["features"], "data['features']");
+  }
+  if (d.contains("labels")) {
+    ds.labels = index_arg(d["labels"], "data['labels']");
+    Index mx = -1;
+    for (const Index l : ds.labels) mx = std::max(mx, l);
+    ds.num_classes = d.contains("num_classes") ? d["num_classes"].cast<Index>() : mx + 1;
+  }
+  if (d.contains("targets")) ds.targets = matrix_arg(d["targets"], "data['targets']", true);
+  if (d.contains("train") != d.contains("test"))
+    throw py::value_error("Trainer: data's split needs both 'train' and 'test' (or neither)");
+  if (d.contains("train")) {
+    ds.train = index_arg(d["train"], "data['train']");
+    ds.test = index_arg(d["test"], "data['test']");
+  }
+  try {
+    ds.validate();
+  } catch (const std::exception& e) {
+    throw py::value_error(std::string("Trainer: data: ") + e.what());
+  }
+  return ds;
+}
+
 class PyTrainer {
  public:
-  PyTrainer(const py::dict& config, std::uint64_t seed, const py::object& model) {
+  PyTrainer(const py::dict& config, std::uint64_t seed, const py::object& model, const py::object& data) {
     m_config = json_arg(config, "Trainer: config");
     for (const char* key : {"seeds", "sweep"})
       if (m_config.contains(key))
@@ -413,7 +466,12 @@ class PyTrainer {
       // the model section's defaults (loss, probes' heads) follow the model's kind
       m_config["model"] = {{"kind", m_model.tokens ? "transformer" : "mlp"}};
     }
-    m_experiment = experiment::resolve(m_config, seed);
+    if (!data.is_none()) {
+      const Dataset given = dataset_arg(data);
+      m_experiment = experiment::resolve(m_config, seed, &given);
+    } else {
+      m_experiment = experiment::resolve(m_config, seed);
+    }
     if (!model.is_none()) {
       m_experiment.resolved["model"] = m_model.visit([](auto& mm) { return mm.config(); });
       m_model.visit([&](auto& mm) {
@@ -1317,10 +1375,14 @@ PYBIND11_MODULE(grokscope, m) {
       "loss, scalar, optimizer, filters, schedule, train, probes, detect; README 'Experiments as JSON'),\n"
       "every key validated (ValueError naming the key and the allowed values). model: a grokscope Model\n"
       "to train in place (e.g. one loaded from a PyTorch state dict; the config then has no 'model'\n"
-      "section), else one is made from the config. The run is C++ with the GIL released; Python probes\n"
+      "section), else one is made from the config. data: your own data instead of the config's task, a\n"
+      "dict with 'tokens' (int (n, T), and 'vocab_size') or 'features' (n, d), 'labels' (int (n,), and\n"
+      "'num_classes') and/or 'targets' (n, k), and optionally the split 'train' and 'test' (index arrays;\n"
+      "without them the config's split makes one); modular_dataset's dicts have this form. The run is C++\n"
+      "with the GIL released; Python probes\n"
       "(add_probe) take the GIL only while they run; Ctrl-C stops the run between steps.")
-      .def(py::init<const py::dict&, std::uint64_t, const py::object&>(), py::arg("config"), py::arg("seed") = 0,
-           py::arg("model") = py::none())
+      .def(py::init<const py::dict&, std::uint64_t, const py::object&, const py::object&>(), py::arg("config"),
+           py::arg("seed") = 0, py::arg("model") = py::none(), py::arg("data") = py::none())
       .def("add_probe", &PyTrainer::add_probe, py::arg("fn"), py::arg("every") = 100, py::arg("prefix") = "",
            "Calls fn(step, model) at the evaluation steps that are multiples of `every`; it returns a dict\n"
            "{column: number} or one number (the column is `prefix`, else fn.__name__). `prefix` goes before\n"
@@ -1341,7 +1403,7 @@ PYBIND11_MODULE(grokscope, m) {
   m.def(
       "run_experiment",
       [](const py::dict& config, const std::string& out, std::uint64_t seed, bool progress) {
-        PyTrainer t(config, seed, py::none());
+        PyTrainer t(config, seed, py::none(), py::none());
         return t.run(out, progress);
       },
       py::arg("config"), py::arg("out") = "", py::arg("seed") = 0, py::arg("progress") = true,

@@ -395,8 +395,10 @@ inline void make_model(Section& m, Experiment& e, std::uint64_t seed) {
   e.tf_cfg = c;
 }
 
-// Resolves the whole configuration for one seed (the sweep axes already applied).
-inline Experiment resolve(const json& cfg, std::uint64_t seed) {
+// Resolves the whole configuration for one seed (the sweep axes already applied). `given`: data
+// the caller brings (the Python Trainer's data=...) instead of the config's task; its split, when it
+// has one, is the run's split ("given").
+inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* given = nullptr) {
   Experiment e;
   Section top(cfg, "");
   top.raw("name");
@@ -406,8 +408,17 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed) {
   {
     Section t(top.raw("task"), "task");
     bool has_split = false;
-    e.data = make_task(t, e, seed, has_split);
-    e.resolved["task"] = t.finish();
+    if (given) {
+      if (top.has("task")) top.fail("task", "the data was given, so the config must not have a task section");
+      given->validate();
+      e.data = *given;
+      e.task_kind = "given";
+      has_split = !given->train.empty();
+      e.resolved["task"] = {{"kind", "given"}, {"examples", given->size()}};
+    } else {
+      e.data = make_task(t, e, seed, has_split);
+      e.resolved["task"] = t.finish();
+    }
     Section s(top.raw("split"), "split");
     const std::string kind = s.choice("kind", has_split ? "given" : "random", {"given", "random", "nanda", "power"});
     if (kind == "given") {

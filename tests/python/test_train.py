@@ -212,3 +212,31 @@ def test_progress_is_shown_and_can_be_silenced(capfd, monkeypatch):
     assert "grokscope: step 100/100  train_loss" in err and "test_acc" in err
     grokscope.Trainer(small(steps=100), seed=0).run(progress=False)
     assert "grokscope: step" not in capfd.readouterr().err
+
+
+def test_a_trainer_on_data_and_a_split_you_bring():
+    d = grokscope.modular_dataset("add", 11, "pair_indices")
+    n = len(d["labels"])
+    order = np.random.default_rng(4).permutation(n)
+    data = {"tokens": d["tokens"], "labels": d["labels"], "train": order[:70], "test": order[70:]}
+    cfg = {"model": {"kind": "mlp", "hidden": [32], "activation": "square"}, "loss": "cross_entropy",
+           "optimizer": {"kind": "adamw", "lr": 0.01, "weight_decay": 0.1},
+           "train": {"steps": 100, "eval_every": 50, "log_points": 0}}
+    tr = grokscope.Trainer(cfg, seed=0, data=data)
+    assert np.array_equal(tr.dataset["train"], order[:70]) and np.array_equal(tr.dataset["test"], order[70:])
+    assert tr.resolved["task"]["kind"] == "given" and tr.resolved["split"]["kind"] == "given"
+    r = tr.run(progress=False)
+    assert r["status"] == "completed" and r["history"]["train_acc"][-1] > r["history"]["train_acc"][0]
+    # features and no split: the config's split makes one
+    X = np.random.default_rng(1).normal(size=(40, 3))
+    tr2 = grokscope.Trainer({"split": {"kind": "random", "fraction": 0.5}, "train": {"steps": 10}},
+                            data={"features": X, "targets": X[:, :1] ** 2})
+    assert len(tr2.dataset["train"]) == 20
+    with pytest.raises(ValueError, match="split index 500 outside"):
+        grokscope.Trainer(cfg, data=dict(data, train=np.array([500]), test=np.array([1])))
+    with pytest.raises(ValueError, match="must not have a task section"):
+        grokscope.Trainer(dict(cfg, task={"kind": "modular", "p": 11}), data=data)
+    with pytest.raises(ValueError, match="exactly one of 'tokens'"):
+        grokscope.Trainer(cfg, data={"labels": d["labels"]})
+    with pytest.raises(ValueError, match="unknown key 'label'"):
+        grokscope.Trainer(cfg, data={"tokens": d["tokens"], "label": d["labels"]})
