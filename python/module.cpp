@@ -349,7 +349,94 @@ void load_state_dict_as(Model<S>& model, const py::dict& sd, bool strict,
   for (auto& [p, v] : cast) p->value = std::move(v);
 }
 
-void load_state_dict(PyModel& m, const py::dict& sd, bool strict) {
+// A state dict in another library's names and layouts, as grokscope's: "sequential" (PyTorch's
+// nn.Sequential of Linear layers: "<i>.weight", "<i>.bias", the Linear layers in index order being
+// layers.0, layers.1, ...) or "transformer_lens" (HookedTransformer's W_E (V, d), W_Q (H, d, d_head),
+// W_O (H, d_head, d), W_in (d, d_mlp), W_out (d_mlp, d), W_U (d, V); attention masks and IGNORE
+// buffers skipped; a bias the grokscope model does not have is dropped when it is zero). Every name
+// it cannot place is listed in one ValueError.
+py::dict convert_state_dict(const PyModel& m, const py::dict& sd, const std::string& convention) {
+  if (convention == "grokscope") return sd;
+  const py::module_ np = py::module_::import("numpy");
+  std::vector<std::string> have;
+  m.visit([&](auto& mm) {
+    for (const auto* p : mm.parameters()) have.push_back(p->name);
+    return 0;
+  });
+  const auto has = [&](const std::string& n) { return std::find(have.begin(), have.end(), n) != have.end(); };
+  py::dict out;
+  std::vector<std::string> problems;
+  if (convention == "sequential") {
+    std::vector<std::pair<long, std::string>> keys;
+    for (const auto& kv : sd) {
+      const std::string k = py::str(kv.first);
+      const std::size_t dot = k.find('.');
+      const std::string head = k.substr(0, dot), tail = dot == std::string::npos ? "" : k.substr(dot + 1);
+      if (head.empty() || head.size() > 6 || head.find_first_not_of("0123456789") != std::string::npos ||
+          (tail != "weight" && tail != "bias")) {
+        problems.push_back("'" + k + "' is not '<index>.weight' or '<index>.bias' of an nn.Sequential");
+        continue;
+      }
+      keys.emplace_back(std::stol(head), k);
+    }
+    std::vector<long> layers;
+    for (const auto& [i, k] : keys)
+      if (std::find(layers.begin(), layers.end(), i) == layers.end()) layers.push_back(i);
+    std::sort(layers.begin(), layers.end());
+    for (const auto& [i, k] : keys) {
+      const long l = std::find(layers.begin(), layers.end(), i) - layers.begin();
+      out[py::str("layers." + std::to_string(l) + k.substr(k.find('.')))] = sd[py::str(k)];
+    }
+  } else if (convention == "transformer_lens") {
+    for (const auto& kv : sd) {
+      const std::string k = py::str(kv.first);
+      const auto ends = [&](const std::string& t) {
+        return k.size() >= t.size() && k.compare(k.size() - t.size(), t.size(), t) == 0;
+      };
+      if (ends(".mask") || ends(".IGNORE")) continue;  // buffers, not parameters
+      const py::object a = np.attr("asarray")(tensor_to_numpy(kv.second));
+      const std::size_t nd = a.attr("ndim").cast<std::size_t>();
+      const auto shape = [&](std::size_t i) { return a.attr("shape").cast<py::tuple>()[i].cast<long>(); };
+      py::object v;
+      if (k == "embed.W_E" && nd == 2) {
+        v = a.attr("T");
+      } else if ((ends(".attn.W_Q") || ends(".attn.W_K") || ends(".attn.W_V")) && nd == 3) {
+        v = a.attr("transpose")(0, 2, 1).attr("reshape")(shape(0) * shape(2), shape(1));
+      } else if (ends(".attn.W_O") && nd == 3) {
+        v = a.attr("reshape")(shape(0) * shape(1), shape(2)).attr("T");
+      } else if ((ends(".attn.b_Q") || ends(".attn.b_K") || ends(".attn.b_V")) && nd == 2) {
+        v = a.attr("reshape")(1, shape(0) * shape(1));
+      } else if ((ends(".mlp.W_in") || ends(".mlp.W_out")) && nd == 2) {
+        v = a.attr("T");
+      } else {
+        v = a;
+      }
+      if (!has(k)) {
+        const bool bias = ends(".b_Q") || ends(".b_K") || ends(".b_V") || ends(".b_O") || ends(".b_U") ||
+                          ends(".b_in") || ends(".b_out");
+        if (bias && !np.attr("any")(a).cast<bool>()) continue;  // a zero bias the model does not have
+        problems.push_back("'" + k + "' has no grokscope parameter" +
+                           (bias ? " (a non-zero bias: make the model with the matching *_bias option)" : ""));
+        continue;
+      }
+      out[py::str(k)] = v;
+    }
+  } else {
+    throw py::value_error("load_state_dict: convention must be 'grokscope', 'sequential' or 'transformer_lens', got '" +
+                          convention + "'");
+  }
+  if (!problems.empty()) {
+    std::string msg = "load_state_dict: " + std::to_string(problems.size()) + " name" +
+                      (problems.size() > 1 ? "s" : "") + " of the " + convention +
+                      " state dict could not be placed; nothing was loaded:";
+    for (const std::string& pr : problems) msg += "\n  " + pr;
+    throw py::value_error(msg);
+  }
+  return out;
+}
+
+void load_state_dict(PyModel& m, const py::dict& given, bool strict, const std::string& convention) {
+  const py::dict sd = convert_state_dict(m, given, convention);
   m.visit([&](auto& model) {
     load_state_dict_as(model, sd, strict, m.mutex);
     return 0;
@@ -531,7 +618,10 @@ class PyTrainer {
                                                                   std::to_string(total) + line + "\n");
         }
         shown = step;
-      } catch (py::error_already_set&) {  // a display that fails does not stop the run
+      } catch (py::error_already_set& e) {
+        // Ctrl-C while the display ran: the signal was taken here, so the run stops at the next
+        // step as from the interrupt hook; any other failure of the display does not stop the run
+        if (e.matches(PyExc_KeyboardInterrupt) && !pending) pending.emplace(std::move(e));
       }
     };
     auto go = [&](auto& hooks) {
@@ -870,10 +960,13 @@ PYBIND11_MODULE(grokscope, m) {
       .def_property_readonly("dtype", [](const PyModel& pm) { return pm.float32() ? "float32" : "float64"; })
       .def("state_dict", &state_dict, "Every parameter by grokscope's name, as arrays of the model's dtype (copies).")
       .def("load_state_dict", &load_state_dict, py::arg("state_dict"), py::arg("strict") = true,
+           py::arg("convention") = "grokscope",
            "Loads arrays (numpy, or torch tensors) by grokscope's names and shapes (a 1-d array fills a\n"
-           "(1, n) bias). Every missing, unexpected, mis-shaped or non-finite entry is listed in one\n"
-           "ValueError and nothing is loaded; a transposed layout is named as such (the README's layout table).\n"
-           "A centered model keeps its θ₀ (see recenter).")
+           "(1, n) bias), or with convention='sequential' (an nn.Sequential MLP's '<i>.weight', '<i>.bias')\n"
+           "or 'transformer_lens' (a HookedTransformer's names and layouts, transposed and reshaped as\n"
+           "docs/python.md's table says). Every missing, unexpected, mis-shaped or non-finite entry is\n"
+           "listed in one ValueError and nothing is loaded; a transposed layout is named as such. A centered\n"
+           "model keeps its θ₀ (see recenter).")
       .def(
           "recenter",
           [](PyModel& pm) {

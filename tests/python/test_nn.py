@@ -142,3 +142,41 @@ def test_an_mlp_reads_its_datasets_token_ids_and_the_same_one_hot_rows():
     assert np.allclose(m(tokens), m(onehot), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="out of range"):
         m(tokens + 100)
+
+
+def test_state_dicts_in_sequential_and_transformer_lens_names():
+    rng = np.random.default_rng(3)
+    m = grokscope.Mlp({"input": 4, "hidden": [5, 6], "output": 3, "activation": "relu", "seed": 1})
+    gs = m.state_dict()
+    seq = {"0.weight": gs["layers.0.weight"], "0.bias": gs["layers.0.bias"].ravel(), "2.weight": gs["layers.1.weight"],
+           "2.bias": gs["layers.1.bias"].ravel(), "4.weight": gs["layers.2.weight"], "4.bias": gs["layers.2.bias"].ravel()}
+    fresh = grokscope.Mlp({"input": 4, "hidden": [5, 6], "output": 3, "activation": "relu", "seed": 9})
+    fresh.load_state_dict(seq, convention="sequential")
+    x = rng.normal(size=(5, 4))
+    assert np.array_equal(fresh(x), m(x))
+    with pytest.raises(ValueError, match="'head.weight' is not '<index>.weight'"):
+        fresh.load_state_dict({"head.weight": gs["layers.0.weight"]}, convention="sequential")
+    # a HookedTransformer's layouts: W_E (V, d), W_Q (H, d, dh), W_O (H, dh, d), W_in (d, d_mlp), ...
+    cfg = {"nanda2023": 13, "d_model": 16, "heads": 4, "d_mlp": 24, "attn_bias": True, "seed": 2}
+    t = grokscope.Transformer(cfg)
+    sd = {k: v + 0.1 * rng.normal(size=v.shape) for k, v in t.state_dict().items()}  # non-zero biases too
+    t.load_state_dict(sd)
+    H, d, dh = 4, 16, 4
+    tl = {"embed.W_E": sd["embed.W_E"].T, "pos_embed.W_pos": sd["pos_embed.W_pos"],
+          "blocks.0.attn.W_O": sd["blocks.0.attn.W_O"].T.reshape(H, dh, d),
+          "blocks.0.attn.b_O": sd["blocks.0.attn.b_O"].ravel(),
+          "blocks.0.mlp.W_in": sd["blocks.0.mlp.W_in"].T, "blocks.0.mlp.b_in": sd["blocks.0.mlp.b_in"].ravel(),
+          "blocks.0.mlp.W_out": sd["blocks.0.mlp.W_out"].T, "blocks.0.mlp.b_out": sd["blocks.0.mlp.b_out"].ravel(),
+          "unembed.W_U": sd["unembed.W_U"], "unembed.b_U": np.zeros(14),  # a zero bias the model lacks: dropped
+          "blocks.0.attn.mask": np.ones((3, 3)), "blocks.0.attn.IGNORE": np.array(-1e5)}
+    for w in "QKV":
+        tl["blocks.0.attn.W_" + w] = sd["blocks.0.attn.W_" + w].reshape(H, dh, d).transpose(0, 2, 1)
+        tl["blocks.0.attn.b_" + w] = sd["blocks.0.attn.b_" + w].reshape(H, dh)
+    other = grokscope.Transformer(dict(cfg, seed=7))
+    other.load_state_dict(tl, convention="transformer_lens")
+    tokens = np.array([[1, 2, 13], [5, 7, 13]])
+    np.testing.assert_allclose(other(tokens), t(tokens), rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="'unembed.b_U' has no grokscope parameter \\(a non-zero bias"):
+        other.load_state_dict(dict(tl, **{"unembed.b_U": np.ones(14)}), convention="transformer_lens")
+    with pytest.raises(ValueError, match="convention must be 'grokscope', 'sequential' or 'transformer_lens'"):
+        other.load_state_dict(tl, convention="tl")
