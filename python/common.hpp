@@ -39,6 +39,13 @@ inline py::object tensor_to_numpy(const py::handle& obj) {
   return py::reinterpret_borrow<py::object>(obj);
 }
 
+/// True for a numpy array of integers (signed or unsigned): labels, token ids, indices.
+inline bool is_integer_array(const py::handle& obj) {
+  if (!py::isinstance<py::array>(obj)) return false;
+  const char kind = py::reinterpret_borrow<py::array>(obj).dtype().kind();
+  return kind == 'i' || kind == 'u';
+}
+
 /// Releases the GIL, then takes the model's lock (in that order: a thread waiting for the lock
 /// never holds the GIL that the lock's holder may need). Recursive: a Python probe may call its
 /// model from inside the run that holds it.
@@ -194,9 +201,7 @@ ModelInput<S> model_input(const PyModel& m, const py::handle& given, const char*
   ModelInput<S> in;
   // An Mlp reads float (and bool) rows as features and integer arrays as token ids, one-hot
   // blocks as the Trainer feeds a token dataset (Gromov's [a, p + b]); a Transformer reads token ids.
-  const bool integer_ids =
-      py::isinstance<py::array>(obj) && (py::reinterpret_borrow<py::array>(obj).dtype().kind() == 'i' ||
-                                         py::reinterpret_borrow<py::array>(obj).dtype().kind() == 'u');
+  const bool integer_ids = is_integer_array(obj);
   if (!m.tokens && !integer_ids) {
     in.x = matrix_arg(obj, name).cast<S>();
     return in;

@@ -37,8 +37,7 @@ OutputLossFn<double> output_loss(const std::string& loss, const py::handle& targ
                             std::to_string(examples) + " examples");
   };
   const py::object t = tensor_to_numpy(targets);
-  const bool integers = py::isinstance<py::array>(t) && (py::reinterpret_borrow<py::array>(t).dtype().kind() == 'i' ||
-                                                         py::reinterpret_borrow<py::array>(t).dtype().kind() == 'u');
+  const bool integers = is_integer_array(t);
   if (loss == "cross_entropy" || loss == "stablemax") {
     const IndexList y = index_arg(t, "targets");
     check_count(static_cast<Index>(y.size()));
@@ -150,8 +149,7 @@ template <typename S>
 BatchLossFn<S> batch_loss(const ModelInput<S>& in, const std::string& loss, const py::handle& targets, Index n,
                           const char* where) {
   const py::object t = tensor_to_numpy(targets);
-  const bool integers = py::isinstance<py::array>(t) && (py::reinterpret_borrow<py::array>(t).dtype().kind() == 'i' ||
-                                                         py::reinterpret_borrow<py::array>(t).dtype().kind() == 'u');
+  const bool integers = is_integer_array(t);
   const bool labels = loss == "cross_entropy" || loss == "stablemax";
   if (!labels && loss != "mse")
     throw py::value_error(std::string(where) + ": loss must be 'cross_entropy', 'stablemax' or 'mse', got '" + loss +

@@ -493,9 +493,7 @@ Dataset dataset_arg(const py::object& obj) {
     throw py::value_error("Trainer: data needs exactly one of 'tokens' (int (n, T)) and 'features' ((n, d))");
   if (d.contains("tokens")) {
     const py::object t = tensor_to_numpy(d["tokens"]);
-    if (!py::isinstance<py::array>(t) || (py::reinterpret_borrow<py::array>(t).dtype().kind() != 'i' &&
-                                          py::reinterpret_borrow<py::array>(t).dtype().kind() != 'u'))
-      throw py::type_error("data['tokens']: expected an integer array (n, T)");
+    if (!is_integer_array(t)) throw py::type_error("data['tokens']: expected an integer array (n, T)");
     const auto a = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t);
     if (a.ndim() != 2) throw py::value_error("data['tokens']: expected (n, T), got " + std::to_string(a.ndim()) + "-d");
     ds.tokens.resize(a.shape(0), a.shape(1));
