@@ -1,8 +1,9 @@
 // The row-parallel paths of the tape's ops and of the optimisers (core/parallel.hpp), built with
 // OpenMP and run on 2 threads: every op gives the same values and gradients on 1 and 2 threads,
-// bit for bit, and a repeated run on 2 threads is identical too. (Eigen's own GEMMs choose their
-// blocking by thread count, so products are compared to rounding.)
+// bit for bit, and a repeated run on 2 threads is identical too. The matrix products too: core/gemm.hpp
+// splits C's rows over the threads with the whole product's blocking.
 #include <grokscope/autodiff/ops.hpp>
+#include <grokscope/core/gemm.hpp>
 #include <grokscope/core/parallel.hpp>
 #include <grokscope/core/rng.hpp>
 #include <grokscope/measure/ntk.hpp>
@@ -12,6 +13,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -120,10 +122,17 @@ TEST_CASE("elementwise ops and broadcasting adds: identical on 1 and 2 threads")
 TEST_CASE("linear, matmul, losses and attention: identical on 1 and 2 threads") {
   Rng rng(2);
   P x = rand_param(rng, "x", kRows, kCols), W = rand_param(rng, "W", 64, kCols), bias = rand_param(rng, "bias", 1, 64);
-  same_on_1_and_2_threads(
-      {&x, &W, &bias}, [&](T& t) { return linear(t.param(x), t.param(W), t.param(bias), 0.25); }, 1e-13);
-  same_on_1_and_2_threads(
-      {&x, &W}, [&](T& t) { return matmul(t.param(x), t.param(W), false, true); }, 1e-13);
+  same_on_1_and_2_threads({&x, &W, &bias}, [&](T& t) { return linear(t.param(x), t.param(W), t.param(bias), 0.25); });
+  same_on_1_and_2_threads({&x, &W}, [&](T& t) { return matmul(t.param(x), t.param(W), false, true); });
+  P y = rand_param(rng, "y", kRows, 96);
+  for (const bool ta : {false, true})
+    for (const bool tb : {false, true}) {
+      INFO("matmul with ta = ", ta, ", tb = ", tb);
+      // op(a) 600 × 128 (a stored 128 × 600 when ta), op(b) 128 × 96
+      P a = ta ? P("a", x.value.transpose()) : P("a", x.value);
+      P b = tb ? P("b", y.value.topRows(kCols).transpose()) : P("b", y.value.topRows(kCols));
+      same_on_1_and_2_threads({&a, &b}, [&](T& t) { return matmul(t.param(a), t.param(b), ta, tb); });
+    }
   IndexList labels(static_cast<std::size_t>(kRows));
   for (auto& l : labels) l = rng.integer(kCols);
   same_on_1_and_2_threads({&x}, [&](T& t) { return cross_entropy(t.param(x), labels); });
@@ -137,6 +146,42 @@ TEST_CASE("linear, matmul, losses and attention: identical on 1 and 2 threads") 
   same_on_1_and_2_threads({&q_last, &k, &v},
                           [&](T& t) { return attention(t.param(q_last), t.param(k), t.param(v), Tn, H); });
   same_on_1_and_2_threads({&q, &k}, [&](T& t) { return attention(t.param(q), t.param(k), t.param(k), Tn, H, false); });
+}
+
+TEST_CASE("gemm: every transpose form, into a matrix or a block of rows, against a double reference") {
+  Rng rng(5);
+  for (const bool ta : {false, true})
+    for (const bool tb : {false, true})
+      for (const auto [m, n, k] : {std::array<Index, 3>{517, 129, 300}, {3, 4, 5}, {1, 300, 200}, {300, 1, 200}}) {
+        INFO("m ", m, " n ", n, " k ", k, " ta ", ta, " tb ", tb);
+        const Matrix<float> A = rng.normal_matrix(ta ? k : m, ta ? m : k).cast<float>();
+        const Matrix<float> B = rng.normal_matrix(tb ? n : k, tb ? k : n).cast<float>();
+        const Matrix<double> Ad = ta ? Matrix<double>(A.cast<double>().transpose()) : Matrix<double>(A.cast<double>());
+        const Matrix<double> Bd = tb ? Matrix<double>(B.cast<double>().transpose()) : Matrix<double>(B.cast<double>());
+        const Matrix<double> ref = Ad * Bd;
+        const double scale = ref.cwiseAbs().maxCoeff() + 1;
+        Matrix<float> C1, C2;
+        Eigen::setNbThreads(1);
+        detail::gemm(C1, false, 1.0f, A, ta, B, tb);
+        Eigen::setNbThreads(2);
+        detail::gemm(C2, false, 1.0f, A, ta, B, tb);
+        CHECK((C1.cast<double>() - ref).cwiseAbs().maxCoeff() < 1e-4 * scale);
+        CHECK(C1 == C2);  // bit for bit on 1 and 2 threads
+        // accumulate with α into rows [2, 2 + m) of a taller matrix: the rows around are untouched
+        Matrix<float> big = Matrix<float>::Constant(m + 4, n, 1.0f);
+        detail::gemm(big.middleRows(2, m), true, 0.5f, A, ta, B, tb);
+        CHECK((big.middleRows(2, m).cast<double>().array() - 1 - 0.5 * ref.array()).abs().maxCoeff() < 1e-4 * scale);
+        CHECK((big.topRows(2).array() == 1.0f).all());
+        CHECK((big.bottomRows(2).array() == 1.0f).all());
+        Eigen::setNbThreads(0);
+      }
+  Matrix<double> C;
+  const Matrix<double> A = Matrix<double>::Ones(3, 4), B = Matrix<double>::Ones(5, 2);
+  CHECK_THROWS_WITH(detail::gemm(C, false, 1.0, A, false, B, false),
+                    doctest::Contains("op(A) is 3x4 but op(B) is 5x2"));
+  Matrix<double> wrong(2, 2);
+  CHECK_THROWS_WITH(detail::gemm(wrong.middleRows(0, 1), false, 1.0, A, false, Matrix<double>(B.topRows(4)), false),
+                    doctest::Contains("C is 1x2 but op(A) op(B) is 3x2"));
 }
 
 TEST_CASE("gathers and scatter-adds, with unique and with repeated ids: identical on 1 and 2 threads") {

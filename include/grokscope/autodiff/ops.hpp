@@ -12,6 +12,7 @@
 #include <grokscope/autodiff/tape.hpp>
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/gemm.hpp>
 #include <grokscope/core/parallel.hpp>
 #include <grokscope/core/types.hpp>
 
@@ -40,7 +41,7 @@ Tape<S>& tape_of(const char* where, std::initializer_list<const Var<S>*> vars) {
     require(v->valid(), where, "invalid (default-constructed) variable");
     if (t == nullptr) t = v->tape;
     require(v->tape == t, where, "variables belong to different tapes");
-    require(v->id < t->size(), where, "variable " + std::to_string(v->id) + " is stale (tape was reset)");
+    if (v->id >= t->size()) throw_invalid(where, "variable " + std::to_string(v->id) + " is stale (tape was reset)");
   }
   return *t;
 }
@@ -166,19 +167,10 @@ void elementwise_curvature(Tape<S>& tp, Node<S>& nd, Index cost, F&& fpp) {
   });
 }
 
-// C (=|+=) op(A) op(B), op transposing when asked.
+// C (=|+=) op(A) op(B), op transposing when asked (core/gemm.hpp: no allocation per call).
 template <typename S>
 void gemm(Matrix<S>& C, bool accumulate, const Matrix<S>& A, bool ta, const Matrix<S>& B, bool tb) {
-  const auto run = [&](const auto& a, const auto& b) {
-    if (accumulate)
-      C.noalias() += a * b;
-    else
-      C.noalias() = a * b;
-  };
-  if (ta)
-    tb ? run(A.transpose(), B.transpose()) : run(A.transpose(), B);
-  else
-    tb ? run(A, B.transpose()) : run(A, B);
+  gemm(C, accumulate, S(1), A, ta, B, tb);
 }
 
 // out (=|+=) A ∘ b, b expanded to A's shape by its broadcast mode.
@@ -292,21 +284,15 @@ Var<S> matmul(const Var<S>& a, const Var<S>& b, bool trans_a = false, bool trans
   const Matrix<S>& B = b.value();
   const Index ak = trans_a ? A.rows() : A.cols();
   const Index bk = trans_b ? B.cols() : B.rows();
-  require(ak == bk, "matmul",
-          "inner dimensions differ: op(a) is " + std::to_string(trans_a ? A.cols() : A.rows()) + "x" +
-              std::to_string(ak) + " (a is " + shape_string(A) + ") but op(b) is " + std::to_string(bk) + "x" +
-              std::to_string(trans_b ? B.rows() : B.cols()) + " (b is " + shape_string(B) + ")");
+  if (!(ak == bk))
+    throw_invalid("matmul", "inner dimensions differ: op(a) is " + std::to_string(trans_a ? A.cols() : A.rows()) + "x" +
+                                std::to_string(ak) + " (a is " + shape_string(A) + ") but op(b) is " +
+                                std::to_string(bk) + "x" + std::to_string(trans_b ? B.rows() : B.cols()) + " (b is " +
+                                shape_string(B) + ")");
   Node<S>& n = t.make_node(OpKind::MatMul, {a.id, b.id});
   n.iattr[0] = trans_a;
   n.iattr[1] = trans_b;
-  if (!trans_a && !trans_b)
-    n.own_value.noalias() = A * B;
-  else if (trans_a && !trans_b)
-    n.own_value.noalias() = A.transpose() * B;
-  else if (!trans_a && trans_b)
-    n.own_value.noalias() = A * B.transpose();
-  else
-    n.own_value.noalias() = A.transpose() * B.transpose();
+  detail::gemm(n.own_value, false, A, trans_a, B, trans_b);
   if (trans_a) n.rows_per_example = 0;
   n.backward = [](Tape<S>& tp, Node<S>& nd) {
     const int ia = nd.inputs[0], ib = nd.inputs[1];
@@ -316,26 +302,18 @@ Var<S> matmul(const Var<S>& a, const Var<S>& b, bool trans_a = false, bool trans
     const bool ta = nd.iattr[0] != 0, tb = nd.iattr[1] != 0;
     bool fresh = false;
     if (tp.needs_grad(ia)) {
-      auto dA = tp.grad_target(ia, fresh).noalias();
-      if (!ta && !tb)
-        detail::put(fresh, dA, dC * B.transpose());  // C = A B
-      else if (ta && !tb)
-        detail::put(fresh, dA, B * dC.transpose());  // C = Aᵀ B
-      else if (!ta && tb)
-        detail::put(fresh, dA, dC * B);  // C = A Bᵀ
+      Matrix<S>& dA = tp.grad_target(ia, fresh);
+      if (!ta)
+        detail::gemm(dA, !fresh, dC, false, B, !tb);  // Ā = C̄ op(B)ᵀ
       else
-        detail::put(fresh, dA, B.transpose() * dC.transpose());  // C = Aᵀ Bᵀ
+        detail::gemm(dA, !fresh, B, tb, dC, true);  // Ā = op(B) C̄ᵀ
     }
     if (tp.needs_grad(ib)) {
-      auto dB = tp.grad_target(ib, fresh).noalias();
-      if (!ta && !tb)
-        detail::put(fresh, dB, A.transpose() * dC);  // C = A B
-      else if (ta && !tb)
-        detail::put(fresh, dB, A * dC);  // C = Aᵀ B
-      else if (!ta && tb)
-        detail::put(fresh, dB, dC.transpose() * A);  // C = A Bᵀ
+      Matrix<S>& dB = tp.grad_target(ib, fresh);
+      if (!tb)
+        detail::gemm(dB, !fresh, A, !ta, dC, false);  // B̄ = op(A)ᵀ C̄
       else
-        detail::put(fresh, dB, dC.transpose() * A.transpose());  // C = Aᵀ Bᵀ
+        detail::gemm(dB, !fresh, dC, true, A, ta);  // B̄ = C̄ᵀ op(A)
     }
   };
   n.tangent = [](Tape<S>& tp, Node<S>& nd) {  // Ċ = op(Ȧ) op(B) + op(A) op(Ḃ)
@@ -378,17 +356,17 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
   Tape<S>& t = b.valid() ? detail::tape_of("linear", {&x, &W, &b}) : detail::tape_of("linear", {&x, &W});
   const Matrix<S>& X = x.value();
   const Matrix<S>& Wv = W.value();
-  require(X.cols() == Wv.cols(), "linear",
-          "x is " + shape_string(X) + " but weight is " + shape_string(Wv) +
-              " (expected x.cols == weight.cols, weight is out x in)");
+  if (!(X.cols() == Wv.cols()))
+    throw_invalid("linear", "x is " + shape_string(X) + " but weight is " + shape_string(Wv) +
+                                " (expected x.cols == weight.cols, weight is out x in)");
   if (b.valid())
-    require(b.rows() == 1 && b.cols() == Wv.rows(), "linear",
-            "bias is " + shape_string(b.value()) + " but weight is " + shape_string(Wv) + " (expected bias 1x" +
-                std::to_string(Wv.rows()) + ")");
+    if (!(b.rows() == 1 && b.cols() == Wv.rows()))
+      throw_invalid("linear", "bias is " + shape_string(b.value()) + " but weight is " + shape_string(Wv) +
+                                  " (expected bias 1x" + std::to_string(Wv.rows()) + ")");
   require(std::isfinite(c), "linear", "the multiplier must be finite");
   Node<S>& n = b.valid() ? t.make_node(OpKind::Linear, {x.id, W.id, b.id}) : t.make_node(OpKind::Linear, {x.id, W.id});
   n.attr[0] = c;
-  n.own_value.noalias() = static_cast<S>(c) * X * Wv.transpose();  // c rides on the GEMM's alpha
+  detail::gemm(n.own_value, false, static_cast<S>(c), X, false, Wv, true);  // c rides on the GEMM's alpha
   if (b.valid()) {
     Matrix<S>& y = n.own_value;
     const auto bias = b.value().row(0);
@@ -401,10 +379,10 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
     const S c = static_cast<S>(nd.attr[0]);
     bool fresh = false;
     if (tp.needs_grad(ix)) {
-      auto dx = tp.grad_target(ix, fresh).noalias();
-      detail::put(fresh, dx, c * dy * tp.in_value(iw));  // y = c x Wᵀ -> dx = c dy W
+      Matrix<S>& dx = tp.grad_target(ix, fresh);
+      detail::gemm(dx, !fresh, c, dy, false, tp.in_value(iw), false);  // y = c x Wᵀ -> dx = c dy W
     }
-    if (tp.needs_grad(iw)) tp.grad_acc(iw).noalias() += c * dy.transpose() * tp.in_value(ix);  // dW = c dyᵀ x
+    if (tp.needs_grad(iw)) detail::gemm(tp.grad_acc(iw), true, c, dy, true, tp.in_value(ix), false);  // dW = c dyᵀ x
     if (nd.inputs.size() == 3 && tp.needs_grad(nd.inputs[2]))
       tp.grad_acc(nd.inputs[2]) += dy.colwise().sum();  // y += b -> db = Σ_rows dy
   };
@@ -415,8 +393,8 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
     const Matrix<S>* dW = tp.in_tangent(iw);
     const Matrix<S>* db = nd.inputs.size() == 3 ? tp.in_tangent(nd.inputs[2]) : nullptr;
     Matrix<S>& y = nd.own_tangent;
-    if (dx) y.noalias() = c * *dx * tp.in_value(iw).transpose();
-    if (dW) detail::put(!dx, y.noalias(), c * tp.in_value(ix) * dW->transpose());
+    if (dx) detail::gemm(y, false, c, *dx, false, tp.in_value(iw), true);
+    if (dW) detail::gemm(y, dx != nullptr, c, tp.in_value(ix), false, *dW, true);
     if (!dx && !dW) y.setZero(nd.own_value.rows(), nd.own_value.cols());
     if (db) y.rowwise() += db->row(0);
   };
@@ -425,9 +403,9 @@ Var<S> linear(const Var<S>& x, const Var<S>& W, const Var<S>& b = Var<S>{}, doub
     const S c = static_cast<S>(nd.attr[0]);
     const Matrix<S>& dy = nd.own_grad;
     if (const Matrix<S>* dW = tp.in_tangent(iw); dW && tp.needs_grad(ix))
-      tp.rgrad_acc(ix).noalias() += c * dy * *dW;  // x̄ = c ȳ W
+      detail::gemm(tp.rgrad_acc(ix), true, c, dy, false, *dW, false);  // x̄ = c ȳ W
     if (const Matrix<S>* dx = tp.in_tangent(ix); dx && tp.needs_grad(iw))
-      tp.rgrad_acc(iw).noalias() += c * dy.transpose() * *dx;  // W̄ = c ȳᵀ x
+      detail::gemm(tp.rgrad_acc(iw), true, c, dy, true, *dx, false);  // W̄ = c ȳᵀ x
   };
   return t.var(n);
 }
@@ -991,16 +969,21 @@ Var<S> cross_entropy(const Var<S>& logits, const IndexList& targets,
                      CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
   Tape<S>& t = detail::tape_of("cross_entropy", {&logits});
   const Matrix<S>& Z = logits.value();
-  require(static_cast<Index>(targets.size()) == Z.rows(), "cross_entropy",
-          "logits are " + shape_string(Z) + " but there are " + std::to_string(targets.size()) + " targets");
-  require(Z.rows() > 0 && Z.cols() > 0, "cross_entropy", "logits are empty (" + shape_string(Z) + ")");
+  if (!(static_cast<Index>(targets.size()) == Z.rows()))
+    throw_invalid("cross_entropy",
+                  "logits are " + shape_string(Z) + " but there are " + std::to_string(targets.size()) + " targets");
+  if (!(Z.rows() > 0 && Z.cols() > 0)) throw_invalid("cross_entropy", "logits are empty (" + shape_string(Z) + ")");
   detail::check_ids<S>("cross_entropy", targets, Z.cols(), "target");
   Node<S>& n = t.make_node(OpKind::CrossEntropy, {logits.id});
   n.ids = targets;
   n.rows_per_example = 0;
   const bool native = precision == CrossEntropyPrecision::Native;
   n.iattr[0] = native;
-  std::vector<double> row_loss(static_cast<std::size_t>(Z.rows()));  // summed in row order below
+  // per-row losses, summed in row order below; the buffer is the calling thread's, kept across
+  // steps (a reference, so that the parallel loop's threads write to this one)
+  static thread_local std::vector<double> kept_row_loss;
+  std::vector<double>& row_loss = kept_row_loss;
+  row_loss.assign(static_cast<std::size_t>(Z.rows()), 0.0);
   if (native) {
     // log_softmax in S, as PyTorch: ls = (z − max) − log Σ exp(z − max); cached for backward
     n.cache0.resize(Z.rows(), Z.cols());
@@ -1106,16 +1089,20 @@ template <typename S>
 Var<S> stablemax_cross_entropy(const Var<S>& logits, const IndexList& targets) {
   Tape<S>& t = detail::tape_of("stablemax_cross_entropy", {&logits});
   const Matrix<S>& Z = logits.value();
-  require(static_cast<Index>(targets.size()) == Z.rows(), "stablemax_cross_entropy",
-          "logits are " + shape_string(Z) + " but there are " + std::to_string(targets.size()) + " targets");
-  require(Z.rows() > 0 && Z.cols() > 0, "stablemax_cross_entropy", "logits are empty (" + shape_string(Z) + ")");
+  if (!(static_cast<Index>(targets.size()) == Z.rows()))
+    throw_invalid("stablemax_cross_entropy",
+                  "logits are " + shape_string(Z) + " but there are " + std::to_string(targets.size()) + " targets");
+  if (!(Z.rows() > 0 && Z.cols() > 0))
+    throw_invalid("stablemax_cross_entropy", "logits are empty (" + shape_string(Z) + ")");
   detail::check_ids<S>("stablemax_cross_entropy", targets, Z.cols(), "target");
   Node<S>& n = t.make_node(OpKind::StableMaxCrossEntropy, {logits.id});
   n.ids = targets;
   n.rows_per_example = 0;
   // dcache: s′(z_i)/Σ s − [i = t] s′(z_t)/s(z_t), the per-row gradient before the 1/n factor
   n.dcache.resize(Z.rows(), Z.cols());
-  std::vector<double> row_loss(static_cast<std::size_t>(Z.rows()));
+  static thread_local std::vector<double> kept_row_loss;  // the calling thread's, kept across steps
+  std::vector<double>& row_loss = kept_row_loss;          // (the parallel loop writes to this one)
+  row_loss.assign(static_cast<std::size_t>(Z.rows()), 0.0);
   detail::parallel_rows(Z.rows(), Z.cols() * 8, [&](Index r0, Index r1) {
     for (Index i = r0; i < r1; ++i) {
       auto row = n.dcache.row(i);
@@ -1203,7 +1190,9 @@ Var<S> mse(const Var<S>& pred, const Var<S>& target) {
   const Matrix<S>& P = pred.value();
   const Matrix<S>& Tg = target.value();
   n.cache0.resize(P.rows(), P.cols());
-  std::vector<double> row_sq(static_cast<std::size_t>(P.rows()));  // summed in row order below
+  static thread_local std::vector<double> kept_row_sq;  // the calling thread's, kept across steps
+  std::vector<double>& row_sq = kept_row_sq;            // (summed in row order below)
+  row_sq.assign(static_cast<std::size_t>(P.rows()), 0.0);
   detail::parallel_rows(P.rows(), P.cols() * 2, [&](Index r0, Index r1) {
     for (Index i = r0; i < r1; ++i) {
       n.cache0.row(i) = P.row(i) - Tg.row(i);
@@ -1266,7 +1255,7 @@ Var<S> layer_norm(const Var<S>& x, const Var<S>& gamma = Var<S>{}, const Var<S>&
   Tape<S>& t = detail::tape_of("layer_norm", {&x});
   const Matrix<S>& X = x.value();
   // Zero rows (zero examples) is an empty result; zero columns has no mean to subtract.
-  require(X.cols() > 0, "layer_norm", "x has no columns (" + shape_string(X) + ")");
+  if (!(X.cols() > 0)) throw_invalid("layer_norm", "x has no columns (" + shape_string(X) + ")");
   require(eps >= 0, "layer_norm", "eps must be >= 0");
   std::vector<int> ins{x.id};
   for (const Var<S>* p : {&gamma, &beta}) {
@@ -1378,9 +1367,9 @@ Var<S> embedding(const Var<S>& W, const IndexList& ids, Index rows_per_example =
   Tape<S>& t = detail::tape_of("embedding", {&W});
   const Matrix<S>& Wv = W.value();
   detail::check_ids<S>("embedding", ids, Wv.rows(), "token id");
-  require(
-      rows_per_example >= 1 && static_cast<Index>(ids.size()) % rows_per_example == 0, "embedding",
-      std::to_string(ids.size()) + " ids do not split into examples of " + std::to_string(rows_per_example) + " rows");
+  if (!(rows_per_example >= 1 && static_cast<Index>(ids.size()) % rows_per_example == 0))
+    throw_invalid("embedding", std::to_string(ids.size()) + " ids do not split into examples of " +
+                                   std::to_string(rows_per_example) + " rows");
   Node<S>& n = t.make_node(OpKind::Embedding, {W.id});
   n.ids = ids;
   n.rows_per_example = rows_per_example;
@@ -1412,8 +1401,9 @@ template <typename S>
 Var<S> onehot_matmul(const Var<S>& W, const IndexList& ids, Index k = 1, Index rows_per_example = 1, double c = 1.0) {
   Tape<S>& t = detail::tape_of("onehot_matmul", {&W});
   const Matrix<S>& Wv = W.value();
-  require(k >= 1 && static_cast<Index>(ids.size()) % k == 0, "onehot_matmul",
-          std::to_string(ids.size()) + " ids do not split into rows of k = " + std::to_string(k));
+  if (!(k >= 1 && static_cast<Index>(ids.size()) % k == 0))
+    throw_invalid("onehot_matmul",
+                  std::to_string(ids.size()) + " ids do not split into rows of k = " + std::to_string(k));
   detail::check_ids<S>("onehot_matmul", ids, Wv.cols(), "id");
   require(rows_per_example >= 1, "onehot_matmul", "rows_per_example must be >= 1");
   require(std::isfinite(c), "onehot_matmul", "the multiplier must be finite");
@@ -1471,7 +1461,8 @@ Var<S> select_rows(const Var<S>& x, const IndexList& ids, Index rows_per_example
   n.ids = ids;
   n.rows_per_example = rows_per_example;
   const Matrix<S>& X = x.value();
-  std::vector<bool> seen(static_cast<std::size_t>(X.rows()));
+  static thread_local std::vector<bool> seen;  // kept by the thread: no allocation per step
+  seen.assign(static_cast<std::size_t>(X.rows()), false);
   n.iattr[0] = 1;  // every id distinct: the backward scatter has no conflicts
   for (const Index i : ids) {
     if (seen[static_cast<std::size_t>(i)]) n.iattr[0] = 0;
@@ -1499,10 +1490,11 @@ Var<S> select_rows(const Var<S>& x, const IndexList& ids, Index rows_per_example
 /// The last row of each example of T rows: x (n·T, d) -> (n, d).
 template <typename S>
 Var<S> last_position(const Var<S>& x, Index T) {
-  require(T >= 1 && x.valid() && x.rows() % T == 0, "last_position",
-          "x is " + (x.valid() ? shape_string(x.value()) : std::string("invalid")) +
-              ", not a multiple of T = " + std::to_string(T) + " rows");
-  IndexList ids(static_cast<std::size_t>(x.rows() / T));
+  if (!(T >= 1 && x.valid() && x.rows() % T == 0))
+    throw_invalid("last_position", "x is " + (x.valid() ? shape_string(x.value()) : std::string("invalid")) +
+                                       ", not a multiple of T = " + std::to_string(T) + " rows");
+  static thread_local IndexList ids;  // kept by the thread: no allocation per step
+  ids.resize(static_cast<std::size_t>(x.rows() / T));
   for (std::size_t b = 0; b < ids.size(); ++b) ids[b] = static_cast<Index>(b + 1) * T - 1;
   return select_rows(x, ids, 1);
 }
@@ -1558,9 +1550,9 @@ template <typename S>
 Var<S> slice_cols(const Var<S>& x, Index start, Index count) {
   Tape<S>& t = detail::tape_of("slice_cols", {&x});
   // Compared without forming start + count, which can overflow.
-  require(start >= 0 && count >= 0 && start <= x.cols() && count <= x.cols() - start, "slice_cols",
-          "columns [" + std::to_string(start) + ", +" + std::to_string(count) + ") are out of range for x " +
-              shape_string(x.value()));
+  if (!(start >= 0 && count >= 0 && start <= x.cols() && count <= x.cols() - start))
+    throw_invalid("slice_cols", "columns [" + std::to_string(start) + ", +" + std::to_string(count) +
+                                    ") are out of range for x " + shape_string(x.value()));
   Node<S>& n = t.make_node(OpKind::SliceCols, {x.id});
   n.iattr[0] = start;
   n.iattr[1] = count;
@@ -1747,17 +1739,20 @@ Var<S> attention(const Var<S>& q, const Var<S>& k, const Var<S>& v, Index T, Ind
   Tape<S>& t = detail::tape_of("attention", {&q, &k, &v});
   const Matrix<S>& Q = q.value();
   require_same_shape("attention", "k", k.value(), "v", v.value());
-  require(Q.cols() == k.cols(), "attention",
-          "q is " + shape_string(Q) + " but k is " + shape_string(k.value()) + " (expected equal column counts)");
-  require(T >= 1 && k.rows() % T == 0, "attention",
-          "k has " + std::to_string(k.rows()) + " rows, not a multiple of T = " + std::to_string(T));
+  if (!(Q.cols() == k.cols()))
+    throw_invalid("attention", "q is " + shape_string(Q) + " but k is " + shape_string(k.value()) +
+                                   " (expected equal column counts)");
+  if (!(T >= 1 && k.rows() % T == 0))
+    throw_invalid("attention",
+                  "k has " + std::to_string(k.rows()) + " rows, not a multiple of T = " + std::to_string(T));
   const Index nb = k.rows() / T;
-  require(Q.rows() == nb * T || Q.rows() == nb, "attention",
-          "q has " + std::to_string(Q.rows()) + " rows; expected " + std::to_string(nb * T) + " (every position) or " +
-              std::to_string(nb) + " (last position) for " + std::to_string(nb) +
-              " examples of T = " + std::to_string(T));
-  require(heads >= 1 && Q.cols() % heads == 0, "attention",
-          "q has " + std::to_string(Q.cols()) + " columns, not a multiple of heads = " + std::to_string(heads));
+  if (!(Q.rows() == nb * T || Q.rows() == nb))
+    throw_invalid("attention", "q has " + std::to_string(Q.rows()) + " rows; expected " + std::to_string(nb * T) +
+                                   " (every position) or " + std::to_string(nb) + " (last position) for " +
+                                   std::to_string(nb) + " examples of T = " + std::to_string(T));
+  if (!(heads >= 1 && Q.cols() % heads == 0))
+    throw_invalid("attention",
+                  "q has " + std::to_string(Q.cols()) + " columns, not a multiple of heads = " + std::to_string(heads));
   Node<S>& n = t.make_node(OpKind::Attention, {q.id, k.id, v.id});
   // No examples: an empty output of q's shape (there are no positions to attend over).
   const Index dh = Q.cols() / heads, Tq = nb == 0 ? T : Q.rows() / nb;

@@ -181,9 +181,9 @@ class Tape {
 
   /// A leaf that reads and accumulates into a persistent parameter (no copy).
   Var<S> param(Parameter<S>& p) {
-    require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), "Tape::param",
-            "parameter '" + p.name + "' has value " + shape_string(p.value) + " but grad " + shape_string(p.grad) +
-                " (call zero_grad() after resizing)");
+    if (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols())
+      throw_invalid("Tape::param", "parameter '" + p.name + "' has value " + shape_string(p.value) + " but grad " +
+                                       shape_string(p.grad) + " (call zero_grad() after resizing)");
     Node<S>& n = make_node(OpKind::Parameter, {});
     n.param = &p;
     n.requires_grad = p.requires_grad;
@@ -195,15 +195,21 @@ class Tape {
   /// `requires_grad` is set from its inputs and `rows_per_example` from the first input; the
   /// caller fills `own_value`, attributes, caches and the `backward` function.
   Node<S>& make_node(OpKind kind, std::initializer_list<int> inputs) {
-    return make_node(kind, std::vector<int>(inputs));
+    return make_node_from(kind, inputs.begin(), inputs.end());
   }
 
   /// As above, with the inputs in a vector (ops with a variable number of inputs).
   Node<S>& make_node(OpKind kind, const std::vector<int>& inputs) {
+    return make_node_from(kind, inputs.data(), inputs.data() + inputs.size());
+  }
+
+ private:
+  // The next node, reusing the buffers (and input list) of the node that held its place before.
+  Node<S>& make_node_from(OpKind kind, const int* first, const int* last) {
     if (m_size == static_cast<int>(m_nodes.size())) m_nodes.push_back(std::make_unique<Node<S>>());
     Node<S>& n = *m_nodes[static_cast<std::size_t>(m_size)];
     n.kind = kind;
-    n.inputs.assign(inputs.begin(), inputs.end());
+    n.inputs.assign(first, last);
     n.param = nullptr;
     n.requires_grad = false;
     n.grad_live = false;
@@ -225,15 +231,18 @@ class Tape {
     return n;
   }
 
+ public:
   /// Node behind a handle (checked).
   Node<S>& node(int id) {
-    require(id >= 0 && id < m_size, "Tape::node",
-            "id " + std::to_string(id) + " is not on the tape (size " + std::to_string(m_size) + ")");
+    if (id < 0 || id >= m_size)
+      throw_invalid("Tape::node",
+                    "id " + std::to_string(id) + " is not on the tape (size " + std::to_string(m_size) + ")");
     return *m_nodes[static_cast<std::size_t>(id)];
   }
   const Node<S>& node(int id) const {
-    require(id >= 0 && id < m_size, "Tape::node",
-            "id " + std::to_string(id) + " is not on the tape (size " + std::to_string(m_size) + ")");
+    if (id < 0 || id >= m_size)
+      throw_invalid("Tape::node",
+                    "id " + std::to_string(id) + " is not on the tape (size " + std::to_string(m_size) + ")");
     return *m_nodes[static_cast<std::size_t>(id)];
   }
   Node<S>& node(const Var<S>& v) { return node(checked(v, "Tape::node")); }
@@ -328,19 +337,20 @@ class Tape {
         n.slot = slot_index(*n.param);
         const Slot& s = m_slots[static_cast<std::size_t>(n.slot)];
         if (s.has_direction)
-          require(s.direction.rows() == n.param->rows() && s.direction.cols() == n.param->cols(),
-                  "Tape::forward_tangents",
-                  "the direction of '" + n.param->name + "' is " + shape_string(s.direction) +
-                      " but the parameter is " + shape_string(n.param->value));
+          if (!(s.direction.rows() == n.param->rows() && s.direction.cols() == n.param->cols()))
+            throw_invalid("Tape::forward_tangents", "the direction of '" + n.param->name + "' is " +
+                                                        shape_string(s.direction) + " but the parameter is " +
+                                                        shape_string(n.param->value));
         n.tangent_live = s.has_direction;
         continue;
       }
       bool any = false;
       for (int in : n.inputs) any = any || m_nodes[static_cast<std::size_t>(in)]->tangent_live;
       if (!any) continue;
-      require(n.tangent != nullptr, "Tape::forward_tangents",
-              "node " + std::to_string(i) + " (op " + std::to_string(static_cast<int>(n.kind)) +
-                  ") has no tangent rule, and a direction reaches it");
+      if (!(n.tangent != nullptr))
+        throw_invalid("Tape::forward_tangents", "node " + std::to_string(i) + " (op " +
+                                                    std::to_string(static_cast<int>(n.kind)) +
+                                                    ") has no tangent rule, and a direction reaches it");
       n.tangent(*this, n);
       n.tangent_live = true;
     }
@@ -428,8 +438,9 @@ class Tape {
   /// Reverse pass from a scalar (1 × 1) node with seed 1.
   void backward(const Var<S>& loss) {
     const Node<S>& n = node(checked(loss, "Tape::backward"));
-    require(n.value().rows() == 1 && n.value().cols() == 1, "Tape::backward",
-            "loss must be 1x1, got " + shape_string(n.value()) + " (pass a seed for non-scalar outputs)");
+    if (!(n.value().rows() == 1 && n.value().cols() == 1))
+      throw_invalid("Tape::backward",
+                    "loss must be 1x1, got " + shape_string(n.value()) + " (pass a seed for non-scalar outputs)");
     Matrix<S> seed(1, 1);
     seed(0, 0) = S(1);
     backward(loss, seed);
@@ -441,8 +452,9 @@ class Tape {
   void backward(const Var<S>& out, const Eigen::MatrixBase<Derived>& seed) {
     const int root = checked(out, "Tape::backward");
     Node<S>& r = *m_nodes[static_cast<std::size_t>(root)];
-    require(seed.rows() == r.value().rows() && seed.cols() == r.value().cols(), "Tape::backward",
-            "seed is " + shape_string(seed) + " but the output is " + shape_string(r.value()));
+    if (!(seed.rows() == r.value().rows() && seed.cols() == r.value().cols()))
+      throw_invalid("Tape::backward",
+                    "seed is " + shape_string(seed) + " but the output is " + shape_string(r.value()));
     for (int i = 0; i < m_size; ++i) m_nodes[static_cast<std::size_t>(i)]->grad_live = false;
     if (!r.requires_grad) return;
     grad_acc(root) += seed.template cast<S>();
@@ -457,9 +469,9 @@ class Tape {
  private:
   int checked(const Var<S>& v, const char* where) const {
     require(v.tape == this, where, "variable belongs to another tape");
-    require(v.id >= 0 && v.id < m_size, where,
-            "variable " + std::to_string(v.id) + " is stale (the tape holds " + std::to_string(m_size) +
-                " nodes; was it reset?)");
+    if (v.id < 0 || v.id >= m_size)
+      throw_invalid(where, "variable " + std::to_string(v.id) + " is stale (the tape holds " + std::to_string(m_size) +
+                               " nodes; was it reset?)");
     return v.id;
   }
 
@@ -488,7 +500,7 @@ class Tape {
 template <typename S>
 S Var<S>::item() const {
   const Matrix<S>& v = value();
-  require(v.rows() == 1 && v.cols() == 1, "Var::item", "value is " + shape_string(v) + ", not 1x1");
+  if (!(v.rows() == 1 && v.cols() == 1)) throw_invalid("Var::item", "value is " + shape_string(v) + ", not 1x1");
   return v(0, 0);
 }
 

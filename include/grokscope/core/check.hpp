@@ -39,6 +39,12 @@ inline void require(bool ok, const std::string& where, const std::string& what) 
   if (!ok) throw_invalid(where, what);
 }
 
+/// The same for a literal message: nothing is built unless it throws (hot paths check on every
+/// op; a message composed with `+` is built before the call, so those sites test first).
+inline void require(bool ok, const char* where, const char* what) {
+  if (!ok) throw_invalid(where, what);
+}
+
 /// Requires two operands of the same shape; the message names both and their shapes.
 template <typename A, typename B>
 void require_same_shape(const std::string& where, const char* name_a, const Eigen::EigenBase<A>& a, const char* name_b,

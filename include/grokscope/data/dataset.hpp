@@ -94,6 +94,44 @@ GROKSCOPE_DEFERRED Split fixed_split(Index n, IndexList train, IndexList test = 
 /// The examples `rows` of a dataset as a new dataset (the split is reset to all-train).
 GROKSCOPE_DEFERRED Dataset subset(const Dataset& ds, const IndexList& rows);
 
+namespace detail {
+
+// Throws unless every row is an example of `data`.
+inline void check_rows_in(const Dataset& data, const IndexList& rows, const char* where) {
+  for (const Index r : rows)
+    if (r < 0 || r >= data.size())
+      throw_invalid(where,
+                    "row " + std::to_string(r) + " is outside the dataset's " + std::to_string(data.size()) + " rows");
+}
+
+// The labels of `rows` into `labels`, reusing its storage.
+inline void gather_labels(const Dataset& data, const IndexList& rows, IndexList& labels) {
+  require(!data.labels.empty(), "gather_labels", "the dataset has no class labels");
+  check_rows_in(data, rows, "gather_labels");
+  labels.resize(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) labels[i] = data.labels[static_cast<std::size_t>(rows[i])];
+}
+
+// Dense targets of `rows` (one-hot labels when the dataset has none) into `targets`, reusing its
+// storage.
+template <typename S>
+void gather_targets(const Dataset& data, const IndexList& rows, Matrix<S>& targets) {
+  check_rows_in(data, rows, "gather_targets");
+  const Index n = static_cast<Index>(rows.size());
+  if (data.targets.rows() > 0) {
+    targets.resize(n, data.targets.cols());
+    for (Index i = 0; i < n; ++i)
+      targets.row(i) = data.targets.row(rows[static_cast<std::size_t>(i)]).template cast<S>();
+  } else {
+    require(!data.labels.empty() && data.num_classes > 0, "gather_targets", "the dataset has no targets or labels");
+    targets.setZero(n, data.num_classes);
+    for (Index i = 0; i < n; ++i)
+      targets(i, data.labels[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])]) = S(1);
+  }
+}
+
+}  // namespace detail
+
 /// Seeded mini-batches over a list of indices: each epoch is a fresh permutation (or the given
 /// order when not shuffling), cut into batches of `batch_size`; the last short batch is kept
 /// unless `drop_last`. Deterministic for a given Rng seed.
@@ -116,6 +154,8 @@ class MiniBatcher {
 
   /// The next batch (starts a new epoch when the current one is exhausted).
   IndexList next();
+  /// The same, written into `out` (its storage is reused: no allocation once it is large enough).
+  void next(IndexList& out);
 
   /// Epochs started so far (1 after construction).
   Index epoch() const { return m_epoch; }

@@ -275,7 +275,7 @@ class CurvatureOperator {
 
   /// The loss and its gradient at the current parameters.
   double loss_and_gradient(Eigen::VectorXd& g) {
-    const GradGuard guard(m_model);
+    const GradGuard guard(m_model, m_saved_grads);
     Tape<double>& t = *m_tape;
     m_recorded = false;  // the kept recording of the exact products is replaced
     t.reset();
@@ -290,14 +290,27 @@ class CurvatureOperator {
 
   /// The curvature matrix times v (plus λv for a coupled L2 term).
   Eigen::VectorXd apply(const Eigen::VectorXd& v) {
-    const char* where = "CurvatureOperator::apply";
-    require(v.size() == m_dim, where,
-            "v has " + std::to_string(v.size()) + " entries for " + std::to_string(m_dim) + " parameters");
-    require(v.allFinite(), where, "v is not finite");
-    ++m_products;
-    Eigen::VectorXd out = m_o.method == HvpMethod::Exact ? exact(v) : finite_difference(v);
-    if (m_o.l2 != 0) out += m_o.l2 * v;
+    Eigen::VectorXd out;
+    apply(v, out);
     return out;
+  }
+
+  /// The same into `out` (resized to dim()): with the exact method, products after the first
+  /// at unchanged parameters allocate nothing.
+  void apply(const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    const char* where = "CurvatureOperator::apply";
+    if (v.size() != m_dim)
+      throw_invalid(where,
+                    "v has " + std::to_string(v.size()) + " entries for " + std::to_string(m_dim) + " parameters");
+    require(v.allFinite(), where, "v is not finite");
+    require(&out != &v, where, "out must not be v");
+    ++m_products;
+    out.resize(m_dim);
+    if (m_o.method == HvpMethod::Exact)
+      exact(v, out);
+    else
+      out = finite_difference(v);
+    if (m_o.l2 != 0) out += m_o.l2 * v;
   }
 
   /// This operator for the iterative methods (it refers to *this: keep it alive while used).
@@ -306,16 +319,20 @@ class CurvatureOperator {
   }
 
  private:
-  // Saves every parameter's gradient and restores it on scope exit, however the scope ends.
+  // Saves every parameter's gradient and restores it on scope exit, however the scope ends. The
+  // copies go into the operator's kept storage (same shapes every product: no allocation).
   struct GradGuard {
     std::vector<Parameter<double>*> all;
-    std::vector<Matrix<double>> saved;
-    explicit GradGuard(Model<double>& m) : all(m.parameters()) {
-      for (Parameter<double>* p : all) saved.push_back(p->grad);
+    std::vector<Matrix<double>>& saved;
+    GradGuard(Model<double>& m, std::vector<Matrix<double>>& store) : all(m.parameters()), saved(store) {
+      saved.resize(all.size());
+      for (std::size_t k = 0; k < all.size(); ++k) saved[k] = all[k]->grad;
       for (Parameter<double>* p : all) p->zero_grad();
     }
+    GradGuard(const GradGuard&) = delete;
+    GradGuard& operator=(const GradGuard&) = delete;
     ~GradGuard() {
-      for (std::size_t k = 0; k < all.size(); ++k) all[k]->grad = std::move(saved[k]);
+      for (std::size_t k = 0; k < all.size(); ++k) all[k]->grad = saved[k];
     }
   };
   // Restores the chosen parameters' values on scope exit.
@@ -393,8 +410,8 @@ class CurvatureOperator {
   // The forward pass and the gradient do not depend on v: they are recorded once and kept (as
   // PyHessian keeps its create_graph gradient), and remade when a parameter of the model has
   // changed since. Each product then runs the tangent pass and the second-order reverse pass.
-  Eigen::VectorXd exact(const Eigen::VectorXd& v) {
-    const GradGuard guard(m_model);
+  void exact(const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+    const GradGuard guard(m_model, m_saved_grads);
     Tape<double>& t = *m_tape;
     if (!recording_current()) {
       m_recorded = false;
@@ -416,19 +433,19 @@ class CurvatureOperator {
       o += p->size();
     }
     t.forward_tangents();
-    Eigen::VectorXd out(m_dim);
     if (m_o.kind == Curvature::EmpiricalFisher) {
       // ∇ℓ_i = n·Ḡ_i with Ḡ = ∂L/∂outputs; F v = (1/n) Σ_i J_iᵀ ∇ℓ_i (∇ℓ_i · J_i v): one reverse
       // pass from the outputs with seed U_i = n (Ḡ_i · ż_i) Ḡ_i.
       const Matrix<double>& G = m_G;
       const Matrix<double>& zdot = t.tangent(m_out);
       const double n = static_cast<double>(G.rows());
-      Matrix<double> U = G;
+      Matrix<double>& U = m_seed;  // kept: no allocation per product
+      U = G;
       U.array().colwise() *= n * G.cwiseProduct(zdot).rowwise().sum().array();
       for (Parameter<double>* p : m_model.parameters()) p->zero_grad();
       t.backward(m_out, U);
       gather_grads(out);
-      return out;
+      return;
     }
     // Hessian: every op's curvature; Gauss–Newton: only the loss's ops (after the outputs).
     t.backward_tangents(m_L, m_o.kind == Curvature::GaussNewton ? m_out.id + 1 : 0);
@@ -438,7 +455,6 @@ class CurvatureOperator {
       out.segment(o, p->size()) = Eigen::Map<const Eigen::VectorXd>(h.data(), h.size());
       o += p->size();
     }
-    return out;
   }
 
   Eigen::VectorXd finite_difference(const Eigen::VectorXd& v) {
@@ -495,9 +511,11 @@ class CurvatureOperator {
   OutputLossFn<double> m_out_loss;
   CurvatureOptions m_o;
   Var<double> m_out, m_L;
-  bool m_recorded = false;                 ///< the tape holds the forward pass and gradient at m_snapshot
-  std::vector<Matrix<double>> m_snapshot;  ///< every model parameter's value when recorded
-  Matrix<double> m_G;                      ///< ∂L/∂outputs of the recording (empirical Fisher)
+  bool m_recorded = false;                    ///< the tape holds the forward pass and gradient at m_snapshot
+  std::vector<Matrix<double>> m_snapshot;     ///< every model parameter's value when recorded
+  std::vector<Matrix<double>> m_saved_grads;  ///< the caller's gradients during a product (GradGuard)
+  Matrix<double> m_seed;                      ///< the empirical Fisher's output seed
+  Matrix<double> m_G;                         ///< ∂L/∂outputs of the recording (empirical Fisher)
   std::vector<Parameter<double>*> m_params;
   Index m_dim = 0, m_gradients = 0, m_products = 0, m_kinks = 0;
   std::vector<unsigned char> m_signs;

@@ -156,20 +156,21 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
   struct Batches {
     Rng rng;
     Index n, m, pos = 0;
-    IndexList perm;
-    IndexList next() {
-      IndexList b;
+    IndexList perm, b;  // b: the current batch, its storage reused from step to step
+    const IndexList& next() {
+      b.resize(static_cast<std::size_t>(m));
       if (m == n) {
-        b.resize(static_cast<std::size_t>(n));
         std::iota(b.begin(), b.end(), Index(0));
         return b;
       }
       for (Index i = 0; i < m; ++i) {
         if (pos == 0 || pos >= n) {
-          perm = rng.permutation(n);
+          perm.resize(static_cast<std::size_t>(n));  // rng.permutation(n), in the kept storage
+          std::iota(perm.begin(), perm.end(), Index(0));
+          rng.shuffle(perm.begin(), perm.end());
           pos = 0;
         }
-        b.push_back(perm[static_cast<std::size_t>(pos++)]);
+        b[static_cast<std::size_t>(i)] = perm[static_cast<std::size_t>(pos++)];
       }
       return b;
     }
@@ -183,7 +184,7 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
       std::iota(all.begin(), all.end(), Index(0));
       r.init_loss = batch_loss(all, false);
     } else {
-      Batches b{Rng(o.seed).fork(0), rows, m, 0, {}};
+      Batches b{Rng(o.seed).fork(0), rows, m, 0, {}, {}};
       double s = 0;
       for (Index i = 0; i < o.init_loss_batches; ++i) s += batch_loss(b.next(), false);
       r.init_loss = s / static_cast<double>(o.init_loss_batches);
@@ -199,7 +200,7 @@ LlcResult estimate_llc(Model<S>& model, const BatchLossFn<S>& loss, Index rows, 
   Index accept_count = 0, below = 0;
   for (Index c = 0; c < o.chains; ++c) {
     for (std::size_t k = 0; k < ps.size(); ++k) ps[k]->value = w_star[k];
-    Batches batches{Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1), rows, m, 0, {}};
+    Batches batches{Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1), rows, m, 0, {}, {}};
     Rng noise = Rng(o.seed).fork(static_cast<std::uint64_t>(c) + 1).fork(1);
     // per sampled parameter, in double: w, ∇U, their values at the previous step, the noise
     const std::size_t np = ps.size();

@@ -26,8 +26,8 @@ struct Linear {
   Linear(const std::string& name, Index in, Index out, bool with_bias, Rng& rng,
          Parameterization param = Parameterization::Standard, bool readout = false, double init_std = 1.0)
       : has_bias(with_bias), multiplier(forward_multiplier(param, in, readout)) {
-    require(in >= 1 && out >= 1, "Linear",
-            "in and out must be >= 1, got " + std::to_string(in) + " and " + std::to_string(out));
+    if (!(in >= 1 && out >= 1))
+      throw_invalid("Linear", "in and out must be >= 1, got " + std::to_string(in) + " and " + std::to_string(out));
     if (param == Parameterization::Standard) {
       weight = Parameter<S>(name + ".weight", pytorch_linear_weight<S>(rng, out, in));
       bias = Parameter<S>(name + ".bias", with_bias ? pytorch_linear_bias<S>(rng, out, in) : Matrix<S>());

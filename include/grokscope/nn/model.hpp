@@ -46,6 +46,26 @@ struct ModelInput {
     return in;
   }
 
+  /// The same, written into this input's own buffers: once they are large enough (after the
+  /// first batch of a size), gathering another batch allocates nothing.
+  void assign_from(const Dataset& ds, const IndexList& rows) {
+    detail::check_rows_in(ds, rows, "ModelInput::assign_from");
+    const Index n = static_cast<Index>(rows.size());
+    if (ds.has_tokens()) {
+      T = ds.context();
+      tokens.resize(static_cast<std::size_t>(n * T));
+      for (Index i = 0; i < n; ++i)
+        for (Index t = 0; t < T; ++t)
+          tokens[static_cast<std::size_t>(i * T + t)] = ds.tokens(rows[static_cast<std::size_t>(i)], t);
+    } else {
+      require(ds.features.rows() > 0, "ModelInput::assign_from", "the dataset has neither tokens nor features");
+      T = 0;
+      tokens.clear();
+      x.resize(n, ds.features.cols());
+      for (Index i = 0; i < n; ++i) x.row(i) = ds.features.row(rows[static_cast<std::size_t>(i)]).template cast<S>();
+    }
+  }
+
   /// A 64-bit fingerprint of the contents, used to cache f₀ per input. It runs on every forward
   /// pass of a centered model, so it reads 8-byte words on four independent multiply-xor lanes
   /// (about 8 bytes per cycle) instead of a byte-serial hash.

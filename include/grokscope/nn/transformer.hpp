@@ -97,8 +97,9 @@ class Transformer : public Model<S> {
   explicit Transformer(const TransformerConfig& c) : m_c(c) {
     require(c.vocab >= 1 && c.context >= 1 && c.d_model >= 1 && c.d_mlp >= 1 && c.layers >= 1 && c.heads >= 1,
             "Transformer", "vocab, context, d_model, d_mlp, layers and heads must be >= 1");
-    require(c.d_model % c.heads == 0, "Transformer",
-            "d_model = " + std::to_string(c.d_model) + " is not a multiple of heads = " + std::to_string(c.heads));
+    if (!(c.d_model % c.heads == 0))
+      throw_invalid("Transformer", "d_model = " + std::to_string(c.d_model) +
+                                       " is not a multiple of heads = " + std::to_string(c.heads));
     if (m_c.output == 0) m_c.output = c.vocab;
     {  // value, gradient and the optimiser's two moments per parameter, estimated before any is made
       const double d = static_cast<double>(c.d_model), V = static_cast<double>(c.vocab),

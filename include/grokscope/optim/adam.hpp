@@ -47,8 +47,9 @@ class Adam : public Optimizer<S> {
     require(std::isfinite(c.lr) && c.lr >= 0 && std::isfinite(c.eps) && c.eps >= 0 && std::isfinite(c.weight_decay) &&
                 c.weight_decay >= 0,
             "Adam", "lr, eps and weight_decay must be finite and >= 0");
-    require(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, "Adam",
-            "betas must be in [0, 1), got (" + std::to_string(c.beta1) + ", " + std::to_string(c.beta2) + ")");
+    if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1))
+      throw_invalid("Adam",
+                    "betas must be in [0, 1), got (" + std::to_string(c.beta1) + ", " + std::to_string(c.beta2) + ")");
     for (auto* p : this->m_params) {
       m_m.push_back(Matrix<S>::Zero(p->rows(), p->cols()));
       m_v.push_back(Matrix<S>::Zero(p->rows(), p->cols()));

@@ -33,16 +33,16 @@ class ConstantNorm : public Optimizer<S> {
     require(n0 > 0 && std::isfinite(n0), "ConstantNorm", "the parameters' initial norm must be finite and > 0");
     m_target = factor * n0;
     // every entry stays finite in S only if the target norm does (a float model's 1e39 is inf)
-    require(m_target < static_cast<double>(std::numeric_limits<S>::max()), "ConstantNorm",
-            "the target norm " + format_number(m_target) + " (factor " + format_number(factor) + " × ‖θ₀‖ " +
-                format_number(n0) + ") is beyond the range of the model's scalar");
+    if (!(m_target < static_cast<double>(std::numeric_limits<S>::max())))
+      throw_invalid("ConstantNorm", "the target norm " + format_number(m_target) + " (factor " + format_number(factor) +
+                                        " × ‖θ₀‖ " + format_number(n0) + ") is beyond the range of the model's scalar");
     m_factor = factor;
   }
   void step(double lr) override {
     m_inner.step(lr);
     const double n = norm();
-    require(std::isfinite(n) && n > 0, "ConstantNorm",
-            "the parameters' norm is " + std::to_string(n) + " after a step");
+    if (!(std::isfinite(n) && n > 0))
+      throw_invalid("ConstantNorm", "the parameters' norm is " + std::to_string(n) + " after a step");
     const S f = static_cast<S>(m_target / n);
     for (Parameter<S>* p : this->m_params)
       if (p->requires_grad) p->value *= f;

@@ -49,7 +49,8 @@ class GrokfastEma : public GradientFilter<S> {
  public:
   explicit GrokfastEma(double alpha = 0.98, double lamb = 2.0, bool normalize = false)
       : m_alpha(alpha), m_lamb(lamb), m_normalize(normalize) {
-    require(alpha >= 0 && alpha < 1, "GrokfastEma", "alpha must be in [0, 1), got " + std::to_string(alpha));
+    if (!(alpha >= 0 && alpha < 1))
+      throw_invalid("GrokfastEma", "alpha must be in [0, 1), got " + std::to_string(alpha));
     require(std::isfinite(lamb), "GrokfastEma", "lamb must be finite");
   }
   void apply(const std::vector<Parameter<S>*>& params) override {
@@ -82,7 +83,7 @@ class GrokfastMa : public GradientFilter<S> {
   explicit GrokfastMa(Index window = 100, double lamb = 5.0, bool warmup = true, bool use_sum = false,
                       bool normalize = false)
       : m_window(window), m_lamb(lamb), m_warmup(warmup), m_sum(use_sum), m_normalize(normalize) {
-    require(window >= 1, "GrokfastMa", "window must be >= 1, got " + std::to_string(window));
+    if (!(window >= 1)) throw_invalid("GrokfastMa", "window must be >= 1, got " + std::to_string(window));
     require(std::isfinite(lamb), "GrokfastMa", "lamb must be finite");
   }
   void apply(const std::vector<Parameter<S>*>& params) override {

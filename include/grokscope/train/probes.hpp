@@ -131,13 +131,14 @@ ProbeFn<S> linearization_probe(ModelInput<S> X_train, Eigen::MatrixXd Y_train, M
 
 namespace detail {
 
-// labels (classification) or dense targets (one-hot when the dataset has none) of `rows`
+// labels (classification) or dense targets (one-hot when the dataset has none) of `rows`, into
+// the given buffers (no allocation once they are large enough)
 template <typename S>
 void loss_operands(const Dataset& data, const IndexList& rows, LossKind kind, IndexList& labels, Matrix<S>& targets) {
   if (kind == LossKind::CrossEntropy || kind == LossKind::StableMax)
-    labels = data.labels_of(rows);
+    gather_labels(data, rows, labels);
   else
-    targets = (data.targets.rows() > 0 ? data.targets_of(rows) : data.one_hot_of(rows)).template cast<S>();
+    gather_targets(data, rows, targets);
 }
 
 // the Trainer's losses on one batch's outputs
@@ -186,19 +187,25 @@ BatchLossFn<S> dataset_batch_loss(const Dataset& data, IndexList rows, LossKind 
                                   CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
   detail::check_rows(data, rows, "dataset_batch_loss");
   return [&data, rows = std::move(rows), kind, precision](Tape<S>& t, Model<S>& m, const IndexList& batch) {
-    IndexList sel;
-    sel.reserve(batch.size());
-    for (Index b : batch) {
+    // the batch's rows, inputs and labels go into the calling thread's buffers, kept across
+    // calls: an SGLD chain's steps allocate nothing once they have run (the tape copies what it keeps)
+    struct Buffers {
+      IndexList sel, labels;
+      Matrix<S> targets;
+      ModelInput<S> in;
+    };
+    static thread_local Buffers buf;
+    buf.sel.resize(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Index b = batch[i];
       if (b < 0 || b >= static_cast<Index>(rows.size()))
         throw_invalid("dataset_batch_loss", "batch position " + std::to_string(b) + " is outside the " +
                                                 std::to_string(rows.size()) + " rows");
-      sel.push_back(rows[static_cast<std::size_t>(b)]);
+      buf.sel[i] = rows[static_cast<std::size_t>(b)];
     }
-    IndexList labels;
-    Matrix<S> targets;
-    detail::loss_operands(data, sel, kind, labels, targets);
-    return detail::loss_value(t, m.forward(t, ModelInput<S>::from_dataset(data, sel)), kind, labels, targets, precision,
-                              "dataset_batch_loss");
+    detail::loss_operands(data, buf.sel, kind, buf.labels, buf.targets);
+    buf.in.assign_from(data, buf.sel);
+    return detail::loss_value(t, m.forward(t, buf.in), kind, buf.labels, buf.targets, precision, "dataset_batch_loss");
   };
 }
 

@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -197,6 +198,10 @@ class Trainer {
     if (!m_cfg.out_dir.empty()) prepare_out_dir();
 
     Tape<S> tape;
+    // a mini-batch's rows, inputs, labels and targets: kept across steps
+    IndexList batch_rows, lab_b;
+    ModelInput<S> in_b;
+    Matrix<S> tgt_b;
     double grad_norm = std::nan(""), update_norm = std::nan(""), last_lr = std::nan("");
     std::vector<Matrix<S>> before;
     Index held = 0;
@@ -230,10 +235,10 @@ class Trainer {
         break;
       }
       // one optimiser step
-      ModelInput<S> in_b;
-      IndexList lab_b;
-      Matrix<S> tgt_b;
-      if (!full) prepare_batch(batcher->next(), in_b, lab_b, tgt_b);
+      if (!full) {
+        batcher->next(batch_rows);
+        prepare_batch(batch_rows, in_b, lab_b, tgt_b);
+      }
       const ModelInput<S>& in = full ? full_in : in_b;
       tape.reset();
       m_model.zero_grad();
@@ -278,13 +283,16 @@ class Trainer {
   /// Loss and accuracy of the model on the examples `rows` (evaluated in chunks).
   std::pair<double, double> loss_and_accuracy(const IndexList& rows) {
     double loss_sum = 0, hits = 0;
-    Tape<S> t;
+    // the evaluation's tape and chunk buffers are the trainer's, kept from one evaluation to the
+    // next (a fresh tape would fault its pages in again every time)
+    Tape<S>& t = *m_eval.tape;
+    IndexList& chunk = m_eval.chunk;
+    ModelInput<S>& in = m_eval.in;
+    IndexList& lab = m_eval.labels;
+    Matrix<S>& tgt = m_eval.targets;
     for (std::size_t a = 0; a < rows.size(); a += static_cast<std::size_t>(m_cfg.eval_chunk)) {
       const std::size_t b = std::min(rows.size(), a + static_cast<std::size_t>(m_cfg.eval_chunk));
-      const IndexList chunk(rows.begin() + static_cast<long>(a), rows.begin() + static_cast<long>(b));
-      ModelInput<S> in;
-      IndexList lab;
-      Matrix<S> tgt;
+      chunk.assign(rows.begin() + static_cast<long>(a), rows.begin() + static_cast<long>(b));
       prepare_batch(chunk, in, lab, tgt);
       t.reset();
       const Var<S> out = m_model.forward(t, in);
@@ -331,16 +339,18 @@ class Trainer {
 
   bool classification() const { return m_cfg.loss == LossKind::CrossEntropy || m_cfg.loss == LossKind::StableMax; }
 
+  // The batch's inputs, labels and targets, written into the given buffers (no allocation once
+  // they are large enough: the training loop keeps them across steps).
   void prepare_batch(const IndexList& rows, ModelInput<S>& in, IndexList& labels, Matrix<S>& targets) const {
-    in = ModelInput<S>::from_dataset(m_data, rows);
+    in.assign_from(m_data, rows);
     labels.clear();
     if (classification()) {
-      labels = m_data.labels_of(rows);
+      detail::gather_labels(m_data, rows, labels);
     } else if (m_data.targets.rows() > 0) {
-      targets = m_data.targets_of(rows).template cast<S>();
+      detail::gather_targets(m_data, rows, targets);
     } else {
-      labels = m_data.labels_of(rows);
-      targets = m_data.one_hot_of(rows).template cast<S>();
+      detail::gather_labels(m_data, rows, labels);
+      detail::gather_targets(m_data, rows, targets);
     }
   }
 
@@ -483,6 +493,13 @@ class Trainer {
   TrainConfig m_cfg;
   std::vector<GradientFilter<S>*> m_filters;
   std::vector<ProbeEntry> m_probes;
+  struct EvalBuffers {
+    std::unique_ptr<Tape<S>> tape = std::make_unique<Tape<S>>();
+    IndexList chunk, labels;
+    ModelInput<S> in;
+    Matrix<S> targets;
+  };
+  EvalBuffers m_eval;
   std::string m_divergence;
 };
 

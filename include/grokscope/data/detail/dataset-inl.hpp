@@ -179,12 +179,17 @@ GROKSCOPE_DEFERRED_DEF Dataset subset(const Dataset& ds, const IndexList& rows) 
 }
 
 GROKSCOPE_INLINE IndexList MiniBatcher::next() {
+  IndexList out;
+  next(out);
+  return out;
+}
+
+GROKSCOPE_INLINE void MiniBatcher::next(IndexList& out) {
   const std::size_t n = m_order.size(), b = static_cast<std::size_t>(m_batch);
   if (m_pos >= n || (m_drop_last && m_pos + b > n)) start_epoch();
   const std::size_t end = std::min(n, m_pos + b);
-  IndexList out(m_order.begin() + static_cast<long>(m_pos), m_order.begin() + static_cast<long>(end));
+  out.assign(m_order.begin() + static_cast<long>(m_pos), m_order.begin() + static_cast<long>(end));
   m_pos = end;
-  return out;
 }
 
 GROKSCOPE_INLINE void MiniBatcher::start_epoch() {
