@@ -133,6 +133,10 @@ class Section {
           if (!x.is_number()) throw std::domain_error("");
         } else if constexpr (std::is_same_v<T, std::string>) {
           if (!x.is_string()) throw std::domain_error("");
+        } else if constexpr (std::is_same_v<T, std::vector<Index>>) {
+          if (!x.is_array()) throw std::domain_error("");
+          for (const json& e : x)
+            if (!e.is_number_integer()) throw std::domain_error("");
         }
         v = x.get<T>();
       } catch (const ConfigError&) {
@@ -202,6 +206,8 @@ class Section {
       return std::is_unsigned_v<T> ? "a non-negative integer" : "an integer";
     else if constexpr (std::is_floating_point_v<T>)
       return "a number";
+    else if constexpr (std::is_same_v<T, std::vector<Index>>)
+      return "a list of integers";
     else
       return "a string";
   }
@@ -567,7 +573,17 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
       if (k == "fourier") {
         if (e.task_kind != "modular" || e.data.size() != e.p * e.p)
           p.fail("kind", "fourier needs a modular task over all p^2 pairs (add, sub, mul, x2_plus_y2, ...)");
-        p.get<Index>("n_key", 5);
+        const Index n_key = p.get<Index>("n_key", 5);
+        if (n_key < 1 || n_key > (e.p - 1) / 2)
+          p.fail("n_key", "must be in [1, " + std::to_string((e.p - 1) / 2) + "] for p = " + std::to_string(e.p));
+        const std::vector<Index> keys = p.get<std::vector<Index>>("key_frequencies", {});
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          if (keys[i] < 1 || keys[i] > (e.p - 1) / 2)
+            p.fail("key_frequencies", std::to_string(keys[i]) + " is outside [1, " + std::to_string((e.p - 1) / 2) +
+                                          "] for p = " + std::to_string(e.p));
+          if (std::count(keys.begin(), keys.begin() + static_cast<long>(i), keys[i]))
+            p.fail("key_frequencies", std::to_string(keys[i]) + " is given twice");
+        }
       }
       if (k == "llc") {
         p.get<double>("epsilon", 1e-3), p.get<double>("nbeta", 0.0), p.get<double>("gamma", 100.0);
@@ -677,9 +693,10 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
     } else if (k == "fourier") {
       IndexList all(static_cast<std::size_t>(d.size()));
       for (Index i = 0; i < d.size(); ++i) all[static_cast<std::size_t>(i)] = i;
-      tr.add_probe(
-          every, fourier_probe<S>(ModelInput<S>::from_dataset(d, all), d.labels, d.train, {}, p["n_key"].get<Index>()),
-          prefix);
+      tr.add_probe(every,
+                   fourier_probe<S>(ModelInput<S>::from_dataset(d, all), d.labels, d.train,
+                                    p["key_frequencies"].get<std::vector<Index>>(), p["n_key"].get<Index>()),
+                   prefix);
     } else if (k == "llc") {
       LlcOptions lo;
       lo.epsilon = p["epsilon"], lo.nbeta = p["nbeta"], lo.gamma = p["gamma"];

@@ -240,3 +240,21 @@ def test_a_trainer_on_data_and_a_split_you_bring():
         grokscope.Trainer(cfg, data={"labels": d["labels"]})
     with pytest.raises(ValueError, match="unknown key 'label'"):
         grokscope.Trainer(cfg, data={"tokens": d["tokens"], "label": d["labels"]})
+
+
+def test_fourier_probe_in_a_config_with_fixed_key_frequencies_and_the_test_pairs_restricted_loss():
+    cfg = small(steps=100, probes=[{"kind": "fourier", "every": 50, "key_frequencies": [1, 3], "prefix": "f_"},
+                                   {"kind": "fourier", "every": 50, "n_key": 2, "prefix": "g_"}])
+    r = grokscope.run_experiment(cfg, progress=False)
+    h = r["history"]
+    for col in ("f_restricted_loss", "f_restricted_test_loss", "f_excluded_loss", "f_fourier_gini",
+                "g_restricted_test_loss"):
+        ran = h[col][~np.isnan(h[col])]
+        assert len(ran) == 3 and np.all(np.isfinite(ran)) and np.all(ran >= 0), col
+    p = cfg["task"]["p"]
+    with pytest.raises(ValueError, match=r"probes\[0\]\.key_frequencies: %d is outside \[1, %d\]" % (p, (p - 1) // 2)):
+        grokscope.run_experiment(small(steps=10, probes=[{"kind": "fourier", "key_frequencies": [p]}]))
+    with pytest.raises(ValueError, match="key_frequencies: 2 is given twice"):
+        grokscope.run_experiment(small(steps=10, probes=[{"kind": "fourier", "key_frequencies": [2, 2]}]))
+    with pytest.raises(ValueError, match="key_frequencies: must be a list of integers"):
+        grokscope.run_experiment(small(steps=10, probes=[{"kind": "fourier", "key_frequencies": [1.5]}]))

@@ -77,7 +77,7 @@ TEST_CASE("fourier_probe: logits built from one frequency have restricted loss =
   IndexList train;
   for (Index i = 0; i < p * p; i += 3) train.push_back(i);
   const Record r = fourier_probe<double>(grid, labels, train, {}, 1)(m, 0);
-  REQUIRE(r.size() == 3);
+  REQUIRE(r.size() == 4);
   double ce = 0;  // the full loss of the logits
   for (Index i = 0; i < p * p; ++i) {
     const double mx = m.L.row(i).maxCoeff();
@@ -88,6 +88,23 @@ TEST_CASE("fourier_probe: logits built from one frequency have restricted loss =
   CHECK(r[0].second == doctest::Approx(ce).epsilon(1e-9));
   CHECK(r[1].second == doctest::Approx(std::log(double(p))).epsilon(1e-9));        // nothing left: uniform
   CHECK(r[2].second == doctest::Approx(1.0 - 1.0 / ((p - 1) / 2)).epsilon(1e-9));  // one frequency of (p−1)/2
+  // the restricted loss on the pairs outside `train`: the full loss of those rows
+  double ce_test = 0;
+  Index n_test = 0;
+  for (Index i = 0; i < p * p; ++i) {
+    if (i % 3 == 0) continue;
+    const double mx = m.L.row(i).maxCoeff();
+    ce_test += std::log((m.L.row(i).array() - mx).exp().sum()) + mx - m.L(i, labels[static_cast<std::size_t>(i)]);
+    ++n_test;
+  }
+  CHECK(r[3].first == "restricted_test_loss");
+  CHECK(r[3].second == doctest::Approx(ce_test / double(n_test)).epsilon(1e-9));
+  // fixed keys: the same frequency given explicitly; a key off the range or twice is refused by name
+  CHECK(fourier_probe<double>(grid, labels, train, {k})(m, 0)[0].second == doctest::Approx(ce).epsilon(1e-9));
+  CHECK_THROWS_WITH(fourier_probe<double>(grid, labels, train, {6}),
+                    doctest::Contains("key frequency 6 is outside [1, 5] for p = 11"));
+  CHECK_THROWS_WITH(fourier_probe<double>(grid, labels, train, {2, 2}),
+                    doctest::Contains("key frequency 2 is given twice"));
   CHECK_THROWS_AS(fourier_probe<double>(grid, IndexList(3, 0), train), std::invalid_argument);
   ModelInput<double> bad;
   bad.x = Matrix<double>::Zero(10, 1);

@@ -330,10 +330,13 @@ ProbeFn<S> sparsity_probe(ModelInput<S> X, IndexList labels, std::string hidden 
 
 /// Nanda et al.'s progress measures for a model on (a ∘ b) mod p: `grid` holds all p² inputs in
 /// row-major order (row a·p + b), `labels` their answers, `train_rows` the training pairs. The
-/// key frequencies are `key_freqs` when given, else the `n_key` frequencies whose cos/sin(w_k(a+b))
+/// key frequencies are `key_freqs` when given (as Nanda et al. fix them, from the final model;
+/// each in [1, (p − 1)/2], no repeats), else the `n_key` frequencies whose cos/sin(w_k(a+b))
 /// directions hold the most squared mass of the current logits. restricted_loss is on all rows
-/// (the key-frequency part plus the grid mean), excluded_loss on the training rows with the key
-/// frequencies removed, fourier_gini the Gini coefficient of the per-frequency mass.
+/// (the key-frequency part plus the grid mean), restricted_test_loss the same on the pairs outside
+/// `train_rows` (the paper's measure; NaN when every pair is a training pair), excluded_loss on the
+/// training rows with the key frequencies removed, fourier_gini the Gini coefficient of the
+/// per-frequency mass.
 template <typename S>
 ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_rows, std::vector<Index> key_freqs = {},
                          Index n_key = 5) {
@@ -344,10 +347,24 @@ ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_r
   require(!train_rows.empty(), "fourier_probe", "no training rows");
   for (Index r : train_rows) require(r >= 0 && r < n, "fourier_probe", "training row out of range");
   require(n_key >= 1 && n_key <= (p - 1) / 2, "fourier_probe", "n_key must be in [1, (p-1)/2]");
-  IndexList all(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < key_freqs.size(); ++i) {
+    if (key_freqs[i] < 1 || key_freqs[i] > (p - 1) / 2)
+      throw_invalid("fourier_probe", "key frequency " + std::to_string(key_freqs[i]) + " is outside [1, " +
+                                         std::to_string((p - 1) / 2) + "] for p = " + std::to_string(p));
+    for (std::size_t j = 0; j < i; ++j)
+      if (key_freqs[j] == key_freqs[i])
+        throw_invalid("fourier_probe", "key frequency " + std::to_string(key_freqs[i]) + " is given twice");
+  }
+  IndexList all(static_cast<std::size_t>(n)), test_rows;
   std::iota(all.begin(), all.end(), Index(0));
+  {
+    std::vector<char> is_train(static_cast<std::size_t>(n), 0);
+    for (Index r : train_rows) is_train[static_cast<std::size_t>(r)] = 1;
+    for (Index r = 0; r < n; ++r)
+      if (!is_train[static_cast<std::size_t>(r)]) test_rows.push_back(r);
+  }
   return [grid = std::move(grid), labels = std::move(labels), train_rows = std::move(train_rows), key_freqs, n_key, p,
-          all](Model<S>& m, Index) {
+          all, test_rows](Model<S>& m, Index) {
     Tape<S> t;
     const Eigen::MatrixXd L = m.forward(t, grid).value().template cast<double>();
     Eigen::VectorXd mass((p - 1) / 2);
@@ -360,9 +377,11 @@ ProbeFn<S> fourier_probe(ModelInput<S> grid, IndexList labels, IndexList train_r
       for (Index i = 0; i < n_key; ++i) keys.push_back(order[static_cast<std::size_t>(i)] + 1);
       std::sort(keys.begin(), keys.end());
     }
-    return Record{{"restricted_loss", restricted_loss(L, labels, keys, all)},
-                  {"excluded_loss", excluded_loss(L, labels, keys, train_rows)},
-                  {"fourier_gini", gini(mass)}};
+    return Record{
+        {"restricted_loss", restricted_loss(L, labels, keys, all)},
+        {"excluded_loss", excluded_loss(L, labels, keys, train_rows)},
+        {"fourier_gini", gini(mass)},
+        {"restricted_test_loss", test_rows.empty() ? std::nan("") : restricted_loss(L, labels, keys, test_rows)}};
   };
 }
 
