@@ -5,7 +5,10 @@
 #pragma once
 
 #include <grokscope/core/types.hpp>
+#include <grokscope/data/dataset.hpp>
+#include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/model.hpp>
+#include <grokscope/nn/transformer.hpp>
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -220,5 +223,12 @@ ModelInput<S> model_input(const PyModel& m, const py::handle& given, const char*
     for (py::ssize_t j = 0; j < a.shape(1); ++j) in.tokens.push_back(t.at(i, j));
   return in;
 }
+
+// Shared between the binding files (defined in the file named).
+py::dict dataset_dict(const Dataset& ds);                 // data.cpp: a Dataset as a dict of numpy arrays
+MlpConfig mlp_config(const py::dict& d);                  // models.cpp: a config dict read field by field
+TransformerConfig transformer_config(const py::dict& d);  // models.cpp
+template <typename S>
+PyModel wrap(std::shared_ptr<Model<S>> m);  // models.cpp (float and double)
 
 }  // namespace grokscope_python

@@ -6,7 +6,11 @@
      (summary "seconds") and, for the Python side, the wall time of Trainer.run() as a notebook
      user sees it (result conversion included);
   2. a Python probe called every 100 steps: the run's extra time against the time spent in the
-     probe's own body (perf_counter inside it).
+     probe's own body (perf_counter inside it);
+  3. estimate_llc on the flagship's untrained model and training pairs (4 chains × 200 draws,
+     mini-batches of 32, MSE as the run's loss): grokscope.estimate_llc from Python against the
+     same estimate made in C++ by grokscope-run's llc probe at step 0 of a 0-step run (less the
+     same 0-step run without the probe, which is the run's setup and its one evaluation).
 
 usage: PYTHONPATH=build/release/python /usr/bin/python3 bench/peer/python_overhead.py \
            [--run build/release/tools/grokscope-run] [--repeats 5] [--steps 3000]
@@ -22,7 +26,11 @@ import time
 
 import numpy as np
 
+import warnings
+
 import grokscope
+
+warnings.simplefilter("ignore", grokscope.MeasurementWarning)  # an untrained model's LLC warns; only time matters here
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
@@ -70,6 +78,25 @@ def python_seconds(cfg, probe=None):
     return r["seconds"], wall, spent[0]
 
 
+LLC = dict(epsilon=1e-4, nbeta=0.0, gamma=100.0, chains=4, draws=200, batch_size=32)
+
+
+def llc_cxx_seconds(binary, cfg, tmp):
+    c = dict(cfg, train=dict(cfg["train"], steps=0, log_points=0))
+    base = cxx_seconds(binary, dict(c, probes=[]), os.path.join(tmp, "base"))
+    with_llc = cxx_seconds(binary, dict(c, probes=[dict(kind="llc", every=1, **LLC)]), os.path.join(tmp, "llc"))
+    return with_llc - base
+
+
+def llc_python_seconds(cfg):
+    tr = grokscope.Trainer(dict(cfg, train=dict(cfg["train"], steps=0, log_points=0)))
+    d = tr.dataset
+    X, y = d["tokens"][d["train"]], d["labels"][d["train"]]
+    t0 = time.perf_counter()
+    grokscope.estimate_llc(tr.model, X, y, loss=cfg.get("loss", "cross_entropy"), **LLC)
+    return time.perf_counter() - t0
+
+
 def ipr_probe(step, model):  # the probe of examples/python/flagship.py
     w = model.state_dict()["layers.0.weight"]
     p = w.shape[1] // 2
@@ -106,6 +133,19 @@ def main():
     extra = probed - py
     print("\nPython probe every 100 steps: run +%.3f s (median; IQR %.3f–%.3f), its bodies %.3f s (median)" %
           (med(extra), *np.percentile(extra, [25, 75]), med(probe_body)))
+    llc_cxx, llc_py = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(a.repeats):
+            llc_cxx.append(llc_cxx_seconds(a.run, cfg, os.path.join(tmp, str(i))))
+            llc_py.append(llc_python_seconds(cfg))
+            print("  rep %d: estimate_llc C++ %.3f s, Python %.3f s" % (i, llc_cxx[-1], llc_py[-1]))
+    llc_cxx, llc_py = np.array(llc_cxx), np.array(llc_py)
+    r = llc_py / llc_cxx
+    print("\n| estimate_llc, flagship, %s | C++ (grokscope-run's llc probe) | Python grokscope.estimate_llc | "
+          "Python / C++ per repetition |" % ", ".join("%s %s" % kv for kv in LLC.items()))
+    print("|---|---|---|---|")
+    print("| median s | %.3f | %.3f | %.3f (IQR %.3f–%.3f) |" % (med(llc_cxx), med(llc_py), med(r),
+                                                             *np.percentile(r, [25, 75])))
 
 
 if __name__ == "__main__":
