@@ -13,6 +13,7 @@
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
 #include <grokscope/measure/ntk.hpp>
@@ -64,7 +65,6 @@ CkaResult cka_pair(const py::handle& X, const py::handle& Y, Fn&& fn) {
   py::gil_scoped_release unlocked;
   return fn(x, y);
 }
-
 
 CkaKind cka_kind(const std::string& k) {
   if (k == "linear") return CkaKind::Linear;
@@ -193,6 +193,49 @@ void bind_measure(py::module_& m) {
       py::arg("K"),
       "Eigen-decomposition of a symmetric kernel (eigenvalues descending) with its effective rank\n"
       "(exp of the spectral entropy) and participation ratio (Σλ)²/Σλ².");
+
+  // ---- heavy-tailed self-regularisation (Martin & Mahoney; Prakash & Martin 2025) -----------
+  m.def(
+      "fit_power_law",
+      [](const py::handle& x, Index min_tail) {
+        const Eigen::MatrixXd v = matrix_arg(x, "x", true);
+        const Eigen::VectorXd flat = Eigen::Map<const Eigen::VectorXd>(v.data(), v.size());
+        PowerLawFit f;
+        {
+          py::gil_scoped_release unlocked;
+          f = fit_power_law(flat, min_tail);
+        }
+        py::dict d;
+        d["alpha"] = f.alpha, d["xmin"] = f.xmin, d["ks"] = f.ks, d["n_tail"] = f.n_tail, d["n"] = f.n;
+        return d;
+      },
+      py::arg("x"), py::arg("min_tail") = 10,
+      "A power-law tail ρ(x) ∝ x^−alpha fitted to the positive values of x (zeros dropped) as Clauset\n"
+      "et al. do: the maximum-likelihood alpha for every candidate xmin with at least min_tail values\n"
+      "above it, and the xmin whose Kolmogorov–Smirnov distance is smallest. A dict: alpha, xmin, ks,\n"
+      "n_tail, n.");
+  m.def(
+      "esd_eigenvalues", [](const py::handle& W) { return to_numpy(esd_eigenvalues(matrix_arg(W, "W"))); },
+      py::arg("W"), "The eigenvalues σᵢ²/N of WᵀW/N, W oriented N × M with N ≥ M (descending).");
+  m.def(
+      "correlation_traps",
+      [](const py::handle& W, std::uint64_t seed) {
+        const Eigen::MatrixXd w = matrix_arg(W, "W");
+        CorrelationTraps t;
+        {
+          py::gil_scoped_release unlocked;
+          t = correlation_traps(w, seed);
+        }
+        py::dict d;
+        d["traps"] = t.traps, d["sigma2"] = t.sigma2, d["lambda_plus"] = t.lambda_plus;
+        d["tracy_widom"] = t.tracy_widom, d["largest"] = t.largest, d["shuffled"] = to_numpy(t.shuffled);
+        return d;
+      },
+      py::arg("W"), py::arg("seed") = 0,
+      "Correlation traps (Prakash & Martin 2025): W's entries shuffled with `seed`, the eigenvalues of\n"
+      "the shuffled WᵀW/N beyond the Marchenko–Pastur edge λ⁺ = σ²(1 + √(M/N))² by more than 2.02\n"
+      "Tracy–Widom scales (Johnstone's). A dict: traps, sigma2, lambda_plus, tracy_widom, largest,\n"
+      "shuffled (the shuffled spectrum).");
 
   // ---- Fourier measures (Nanda et al.) and weight statistics ---------------------------------
   m.def(

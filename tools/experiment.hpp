@@ -544,8 +544,9 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
     if (!pl.is_null() && !pl.is_array()) top.fail("probes", "must be a list of objects");
     for (std::size_t i = 0; i < (pl.is_array() ? pl.size() : 0); ++i) {
       Section p(pl[i], "probes[" + std::to_string(i) + "]");
-      const std::string k = p.choice(
-          "kind", "weight_norm", {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc", "sharpness"});
+      const std::string k =
+          p.choice("kind", "weight_norm",
+                   {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc", "sharpness", "heavy_tail"});
       const Index every = p.get<Index>("every", 100);
       if (every < 1) p.fail("every", "must be >= 1");
       p.get<std::string>("prefix", "");
@@ -584,6 +585,10 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
           if (std::count(keys.begin(), keys.begin() + static_cast<long>(i), keys[i]))
             p.fail("key_frequencies", std::to_string(keys[i]) + " is given twice");
         }
+      }
+      if (k == "heavy_tail") {
+        if (p.get<Index>("min_tail", 10) < 2) p.fail("min_tail", "must be >= 2");
+        p.get<std::uint64_t>("seed", 0);
       }
       if (k == "llc") {
         p.get<double>("epsilon", 1e-3), p.get<double>("nbeta", 0.0), p.get<double>("gamma", 100.0);
@@ -690,6 +695,8 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
       NtkOptions o;
       o.precision = p["precision"] == "model" ? NtkPrecision::ModelScalar : NtkPrecision::Double;
       tr.add_probe(every, ntk_probe<S>(ModelInput<S>::from_dataset(d, rows), Y, o), prefix);
+    } else if (k == "heavy_tail") {
+      tr.add_probe(every, heavy_tail_probe<S>(p["min_tail"].get<Index>(), p["seed"].get<std::uint64_t>()), prefix);
     } else if (k == "fourier") {
       IndexList all(static_cast<std::size_t>(d.size()));
       for (Index i = 0; i < d.size(); ++i) all[static_cast<std::size_t>(i)] = i;

@@ -58,6 +58,7 @@
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>

@@ -190,3 +190,34 @@ def test_activation_capture_and_the_mechanistic_analyses():
     m = grokscope.Mlp({"input": 3, "hidden": [4], "output": 2})
     with pytest.raises(TypeError, match="not a Transformer"):
         grokscope.logit_lens(m, np.zeros((2, 3)), "hook_embed")
+
+
+def test_heavy_tail_known_answers_and_bad_input():
+    rng = np.random.default_rng(0)
+    x = (1.0 - rng.random(10000)) ** (-1.0 / 1.5)  # Pareto, density exponent 2.5, xmin 1
+    f = grokscope.fit_power_law(x)
+    assert abs(f["alpha"] - 2.5) < 0.05 and f["n"] == 10000 and f["xmin"] < 2
+    W = rng.standard_normal((400, 200))
+    t = grokscope.correlation_traps(W, seed=1)
+    assert t["traps"] == 0 and abs(t["sigma2"] - 1) < 0.02 and t["shuffled"].shape == (200,)
+    assert grokscope.correlation_traps(W + 0.5, seed=1)["traps"] >= 1
+    e = grokscope.esd_eigenvalues(W)
+    np.testing.assert_allclose(e, np.sort(np.linalg.svd(W, compute_uv=False) ** 2 / 400)[::-1], rtol=1e-12)
+    with pytest.raises(ValueError, match="fewer than min_tail"):
+        grokscope.fit_power_law(np.ones(5))
+    with pytest.raises(ValueError, match="non-finite"):
+        grokscope.correlation_traps(np.full((3, 3), np.nan))
+
+
+def test_heavy_tail_probe_in_a_config():
+    cfg = {"task": {"kind": "modular", "op": "add", "p": 23}, "split": {"kind": "random", "fraction": 0.6},
+           "model": {"kind": "mlp", "preset": "gromov", "width": 64},
+           "optimizer": {"kind": "adamw", "lr": 0.005, "weight_decay": 0.1},
+           "train": {"steps": 20, "eval_every": 10, "log_points": 0},
+           "probes": [{"kind": "heavy_tail", "every": 10, "min_tail": 5}]}
+    h = grokscope.run_experiment(cfg, progress=False)["history"]
+    alpha = h["alpha_layers.0.weight"]
+    assert np.all(np.isfinite(alpha)) and np.all(alpha > 1)
+    assert np.all(h["traps_layers.0.weight"] >= 0) and "alpha_ks_layers.1.weight" in h
+    with pytest.raises(ValueError, match=r"probes\[0\]\.min_tail: must be >= 2"):
+        grokscope.run_experiment(dict(cfg, probes=[{"kind": "heavy_tail", "min_tail": 1}]))

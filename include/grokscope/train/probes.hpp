@@ -10,7 +10,8 @@
 ///   cka_to_init_probe      cka_to_init
 ///   weight_norm_probe      weight_norm_<parameter name>..., relative_movement (the Trainer records
 ///                          the total weight_norm itself)
-///   fourier_probe          restricted_loss, excluded_loss, fourier_gini
+///   fourier_probe          restricted_loss, excluded_loss, fourier_gini, restricted_test_loss
+///   heavy_tail_probe       alpha_<matrix>, alpha_ks_<matrix>, traps_<matrix> (measure/heavy_tail.hpp)
 ///   sparsity_probe         effective_sparsity, active_neuron_norm, other_neuron_norm
 ///   stability_probe        softmax_collapse, zero_loss_fraction, nlm_cosine, logit_norm, last_layer_norm
 ///
@@ -18,6 +19,7 @@
 
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
+#include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/linearized.hpp>
@@ -309,6 +311,35 @@ ProbeFn<S> weight_spectrum_probe(SpectraOptions options = {}, Index top = 0) {
   };
 }
 
+/// Heavy-tailed self-regularisation of every weight matrix (parameters with at least 2 rows and
+/// 2 columns): the power-law exponent of its spectrum (alpha_<name>, with the fit's KS distance
+/// alpha_ks_<name>; NaN when the matrix has fewer than `min_tail` non-zero eigenvalues) and its
+/// correlation traps (traps_<name>, shuffled with `seed`). See measure/heavy_tail.hpp.
+template <typename S>
+ProbeFn<S> heavy_tail_probe(Index min_tail = 10, std::uint64_t seed = 0) {
+  require(min_tail >= 2, "heavy_tail_probe", "min_tail must be >= 2, got " + std::to_string(min_tail));
+  return [min_tail, seed](Model<S>& m, Index) {
+    Record r;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (const Parameter<S>* p : m.parameters()) {
+      if (p->rows() < 2 || p->cols() < 2) continue;
+      const Eigen::MatrixXd W = p->value.template cast<double>();
+      const Eigen::VectorXd esd = esd_eigenvalues(W);
+      const Index positive = (esd.array() > 0).count();
+      PowerLawFit fit;
+      bool fitted = false;
+      if (positive >= min_tail) {
+        fit = fit_power_law(esd, min_tail);
+        fitted = true;
+      }
+      r.emplace_back("alpha_" + p->name, fitted ? fit.alpha : nan);
+      r.emplace_back("alpha_ks_" + p->name, fitted ? fit.ks : nan);
+      r.emplace_back("traps_" + p->name, static_cast<double>(correlation_traps(W, seed).traps));
+    }
+    return r;
+  };
+}
+
 /// Merrill et al.'s effective sparsity of a one-hidden-layer network on (X, labels) (see
 /// effective_sparsity), and the mean incoming-weight norm of the neurons inside the active
 /// subnetwork and of the others (their "the subnetwork's norm grows while the rest decays").
@@ -479,6 +510,7 @@ ProbeFn<S> stability_probe(ModelInput<S> X, IndexList labels, std::string last_l
   X ProbeFn<S> cka_to_init_probe<S>(std::function<Eigen::MatrixXd(Model<S>&)>);                               \
   X ProbeFn<S> weight_norm_probe<S>();                                                                        \
   X ProbeFn<S> weight_spectrum_probe<S>(SpectraOptions, Index);                                               \
+  X ProbeFn<S> heavy_tail_probe<S>(Index, std::uint64_t);                                                     \
   X ProbeFn<S> sparsity_probe<S>(ModelInput<S>, IndexList, std::string, std::string);                         \
   X ProbeFn<S> fourier_probe<S>(ModelInput<S>, IndexList, IndexList, std::vector<Index>, Index);              \
   X ProbeFn<S> stability_probe<S>(ModelInput<S>, IndexList, std::string, LossKind);
