@@ -8,6 +8,7 @@
 #include <grokscope/optim/optimizer.hpp>
 #include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 
 namespace grokscope {
 GROKSCOPE_INSTANTIATE_CLASS(Optimizer)
@@ -18,4 +19,5 @@ GROKSCOPE_INSTANTIATE_CLASS(GrokfastEma)
 GROKSCOPE_INSTANTIATE_CLASS(GrokfastMa)
 GROKSCOPE_INSTANTIATE_CLASS(OrthoGrad)
 GROKSCOPE_INSTANTIATE_CLASS(ConstantNorm)
+GROKSCOPE_INSTANTIATE_CLASS(SpectralEntropyPenalty)
 }  // namespace grokscope

@@ -49,6 +49,7 @@
 #include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/schedule.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 
 #include <grokscope/train/history.hpp>
 #include <grokscope/train/probes.hpp>
@@ -57,6 +58,7 @@
 
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/complexity.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/hessian.hpp>
