@@ -7,13 +7,17 @@
 //   KumarMLP          D = 100, P = 550, N = 500, φ(h) = h + (ε/2)h², centered, gradient descent
 // FLOPs counts the multiply-adds of the step's matrix products (2 per multiply-add), so
 // "FLOPs" is the useful FLOP rate; BM_EigenGemms_* measure Eigen's own GEMM rate on exactly the
-// step's matrix products for comparison.
+// step's matrix products for comparison. Complexity_NandaTransformer and
+// SpectralEntropyPenalty_NandaTransformer time DeMoss et al.'s measure and regulariser on the same
+// model (at initialisation), to compare with its step.
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/regression.hpp>
+#include <grokscope/measure/complexity.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -51,6 +55,35 @@ void BM_TrainStep_NandaTransformer(benchmark::State& state) {
   run_steps(state, model, opt, in, &y, nullptr, 3 * fwd);
 }
 BENCHMARK(BM_TrainStep_NandaTransformer)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// DeMoss et al.'s complexity (ε = 1 on the training split, the default grid) and the spectral-entropy
+// regulariser's gradient on the same model, to set beside one training step.
+void BM_Complexity_NandaTransformer(benchmark::State& state) {
+  Dataset ds = modular_dataset({ModOp::Add, 113, ModEncoding::NandaTokens});
+  apply_split(ds, nanda_split(ds, 0.3, 0), "nanda");
+  Transformer<float> model(TransformerConfig::nanda2023(113));
+  const ModelInput<float> in = ModelInput<float>::from_dataset(ds, ds.train);
+  const IndexList y = ds.labels_of(ds.train);
+  const LossFn<float> loss = [&](Tape<float>& t, Model<float>& m) { return cross_entropy(m.forward(t, in), y); };
+  Index evaluations = 0;
+  for (auto _ : state) {
+    const CoarseGrainedComplexity c = coarse_grained_complexity<float>(model, loss, 1.0);
+    evaluations = c.evaluations;
+    benchmark::DoNotOptimize(c.bytes);
+  }
+  state.counters["loss_evaluations"] = static_cast<double>(evaluations);
+}
+BENCHMARK(BM_Complexity_NandaTransformer)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+void BM_SpectralEntropyPenalty_NandaTransformer(benchmark::State& state) {
+  Transformer<float> model(TransformerConfig::nanda2023(113));
+  SpectralEntropyPenalty<float> pen(0.1);
+  for (auto _ : state) {
+    pen.apply(model.parameters());
+    benchmark::DoNotOptimize(pen.last_penalty());
+  }
+}
+BENCHMARK(BM_SpectralEntropyPenalty_NandaTransformer)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_TrainStep_GromovMLP(benchmark::State& state) {
   Dataset ds = modular_dataset({ModOp::Add, 97, ModEncoding::PairIndices});

@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 
+#include <grokscope/measure/complexity.hpp>
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/linearize.hpp>
 #include <grokscope/measure/llc.hpp>
@@ -428,6 +429,52 @@ void bind_curvature(py::module_& m) {
       "warnings, each also issued as grokscope.MeasurementWarning (a negative λ̂, draws below L₀, a trace\n"
       "that has not settled, a low acceptance: lower epsilon or raise gamma; docs/measurements.md says how\n"
       "to choose them). The model is left as it was found.");
+
+  m.def(
+      "coarse_grained_complexity",
+      [](const PyModel& pm, const py::handle& inputs, const py::handle& targets, double epsilon,
+         const std::string& loss, const py::object& test_inputs, const py::object& test_targets,
+         std::vector<double> taus, double delta_min, double delta_max, Index points_per_decade) {
+        if (test_inputs.is_none() != test_targets.is_none())
+          throw py::value_error("coarse_grained_complexity: give test_inputs and test_targets together");
+        CoarseGrainOptions o;
+        o.taus = std::move(taus), o.delta_min = delta_min, o.delta_max = delta_max;
+        o.points_per_decade = points_per_decade;
+        const CoarseGrainedComplexity c = pm.visit([&](auto& mm) {
+          using S = typename std::decay_t<decltype(mm)>::Scalar;
+          const auto whole = [&](const py::handle& x, const py::handle& y, const char* name) {
+            const ModelInput<S> in = model_input<S>(pm, x, name);
+            const Index n = in.examples();
+            if (n == 0) throw py::value_error(std::string("coarse_grained_complexity: ") + name + " has no examples");
+            const BatchLossFn<S> fn = batch_loss<S>(in, loss, y, n, "coarse_grained_complexity");
+            IndexList all(static_cast<std::size_t>(n));
+            for (Index i = 0; i < n; ++i) all[static_cast<std::size_t>(i)] = i;
+            return LossFn<S>([fn, all](Tape<S>& t, Model<S>& m) { return fn(t, m, all); });
+          };
+          const LossFn<S> train = whole(inputs, targets, "inputs");
+          const LossFn<S> test = test_inputs.is_none() ? LossFn<S>() : whole(test_inputs, test_targets, "test_inputs");
+          const ModelGuard guard(pm.mutex);
+          return coarse_grained_complexity<S>(mm, train, epsilon, o, test);
+        });
+        py::dict d;
+        d["bytes"] = c.bytes, d["raw_bytes"] = c.raw_bytes, d["bounded"] = c.bounded, d["epsilon"] = c.epsilon;
+        d["tau"] = c.tau, d["delta"] = c.delta, d["kept_components"] = c.kept_components;
+        d["total_components"] = c.total_components, d["rank_fraction"] = c.rank_fraction;
+        d["loss"] = c.loss, d["coarse_loss"] = c.coarse_loss, d["test_loss"] = c.test_loss;
+        d["coarse_test_loss"] = c.coarse_test_loss, d["evaluations"] = c.evaluations, d["search"] = c.search;
+        return d;
+      },
+      py::arg("model"), py::arg("inputs"), py::arg("targets"), py::arg("epsilon") = 1.0,
+      py::arg("loss") = "cross_entropy", py::arg("test_inputs") = py::none(), py::arg("test_targets") = py::none(),
+      py::arg("taus") = std::vector<double>{}, py::arg("delta_min") = 1e-5, py::arg("delta_max") = 1e-1,
+      py::arg("points_per_decade") = 8,
+      "DeMoss et al.'s (2024) loss-bounded coarse-grained complexity: the smallest bzip2 size of a low-rank\n"
+      "(rank rule: the paper's Eq. 13) and quantised version of the weights whose loss on (inputs, targets)\n"
+      "stays within epsilon of the original's, found by a deterministic grid over tau (default 0.05 ... 1)\n"
+      "and bisection over a log grid of quantisation steps in [delta_min, delta_max]. Returns a dict: bytes,\n"
+      "raw_bytes (bzip2 of the float32 weights as they are), bounded, tau, delta, kept_components,\n"
+      "total_components, rank_fraction, loss, coarse_loss, test_loss and coarse_test_loss (NaN without test\n"
+      "data), evaluations, search. The model is left as it was found.");
 
   m.def(
       "jvp",

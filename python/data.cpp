@@ -7,6 +7,7 @@
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
+#include <grokscope/data/subsets.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/csv.hpp>
 #include <grokscope/measure/circuits.hpp>
@@ -112,6 +113,31 @@ void bind_data(py::module_& m) {
       "'nanda' (Nanda et al.'s exact split of `fraction`), 'power' (Power et al.'s exact split of\n"
       "100·fraction percent, seed as their --random_seed) or 'random' the train / test row indices.");
 
+  m.def(
+      "random_labels",
+      [](const py::handle& labels, std::uint64_t seed) {
+        Dataset ds;
+        ds.name = "labels";
+        ds.labels = index_arg(labels, "labels");
+        ds.features = Matrix<double>::Zero(static_cast<Index>(ds.labels.size()), 1);
+        if (ds.labels.empty()) throw py::value_error("random_labels: no labels");
+        return to_numpy(random_labels(std::move(ds), seed).labels);
+      },
+      py::arg("labels"), py::arg("seed") = 0,
+      "The labels permuted over all examples by a seeded permutation (Varma et al.'s random labels: the\n"
+      "same label distribution, no rule to learn, so only memorisation fits).");
+  m.def(
+      "nested_subsets",
+      [](const py::handle& rows, const std::vector<Index>& sizes, std::uint64_t seed) {
+        py::list out;
+        for (const IndexList& s : nested_subsets(index_arg(rows, "rows"), sizes, seed)) out.append(to_numpy(s));
+        return out;
+      },
+      py::arg("rows"), py::arg("sizes"), py::arg("seed") = 0,
+      "Subsets of `rows` of the given ascending sizes, each inside every larger one (prefixes of one\n"
+      "seeded permutation): the D' of Varma et al.'s ungrokking sweep.");
+  m.def("geometric_sizes", &geometric_sizes, py::arg("lo"), py::arg("hi"), py::arg("count"),
+        "`count` strictly ascending integers from lo to hi, geometrically spaced (e.g. 7 sizes in [390, 1494]).");
   m.def(
       "permutation_dataset",
       [](Index n, const std::string& op) {

@@ -10,16 +10,19 @@
 #include <grokscope/data/regression.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/csv.hpp>
+#include <grokscope/measure/circuit_efficiency.hpp>
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/kumar.hpp>
+#include <grokscope/measure/local_complexity.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/weights.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 
 #include "experiment.hpp"  // tools/experiment.hpp: grokscope-run's configuration format
 
@@ -335,6 +338,76 @@ void bind_measure(py::module_& m) {
   m.def(
       "neuron_norms", [](const py::handle& W) { return to_numpy(neuron_norms<double>(matrix_arg(W, "W"))); },
       py::arg("W"), "Norm of every row of a weight (out, in): each neuron's incoming weights.");
+  m.def(
+      "spectral_entropy", [](const py::handle& W, double eps) { return spectral_entropy(matrix_arg(W, "W"), eps); },
+      py::arg("W"), py::arg("eps") = 1e-10,
+      "Spectral entropy H = −Σ σ̄ᵢ ln(σ̄ᵢ + eps) of a matrix, σ̄ its singular values over their sum (DeMoss\n"
+      "et al. 2024): ln n for the n × n identity, 0 at rank 1; exp H is the effective rank.");
+  m.def(
+      "spectral_entropy_gradient",
+      [](const py::handle& W, double eps) {
+        Eigen::MatrixXd G;
+        const double H = spectral_entropy_gradient(matrix_arg(W, "W"), G, eps);
+        return py::make_tuple(H, to_numpy(G));
+      },
+      py::arg("W"), py::arg("eps") = 1e-10,
+      "(H, dH/dW) with dH/dW = U diag(dH/dσ) Vᵀ: the exact gradient that the 'spectral_entropy' filter adds,\n"
+      "times beta / (number of weight matrices).");
+  m.def(
+      "local_complexity",
+      [](const PyModel& pm, const py::handle& X, Index vertices, double radius, bool axis_directions,
+         std::uint64_t seed) {
+        LocalComplexityOptions o;
+        o.vertices = vertices, o.radius = radius, o.axis_directions = axis_directions, o.seed = seed;
+        const Eigen::MatrixXd x = matrix_arg(X, "X");
+        const LocalComplexity lc = pm.visit([&](auto& mm) {
+          const ModelGuard guard(pm.mutex);
+          return local_complexity(mm, x, o);
+        });
+        py::dict per;
+        for (const auto& [site, v] : lc.per_layer) per[py::str(site)] = v;
+        py::dict d;
+        d["mean"] = lc.mean, d["per_example"] = to_numpy(lc.per_example), d["per_layer"] = per;
+        d["neurons"] = lc.neurons;
+        return d;
+      },
+      py::arg("model"), py::arg("X"), py::arg("vertices") = 40, py::arg("radius") = 0.005,
+      py::arg("axis_directions") = false, py::arg("seed") = 0,
+      "Humayun et al.'s (2024) local complexity at each row of X (dense inputs): the number of hidden\n"
+      "neurons whose pre-activation changes sign over the cross-polytope x ± radius·vᵢ (vertices / 2\n"
+      "orthonormal directions, random with `seed` or the first axes). Returns a dict: mean, per_example,\n"
+      "per_layer (mean per hook_pre site), neurons. Exact for the first layer; forward only.");
+  m.def(
+      "trig_subspace_share",
+      [](const py::handle& logits, const py::handle& y, Index p) {
+        const TrigShare t = trig_subspace_share(matrix_arg(logits, "logits"), index_arg(y, "y"), p);
+        py::dict d;
+        d["share"] = t.share, d["gen_norm"] = t.gen_norm, d["mem_norm"] = t.mem_norm;
+        return d;
+      },
+      py::arg("logits"), py::arg("y"), py::arg("p"),
+      "Varma et al.'s proxy for C_gen: the share of the row-centred logits (n, >= p) in the functions of\n"
+      "(y - c) mod p (every frequency's cos and sin of w(y - c)), with the norms of that part (gen_norm)\n"
+      "and of the rest (mem_norm). It overestimates C_gen when the circuits' logits are correlated.");
+  m.def(
+      "crossover_size",
+      [](const std::vector<double>& sizes, const std::vector<double>& n_mem, const std::vector<double>& n_gen) {
+        const std::optional<double> d = crossover_size(sizes, n_mem, n_gen);
+        return d ? py::object(py::float_(*d)) : py::object(py::none());
+      },
+      py::arg("sizes"), py::arg("n_mem"), py::arg("n_gen"),
+      "D_crit: where the memorising runs' norm at convergence meets the generalising runs' (both per size),\n"
+      "interpolated linearly in (log D, log N); None when they do not cross in the range.");
+  m.def(
+      "converged_at",
+      [](const std::vector<double>& steps, const std::vector<double>& values, Index window, double rel_tol) {
+        ConvergenceRule r;
+        r.window = window, r.rel_tol = rel_tol;
+        const std::optional<double> s = converged_at(steps, values, r);
+        return s ? py::object(py::float_(*s)) : py::object(py::none());
+      },
+      py::arg("steps"), py::arg("values"), py::arg("window") = 5, py::arg("rel_tol") = 1e-3,
+      "The first step whose window of evaluations (window + 1 values) lies within rel_tol of its value.");
   m.def(
       "compressed_size",
       [](const PyModel& pm, int levels) {

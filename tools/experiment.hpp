@@ -10,6 +10,7 @@
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
+#include <grokscope/data/subsets.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
@@ -19,6 +20,7 @@
 #include <grokscope/optim/orthograd.hpp>
 #include <grokscope/optim/schedule.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 #include <grokscope/train/probes.hpp>
 #include <grokscope/train/trainer.hpp>
 
@@ -445,6 +447,11 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
                     "power");
       }
     }
+    // Varma et al.'s random labels: permuted over all examples, seeded by the run's seed
+    if (s.get<bool>("random_labels", false)) {
+      if (e.data.labels.empty() && e.data.targets.rows() == 0) s.fail("random_labels", "the task has no labels");
+      e.data = random_labels(std::move(e.data), seed ^ 0x6c6162656c73ULL);
+    }
     e.resolved["split"] = s.finish();
   }
   {
@@ -495,9 +502,13 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
     if (!fl.is_null() && !fl.is_array()) top.fail("filters", "must be a list of objects");
     for (std::size_t i = 0; i < (fl.is_array() ? fl.size() : 0); ++i) {
       Section f(fl[i], "filters[" + std::to_string(i) + "]");
-      const std::string k = f.choice("kind", "grokfast_ema", {"grokfast_ema", "grokfast_ma", "orthograd"});
+      const std::string k =
+          f.choice("kind", "grokfast_ema", {"grokfast_ema", "grokfast_ma", "orthograd", "spectral_entropy"});
       if (k == "orthograd") {
         f.non_negative("eps", f.get<double>("eps", 1e-30));
+      } else if (k == "spectral_entropy") {  // DeMoss et al.: β 0.1 beside weight decay 1
+        f.non_negative("beta", f.get<double>("beta", 0.1));
+        f.non_negative("eps", f.get<double>("eps", 1e-10));
       } else if (k == "grokfast_ema") {
         f.get<double>("alpha", 0.98);
         f.get<double>("lamb", 2.0);
@@ -530,7 +541,11 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
     tc.ce_precision = t.choice("ce_precision", "stable", {"stable", "native"}) == "stable"
                           ? CrossEntropyPrecision::Stable
                           : CrossEntropyPrecision::Native;
+    // DeMoss et al.'s weight noise: the gradient at θ + δξ (0: off); the noise's stream follows the seed
+    tc.weight_noise = t.get<double>("weight_noise", 0.0);
+    t.non_negative("weight_noise", tc.weight_noise);
     tc.seed = seed;
+    tc.weight_noise_seed = seed ^ 0x6e6f697365ULL;
     e.resolved["train"] = t.finish();
     Section s(top.raw("schedule"), "schedule");
     const std::string k = s.choice("kind", "constant", {"constant", "linear_warmup", "cosine"});
@@ -544,9 +559,9 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
     if (!pl.is_null() && !pl.is_array()) top.fail("probes", "must be a list of objects");
     for (std::size_t i = 0; i < (pl.is_array() ? pl.size() : 0); ++i) {
       Section p(pl[i], "probes[" + std::to_string(i) + "]");
-      const std::string k =
-          p.choice("kind", "weight_norm",
-                   {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc", "sharpness", "heavy_tail"});
+      const std::string k = p.choice("kind", "weight_norm",
+                                     {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc",
+                                      "sharpness", "heavy_tail", "complexity"});
       const Index every = p.get<Index>("every", 100);
       if (every < 1) p.fail("every", "must be >= 1");
       p.get<std::string>("prefix", "");
@@ -585,6 +600,29 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
           if (std::count(keys.begin(), keys.begin() + static_cast<long>(i), keys[i]))
             p.fail("key_frequencies", std::to_string(keys[i]) + " is given twice");
         }
+      }
+      if (k == "complexity") {  // DeMoss et al.'s coarse-grained complexity (measure/complexity.hpp)
+        p.non_negative("epsilon", p.get<double>("epsilon", 1.0));
+        if (p.get<Index>("max_examples", 0) < 0) p.fail("max_examples", "must be >= 0 (0: every example)");
+        const double lo = p.get<double>("delta_min", 1e-5), hi = p.get<double>("delta_max", 1e-1);
+        if (!(lo > 0 && hi >= lo && std::isfinite(hi))) p.fail("delta_min", "need 0 < delta_min <= delta_max");
+        const Index ppd = p.get<Index>("points_per_decade", 8);
+        if (ppd < 1 || ppd > 1000) p.fail("points_per_decade", "must be in [1, 1000]");
+        const Index taus = p.get<Index>("taus", 20);
+        if (taus < 1 || taus > 1000) p.fail("taus", "must be in [1, 1000] (the grid 1/taus, 2/taus, ..., 1)");
+      }
+      if (k == "local_complexity") {  // Humayun et al.: dense inputs only
+        if (e.data.has_tokens())
+          p.fail("kind",
+                 "local_complexity needs dense inputs (a neighbourhood in input space); this task's are tokens");
+        p.choice("on", "train", {"train", "test"});
+        if (p.get<Index>("max_examples", 256) < 1) p.fail("max_examples", "must be >= 1");
+        const Index v = p.get<Index>("vertices", 40);
+        if (v < 2 || v % 2 != 0 || v / 2 > e.data.features.cols())
+          p.fail("vertices", "must be an even number >= 2 with vertices / 2 <= the input width " +
+                                 std::to_string(e.data.features.cols()));
+        if (!(p.get<double>("radius", 0.005) > 0)) p.fail("radius", "must be > 0");
+        p.get<std::uint64_t>("seed", 0);
       }
       if (k == "heavy_tail") {
         if (p.get<Index>("min_tail", 10) < 2) p.fail("min_tail", "must be >= 2");
@@ -662,6 +700,8 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
   for (const json& f : e.filters) {
     if (f["kind"] == "orthograd")
       filters.push_back(std::make_unique<OrthoGrad<S>>(f["eps"].get<double>()));
+    else if (f["kind"] == "spectral_entropy")
+      filters.push_back(std::make_unique<SpectralEntropyPenalty<S>>(f["beta"].get<double>(), f["eps"].get<double>()));
     else if (f["kind"] == "grokfast_ema")
       filters.push_back(std::make_unique<GrokfastEma<S>>(f["alpha"].get<double>(), f["lamb"].get<double>(),
                                                          f["normalize"].get<bool>()));
@@ -695,6 +735,23 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
       NtkOptions o;
       o.precision = p["precision"] == "model" ? NtkPrecision::ModelScalar : NtkPrecision::Double;
       tr.add_probe(every, ntk_probe<S>(ModelInput<S>::from_dataset(d, rows), Y, o), prefix);
+    } else if (k == "complexity") {
+      CoarseGrainOptions co;
+      co.delta_min = p["delta_min"], co.delta_max = p["delta_max"], co.points_per_decade = p["points_per_decade"];
+      const Index taus = p["taus"].get<Index>();
+      for (Index i = 1; i <= taus; ++i) co.taus.push_back(static_cast<double>(i) / static_cast<double>(taus));
+      const Index m = p["max_examples"].get<Index>();
+      tr.add_probe(
+          every,
+          complexity_probe<S>(e.data, m > 0 ? first_rows(d.train, m) : d.train, m > 0 ? first_rows(d.test, m) : d.test,
+                              e.train.loss, p["epsilon"].get<double>(), co, e.train.ce_precision),
+          prefix);
+    } else if (k == "local_complexity") {
+      const IndexList rows = first_rows(p["on"] == "train" ? d.train : d.test, p["max_examples"].get<Index>());
+      Eigen::MatrixXd X = d.features_of(rows);
+      LocalComplexityOptions lo;
+      lo.vertices = p["vertices"], lo.radius = p["radius"], lo.seed = p["seed"];
+      tr.add_probe(every, local_complexity_probe<S>(std::move(X), lo), prefix);
     } else if (k == "heavy_tail") {
       tr.add_probe(every, heavy_tail_probe<S>(p["min_tail"].get<Index>(), p["seed"].get<std::uint64_t>()), prefix);
     } else if (k == "fourier") {

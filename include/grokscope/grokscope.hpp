@@ -31,6 +31,7 @@
 #include <grokscope/data/modular.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
+#include <grokscope/data/subsets.hpp>
 
 #include <grokscope/io/params.hpp>
 
@@ -56,6 +57,7 @@
 #include <grokscope/train/sweep.hpp>
 #include <grokscope/train/trainer.hpp>
 
+#include <grokscope/measure/circuit_efficiency.hpp>
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
 #include <grokscope/measure/complexity.hpp>
@@ -67,6 +69,7 @@
 #include <grokscope/measure/linearize.hpp>
 #include <grokscope/measure/linearized.hpp>
 #include <grokscope/measure/llc.hpp>
+#include <grokscope/measure/local_complexity.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>

@@ -105,3 +105,26 @@ def test_presets_are_the_published_models():
     assert grokscope.Transformer(t).config == t
     with pytest.raises(ValueError, match="name must be 'gromov', 'merrill' or 'kumar'"):
         grokscope.mlp_preset("resnet")
+
+
+def test_random_labels_and_nested_subsets():
+    d = grokscope.modular_dataset("add", 13)
+    r = grokscope.random_labels(d["labels"], seed=3)
+    assert sorted(r) == sorted(d["labels"]) and (r != d["labels"]).mean() > 0.7
+    np.testing.assert_array_equal(r, grokscope.random_labels(d["labels"], seed=3))
+    sizes = grokscope.geometric_sizes(10, 80, 5)
+    assert sizes[0] == 10 and sizes[-1] == 80 and sorted(set(sizes)) == sizes
+    subs = grokscope.nested_subsets(np.arange(100), sizes, seed=1)
+    for small, big in zip(subs, subs[1:]):
+        assert set(small) <= set(big)
+    with pytest.raises(ValueError, match="strictly ascending"):
+        grokscope.nested_subsets(np.arange(100), [5, 5])
+
+
+def test_random_labels_in_a_config():
+    cfg = {"task": {"kind": "modular", "op": "add", "p": 23}, "split": {"kind": "random", "fraction": 0.6},
+           "model": {"kind": "mlp", "preset": "gromov", "width": 16}, "train": {"steps": 1}}
+    plain = grokscope.Trainer(cfg).dataset["labels"]
+    shuffled = grokscope.Trainer(dict(cfg, split={"kind": "random", "fraction": 0.6, "random_labels": True}))
+    assert sorted(shuffled.dataset["labels"]) == sorted(plain) and (shuffled.dataset["labels"] != plain).mean() > 0.7
+    assert shuffled.resolved["split"]["random_labels"] is True

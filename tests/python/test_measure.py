@@ -221,3 +221,93 @@ def test_heavy_tail_probe_in_a_config():
     assert np.all(h["traps_layers.0.weight"] >= 0) and "alpha_ks_layers.1.weight" in h
     with pytest.raises(ValueError, match=r"probes\[0\]\.min_tail: must be >= 2"):
         grokscope.run_experiment(dict(cfg, probes=[{"kind": "heavy_tail", "min_tail": 1}]))
+
+
+def test_spectral_entropy_known_answers_and_gradient():
+    assert grokscope.spectral_entropy(np.eye(6), eps=0.0) == pytest.approx(np.log(6), rel=1e-14)
+    rng = np.random.default_rng(4)
+    u, v = rng.normal(size=(7, 1)), rng.normal(size=(1, 5))
+    assert abs(grokscope.spectral_entropy(u @ v)) < 1e-8
+    W = rng.normal(size=(7, 5))
+    H, G = grokscope.spectral_entropy_gradient(W)
+    assert G.shape == W.shape and H == pytest.approx(grokscope.spectral_entropy(W), rel=1e-14)
+    E = np.zeros_like(W)
+    E[2, 3] = 1e-6
+    fd = (grokscope.spectral_entropy(W + E) - grokscope.spectral_entropy(W - E)) / 2e-6
+    assert fd == pytest.approx(G[2, 3], rel=1e-6, abs=1e-9)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        grokscope.spectral_entropy(np.full((2, 2), np.inf))
+
+
+def test_coarse_grained_complexity_on_your_model_and_data():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(80, 6)), rng.integers(0, 3, size=80)
+    Xt, yt = rng.normal(size=(40, 6)), rng.integers(0, 3, size=40)
+    m = grokscope.Mlp({"input": 6, "hidden": [16], "output": 3, "seed": 2})
+    before = m.state_dict()
+    r = grokscope.coarse_grained_complexity(m, X, y, epsilon=0.05, test_inputs=Xt, test_targets=yt)
+    assert r["bounded"] and 0 < r["bytes"] < r["raw_bytes"]
+    assert r["coarse_loss"] <= r["loss"] + 0.05 and np.isfinite(r["coarse_test_loss"]) and np.isfinite(r["test_loss"])
+    assert 0 < r["rank_fraction"] <= 1 and r["total_components"] == 6 + 3 and "bisection" in r["search"]
+    loose = grokscope.coarse_grained_complexity(m, X, y, epsilon=1.0)
+    assert loose["bytes"] <= r["bytes"] and np.isnan(loose["test_loss"])
+    assert all(np.array_equal(before[k], v) for k, v in m.state_dict().items())  # left as it was
+    with pytest.raises(ValueError, match="epsilon must be finite and >= 0"):
+        grokscope.coarse_grained_complexity(m, X, y, epsilon=-1)
+    with pytest.raises(ValueError, match="test_inputs and test_targets together"):
+        grokscope.coarse_grained_complexity(m, X, y, test_inputs=Xt)
+    with pytest.raises(ValueError, match="targets has 3 rows for 80 examples"):
+        grokscope.coarse_grained_complexity(m, X, y[:3])
+
+
+def test_complexity_probe_spectral_entropy_filter_and_weight_noise_in_a_config():
+    cfg = {"task": {"kind": "modular", "op": "add", "p": 23}, "split": {"kind": "random", "fraction": 0.6},
+           "model": {"kind": "mlp", "preset": "gromov", "width": 32},
+           "optimizer": {"kind": "adamw", "lr": 0.005, "weight_decay": 1.0},
+           "filters": [{"kind": "spectral_entropy", "beta": 0.1}],
+           "train": {"steps": 20, "eval_every": 10, "log_points": 0, "weight_noise": 1e-3},
+           "probes": [{"kind": "complexity", "every": 10, "epsilon": 0.01, "taus": 5, "points_per_decade": 2}]}
+    out = grokscope.run_experiment(cfg, progress=False)
+    h = out["history"]
+    assert np.all(h["complexity_bytes"] > 0) and np.all(h["complexity_bytes"] <= h["complexity_raw_bytes"])
+    assert np.all(h["spectral_entropy"] > 0) and np.all(h["complexity_bounded"] == 1)
+    assert out["summary"]["filters"][0] == {"filter": "spectral_entropy", "beta": 0.1, "eps": 1e-10}
+    assert out["summary"]["train"]["weight_noise"] == 1e-3
+    with pytest.raises(ValueError, match=r"probes\[0\]\.taus: must be in \[1, 1000\]"):
+        grokscope.run_experiment(dict(cfg, probes=[{"kind": "complexity", "taus": 0}]))
+    with pytest.raises(ValueError, match=r"train\.weight_noise: must be >= 0"):
+        grokscope.run_experiment(dict(cfg, train={"steps": 5, "weight_noise": -1.0}))
+
+
+def test_local_complexity_known_answer_and_bad_input():
+    m = grokscope.Mlp({"input": 5, "hidden": [30], "output": 2, "seed": 4})
+    sd = m.state_dict()
+    W, b = sd["layers.0.weight"], sd["layers.0.bias"].reshape(-1)
+    X = np.random.default_rng(1).normal(size=(20, 5))
+    r = grokscope.local_complexity(m, X, vertices=10, radius=0.3, axis_directions=True)
+    expect = (np.abs(X @ W.T + b) < 0.3 * np.abs(W).max(axis=1)).sum(axis=1)  # exact for one ReLU layer
+    np.testing.assert_array_equal(r["per_example"], expect)
+    assert r["mean"] == pytest.approx(expect.mean()) and r["neurons"] == 30
+    assert list(r["per_layer"]) == ["layers.0.hook_pre"]
+    assert grokscope.local_complexity(m, X, vertices=4, radius=1e-12)["mean"] == 0
+    with pytest.raises(ValueError, match="40 vertices need 20 orthogonal directions but the input has 5"):
+        grokscope.local_complexity(m, X)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        grokscope.local_complexity(m, np.full((2, 5), np.nan), vertices=4)
+
+
+def test_circuit_efficiency_measures():
+    p = 7
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    y = ((a + b) % p).reshape(-1)
+    c = np.arange(p)
+    gen = np.cos(2 * np.pi * 2 * (y[:, None] - c[None, :]) / p) + np.arange(p * p)[:, None]  # a row offset
+    t = grokscope.trig_subspace_share(gen, y, p)
+    assert t["share"] == pytest.approx(1, abs=1e-12) and t["mem_norm"] < 1e-9
+    assert grokscope.trig_subspace_share(np.random.default_rng(0).normal(size=(p * p, p)), y, p)["share"] < 0.4
+    D = [100.0 * 2 ** k for k in range(7)]
+    assert grokscope.crossover_size(D, [0.5 * np.sqrt(d) for d in D], [20.0] * 7) == pytest.approx(1600, rel=1e-12)
+    assert grokscope.crossover_size(D, [0.5 * np.sqrt(d) for d in D], [1.0] * 7) is None
+    assert grokscope.converged_at([0, 1, 2, 3], [4, 2, 1, 1.0001], window=1, rel_tol=1e-3) == 3
+    with pytest.raises(ValueError, match="outside \\[0, p\\)"):
+        grokscope.trig_subspace_share(gen, y + p, p)

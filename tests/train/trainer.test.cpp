@@ -5,6 +5,7 @@
 #include <grokscope/optim/adam.hpp>
 #include <grokscope/optim/grokfast.hpp>
 #include <grokscope/optim/sgd.hpp>
+#include <grokscope/optim/spectral_entropy.hpp>
 #include <grokscope/train/trainer.hpp>
 
 #include "../test_util.hpp"
@@ -326,6 +327,65 @@ TEST_CASE("gradient filters run between backward and the step") {
   const TrainResult r = tr.run();
   CHECK(r.summary["filters"][0]["filter"] == "grokfast_ema");
   CHECK(std::isfinite(r.history.last("update_norm")));
+}
+
+TEST_CASE("weight noise: the gradient is taken at theta + delta xi and the step moves theta itself") {
+  // one full-batch SGD step in double, checked against the same step done by hand
+  Dataset ds = modular_dataset({ModOp::Add, 11, ModEncoding::PairIndices});
+  Rng split_rng(2);
+  apply_split(ds, split_by_fraction(ds.size(), 0.5, split_rng), "random");
+  MlpConfig mc = MlpConfig::gromov(11, 16, 5);
+  Mlp<double> model(mc), twin(mc);
+  SgdConfig sc;
+  sc.lr = 0.5;
+  Sgd<double> opt(model.parameters(), sc);
+  TrainConfig tc;
+  tc.steps = 1, tc.eval_every = 0, tc.loss = LossKind::Mse, tc.detect = false, tc.progress = false;
+  tc.weight_noise = 1e-2, tc.weight_noise_seed = 77;
+  SpectralEntropyPenalty<double> pen(0.3);
+  Trainer<double> tr(model, ds, opt, tc);
+  tr.add_filter(pen);
+  const TrainResult r = tr.run();
+  CHECK(r.status == TrainStatus::Completed);
+  CHECK(r.summary["train"]["weight_noise"] == 1e-2);
+  CHECK(r.summary["filters"][0]["filter"] == "spectral_entropy");
+
+  // by hand: θ + δξ (ξ from the noise's own stream, parameter after parameter), the loss gradient
+  // and the regulariser's there, then θ ← θ − lr g
+  const std::vector<Parameter<double>*> ps = twin.parameters();
+  std::vector<Matrix<double>> theta;
+  Rng noise(77);
+  for (Parameter<double>* p : ps) {
+    theta.push_back(p->value);
+    std::vector<double> xi(static_cast<std::size_t>(p->size()));
+    noise.fill_normal(xi.data(), p->size());
+    for (Index e = 0; e < p->size(); ++e) p->value.data()[e] += 1e-2 * xi[static_cast<std::size_t>(e)];
+  }
+  Tape<double> t;
+  const ModelInput<double> in = ModelInput<double>::from_dataset(ds, ds.train);
+  twin.zero_grad();
+  t.backward(mse(twin.forward(t, in), t.constant(ds.one_hot_of(ds.train).cast<double>())));
+  SpectralEntropyPenalty<double>(0.3).apply(ps);
+  double worst = 0;
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    const Matrix<double> expect = theta[i] - 0.5 * ps[i]->grad;
+    worst = std::max(worst, (model.parameters()[i]->value - expect).cwiseAbs().maxCoeff());
+  }
+  CHECK(worst < 1e-14);
+  // the step taken without the noise is a different one
+  for (std::size_t i = 0; i < ps.size(); ++i) ps[i]->value = theta[i];
+  twin.zero_grad();
+  t.reset();
+  t.backward(mse(twin.forward(t, in), t.constant(ds.one_hot_of(ds.train).cast<double>())));
+  SpectralEntropyPenalty<double>(0.3).apply(ps);
+  double apart = 0;
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    apart = std::max(apart, (model.parameters()[i]->value - (theta[i] - 0.5 * ps[i]->grad)).cwiseAbs().maxCoeff());
+  CHECK(apart > 1e-6);
+
+  tc.weight_noise = -1;
+  CHECK_THROWS_WITH_AS(Trainer<double>(model, ds, opt, tc),
+                       "grokscope::Trainer: weight_noise must be finite and >= 0, got -1", std::invalid_argument);
 }
 
 TEST_CASE("hinge loss: Merrill et al.'s parity network, loss mean(max(0, 1 − f·y)) and sign accuracy") {

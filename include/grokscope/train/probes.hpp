@@ -12,18 +12,24 @@
 ///                          the total weight_norm itself)
 ///   fourier_probe          restricted_loss, excluded_loss, fourier_gini, restricted_test_loss
 ///   heavy_tail_probe       alpha_<matrix>, alpha_ks_<matrix>, traps_<matrix> (measure/heavy_tail.hpp)
+///   complexity_probe       complexity_bytes, complexity_raw_bytes, complexity_tau, complexity_delta,
+///                          complexity_rank_fraction, complexity_train_loss, complexity_test_loss,
+///                          complexity_bounded, spectral_entropy (measure/complexity.hpp)
+///   local_complexity_probe local_complexity, local_complexity_<layer site> (measure/local_complexity.hpp)
 ///   sparsity_probe         effective_sparsity, active_neuron_norm, other_neuron_norm
 ///   stability_probe        softmax_collapse, zero_loss_fraction, nlm_cosine, logit_norm, last_layer_norm
 ///
 /// Usage: `trainer.add_probe(100, ntk_probe<float>(X_test, Y_test));`
 
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/complexity.hpp>
 #include <grokscope/measure/fourier.hpp>
 #include <grokscope/measure/heavy_tail.hpp>
 #include <grokscope/measure/hessian.hpp>
 #include <grokscope/measure/kernel.hpp>
 #include <grokscope/measure/linearized.hpp>
 #include <grokscope/measure/llc.hpp>
+#include <grokscope/measure/local_complexity.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/measure/spectra.hpp>
 #include <grokscope/measure/weights.hpp>
@@ -208,6 +214,52 @@ BatchLossFn<S> dataset_batch_loss(const Dataset& data, IndexList rows, LossKind 
     detail::loss_operands(data, buf.sel, kind, buf.labels, buf.targets);
     buf.in.assign_from(data, buf.sel);
     return detail::loss_value(t, m.forward(t, buf.in), kind, buf.labels, buf.targets, precision, "dataset_batch_loss");
+  };
+}
+
+/// DeMoss et al.'s loss-bounded coarse-grained complexity at every call (measure/complexity.hpp),
+/// with the training loss on `train_rows` bounded by `epsilon` and the coarse-grained weights'
+/// loss on `test_rows` (none: NaN): complexity_bytes (bzip2 bytes of the coarse-grained weights),
+/// complexity_raw_bytes (bzip2 of the float32 weights as they are: the naive size),
+/// complexity_tau, complexity_delta, complexity_rank_fraction, complexity_train_loss and
+/// complexity_test_loss (of the coarse-grained weights), complexity_bounded (1 when a grid point
+/// kept the loss within ε), and spectral_entropy (the mean over the weight matrices). The dataset
+/// is kept by reference. Each call costs about (1 + log₂ of the Δ grid) loss evaluations on the
+/// rows per distinct τ of the grid, and one SVD per matrix.
+template <typename S>
+ProbeFn<S> complexity_probe(const Dataset& data, IndexList train_rows, IndexList test_rows, LossKind kind,
+                            double epsilon, CoarseGrainOptions options = {},
+                            CrossEntropyPrecision precision = CrossEntropyPrecision::Stable) {
+  require(epsilon >= 0 && std::isfinite(epsilon), "complexity_probe",
+          "epsilon must be finite and >= 0, got " + std::to_string(epsilon));
+  const LossFn<S> train = dataset_loss<S>(data, std::move(train_rows), kind, precision);
+  const LossFn<S> test = test_rows.empty() ? LossFn<S>() : dataset_loss<S>(data, std::move(test_rows), kind, precision);
+  return [train, test, epsilon, options](Model<S>& m, Index) {
+    const CoarseGrainedComplexity c = coarse_grained_complexity<S>(m, train, epsilon, options, test);
+    return Record{{"complexity_bytes", static_cast<double>(c.bytes)},
+                  {"complexity_raw_bytes", static_cast<double>(c.raw_bytes)},
+                  {"complexity_tau", c.tau},
+                  {"complexity_delta", c.delta},
+                  {"complexity_rank_fraction", c.rank_fraction},
+                  {"complexity_train_loss", c.coarse_loss},
+                  {"complexity_test_loss", c.coarse_test_loss},
+                  {"complexity_bounded", c.bounded ? 1.0 : 0.0},
+                  {"spectral_entropy", mean_spectral_entropy(m.parameters())}};
+  };
+}
+
+/// Humayun et al.'s local complexity on the rows of X (dense inputs) at every call
+/// (measure/local_complexity.hpp): local_complexity, the mean over the rows of the neurons whose
+/// pre-activation changes sign in the cross-polytope around each row, and local_complexity_<site>
+/// per hidden layer. Forward only: `options.vertices` rows per input.
+template <typename S>
+ProbeFn<S> local_complexity_probe(Eigen::MatrixXd X, LocalComplexityOptions options = {}) {
+  require(X.rows() > 0, "local_complexity_probe", "X is empty");
+  return [X = std::move(X), options](Model<S>& m, Index) {
+    const LocalComplexity lc = local_complexity(m, X, options);
+    Record r{{"local_complexity", lc.mean}};
+    for (const auto& [site, v] : lc.per_layer) r.emplace_back("local_complexity_" + site, v);
+    return r;
   };
 }
 

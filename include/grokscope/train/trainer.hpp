@@ -15,6 +15,7 @@
 
 #include <grokscope/autodiff/ops.hpp>
 #include <grokscope/core/config.hpp>
+#include <grokscope/core/rng.hpp>
 #include <grokscope/data/dataset.hpp>
 #include <grokscope/detect/grokking.hpp>
 #include <grokscope/io/params.hpp>
@@ -92,19 +93,28 @@ struct TrainConfig {
   Index log_points = 0;    ///< also evaluate on this many log-spaced steps in [1, steps]
   LossKind loss = LossKind::CrossEntropy;
   CrossEntropyPrecision ce_precision = CrossEntropyPrecision::Stable;  ///< how cross_entropy forms dZ
-  double regression_threshold = 1e-3;   ///< regression accuracy: per-example MSE below this
-  double stop_test_acc = -1;            ///< stop once test accuracy ≥ this (≤ 0: no condition) ...
-  double stop_train_acc = -1;           ///< ... and train accuracy ≥ this (≤ 0: no condition) ...
-  Index stop_patience = 1;              ///< ... for this many consecutive evaluations (≤ 0 disables)
+  double regression_threshold = 1e-3;  ///< regression accuracy: per-example MSE below this
+  double stop_test_acc = -1;           ///< stop once test accuracy ≥ this (≤ 0: no condition) ...
+  double stop_train_acc = -1;          ///< ... and train accuracy ≥ this (≤ 0: no condition) ...
+  Index stop_patience = 1;             ///< ... for this many consecutive evaluations (≤ 0 disables)
+  /// Asked after every evaluation with the history so far (when set): true stops the run there
+  /// (status Stopped), e.g. convergence_stop("weight_norm") of measure/circuit_efficiency.hpp.
+  std::function<bool(const History&)> stop_when;
   std::vector<Index> checkpoint_steps;  ///< save parameters at these steps (needs out_dir)
   std::string out_dir;                  ///< run folder for history, summary, split, checkpoints ("" = none)
   std::uint64_t seed = 0;               ///< mini-batch order
   Schedule schedule;                    ///< learning-rate factor per step
   Index eval_chunk = 4096;              ///< evaluate in chunks of this many examples
-  bool progress = true;                 ///< one-line progress on stderr when it is a terminal
-  bool detect = true;                   ///< run the grokking detectors at the end ...
-  DetectOptions detect_options;         ///< ... with these settings: on train/test_acc, or on train/test_loss
-                                        ///< with metric Loss
+  /// Weight noise (DeMoss et al. 2024, their `noisy_update_step`): each step's gradient, the
+  /// filters' included, is taken at θ + δ ξ with ξ ~ N(0, I) drawn afresh per step, and the
+  /// optimiser then updates θ itself. δ (a standard deviation) = 0: off. The noise is its own seeded
+  /// stream (weight_noise_seed), independent of the mini-batch order.
+  double weight_noise = 0;
+  std::uint64_t weight_noise_seed = 0;
+  bool progress = true;          ///< one-line progress on stderr when it is a terminal
+  bool detect = true;            ///< run the grokking detectors at the end ...
+  DetectOptions detect_options;  ///< ... with these settings: on train/test_acc, or on train/test_loss
+                                 ///< with metric Loss
   /// Asked between steps (when set): true ends the run there with status Interrupted, the history
   /// up to that step written and detected as for a finished run (e.g. Ctrl-C in the Python module).
   std::function<bool()> interrupt;
@@ -141,6 +151,8 @@ class Trainer {
     require(m_cfg.steps >= 0 && m_cfg.batch_size >= 0 && m_cfg.eval_every >= 0 && m_cfg.log_points >= 0 &&
                 m_cfg.eval_chunk >= 1,
             "Trainer", "steps, batch_size, eval_every, log_points must be >= 0 and eval_chunk >= 1");
+    require(m_cfg.weight_noise >= 0 && std::isfinite(m_cfg.weight_noise), "Trainer",
+            "weight_noise must be finite and >= 0, got " + format_number(m_cfg.weight_noise));
     {
       // Every evaluation is a row of the history: bounded before the schedule is built, so that
       // log_points = 10^9 or eval_every = 1 over 10^12 steps is a message, not a stall.
@@ -204,6 +216,10 @@ class Trainer {
     Matrix<S> tgt_b;
     double grad_norm = std::nan(""), update_norm = std::nan(""), last_lr = std::nan("");
     std::vector<Matrix<S>> before;
+    // weight noise: θ kept here while the gradient is taken at θ + δξ, and the draws' buffer
+    std::vector<Matrix<S>> clean;
+    std::vector<double> xi;
+    Rng noise_rng(m_cfg.weight_noise_seed);
     Index held = 0;
     const bool tty = m_cfg.progress && stderr_is_tty();
     for (Index step = 0;; ++step) {
@@ -221,6 +237,11 @@ class Trainer {
             res.steps_done = step;
             break;
           }
+        }
+        if (m_cfg.stop_when && m_cfg.stop_when(res.history)) {
+          res.status = TrainStatus::Stopped;
+          res.steps_done = step;
+          break;
         }
       }
       if (!m_cfg.out_dir.empty() && std::count(m_cfg.checkpoint_steps.begin(), m_cfg.checkpoint_steps.end(), step))
@@ -240,12 +261,14 @@ class Trainer {
         prepare_batch(batch_rows, in_b, lab_b, tgt_b);
       }
       const ModelInput<S>& in = full ? full_in : in_b;
+      if (m_cfg.weight_noise > 0) perturb(params, clean, xi, noise_rng);
       tape.reset();
       m_model.zero_grad();
       const Var<S> out = m_model.forward(tape, in);
       const Var<S> loss = loss_of(tape, out, full ? full_labels : lab_b, full ? full_targets : tgt_b);
       const double lv = classification() ? loss_in_double(loss) : static_cast<double>(loss.item());
       if (!std::isfinite(lv)) {
+        if (m_cfg.weight_noise > 0) restore(params, clean);
         diverge(res, step, "loss is " + format_number(lv));
         break;
       }
@@ -254,6 +277,7 @@ class Trainer {
       for (auto* p : params) grad_norm += p->grad.template cast<double>().squaredNorm();
       grad_norm = std::sqrt(grad_norm);
       for (auto* f : m_filters) f->apply(params);
+      if (m_cfg.weight_noise > 0) restore(params, clean);
       const bool record_next = evals.count(step + 1) > 0;
       if (record_next) {
         before.clear();
@@ -354,6 +378,24 @@ class Trainer {
     }
   }
 
+  // θ → clean, θ += δξ for every trainable parameter (buffers kept across steps)
+  void perturb(const std::vector<Parameter<S>*>& params, std::vector<Matrix<S>>& clean, std::vector<double>& xi,
+               Rng& rng) const {
+    clean.resize(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Parameter<S>& p = *params[i];
+      clean[i] = p.value;
+      if (!p.requires_grad) continue;
+      xi.resize(static_cast<std::size_t>(p.size()));
+      rng.fill_normal(xi.data(), p.size());
+      for (Index e = 0; e < p.size(); ++e)
+        p.value.data()[e] += static_cast<S>(m_cfg.weight_noise * xi[static_cast<std::size_t>(e)]);
+    }
+  }
+  static void restore(const std::vector<Parameter<S>*>& params, const std::vector<Matrix<S>>& clean) {
+    for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = clean[i];
+  }
+
   Var<S> loss_of(Tape<S>& t, const Var<S>& out, const IndexList& labels, const Matrix<S>& targets) const {
     if (m_cfg.loss == LossKind::CrossEntropy) return cross_entropy(out, labels, m_cfg.ce_precision);
     if (m_cfg.loss == LossKind::StableMax) return stablemax_cross_entropy(out, labels);
@@ -450,6 +492,8 @@ class Trainer {
                   {"ce_precision", cross_entropy_precision_name(m_cfg.ce_precision)},
                   {"regression_threshold", m_cfg.regression_threshold},
                   {"seed", m_cfg.seed},
+                  {"weight_noise", m_cfg.weight_noise},
+                  {"weight_noise_seed", m_cfg.weight_noise_seed},
                   {"scalar", std::is_same_v<S, float> ? "float32" : "float64"}};
     s["dataset"] = m_data.meta;
     s["dataset"]["name"] = m_data.name;
