@@ -5,6 +5,7 @@
 #include <grokscope/data/groups.hpp>
 #include <grokscope/data/idx.hpp>
 #include <grokscope/data/modular.hpp>
+#include <grokscope/data/multitask_parity.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/data/subsets.hpp>
@@ -138,6 +139,28 @@ void bind_data(py::module_& m) {
       "seeded permutation): the D' of Varma et al.'s ungrokking sweep.");
   m.def("geometric_sizes", &geometric_sizes, py::arg("lo"), py::arg("hi"), py::arg("count"),
         "`count` strictly ascending integers from lo to hi, geometrically spaced (e.g. 7 sizes in [390, 1494]).");
+  m.def(
+      "multitask_sparse_parity",
+      [](Index n_tasks, Index n, Index k, double exponent, Index n_train, Index n_test, std::uint64_t seed,
+         std::uint64_t test_seed) {
+        MultitaskParityOptions o;
+        o.n_tasks = n_tasks, o.n = n, o.k = k, o.exponent = exponent, o.n_train = n_train, o.n_test = n_test;
+        o.seed = seed, o.test_seed = test_seed;
+        return dataset_dict(multitask_sparse_parity(o));
+      },
+      py::arg("n_tasks") = 500, py::arg("n") = 100, py::arg("k") = 3, py::arg("exponent") = 1.4,
+      py::arg("n_train") = 100000, py::arg("n_test") = 10000, py::arg("seed") = 0, py::arg("test_seed") = 1,
+      "Michaud et al.'s multitask sparse parity: features [one-hot task | n bits], labels the parity of the\n"
+      "task's k bits, tasks drawn with frequencies t^-exponent; arrays['task'] per row, arrays['subsets'] per\n"
+      "task; train = the first n_train rows.");
+  m.def(
+      "subtask_accuracy",
+      [](const py::handle& predictions, const py::handle& labels, const py::handle& tasks, Index n_tasks) {
+        return subtask_accuracy(index_arg(predictions, "predictions"), index_arg(labels, "labels"),
+                                index_arg(tasks, "tasks"), n_tasks);
+      },
+      py::arg("predictions"), py::arg("labels"), py::arg("tasks"), py::arg("n_tasks"),
+      "Accuracy per task (NaN for a task without rows): one curve per subtask for detect_grokking.");
   m.def(
       "permutation_dataset",
       [](Index n, const std::string& op) {

@@ -8,6 +8,7 @@
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/phase.hpp>
 #include <grokscope/io/csv.hpp>
 #include <grokscope/measure/circuits.hpp>
 #include <grokscope/measure/cka.hpp>
@@ -118,6 +119,25 @@ void bind_detect(py::module_& m) {
       py::arg("path"), py::arg("step") = "step", py::arg("train") = py::none(), py::arg("test") = py::none(),
       py::arg("metric") = "accuracy", py::arg("threshold") = py::none(), py::arg("test_threshold") = py::none(),
       "detect_grokking on the columns of a CSV log (a header row; any framework's), by name.");
+  m.def(
+      "classify_liu_phase",
+      [](const py::handle& steps, const py::handle& train_acc, const py::handle& test_acc, double threshold,
+         double budget, double max_gap) {
+        LiuPhaseOptions o;
+        o.threshold = threshold, o.budget = budget, o.max_gap = max_gap;
+        const LiuPhaseResult r = classify_liu_phase(vector_arg(steps, "steps"), vector_arg(train_acc, "train_acc"),
+                                                    vector_arg(test_acc, "test_acc"), o);
+        py::dict d;
+        d["phase"] = liu_phase_name(r.phase);
+        d["t_train"] = r.t_train ? py::object(py::float_(*r.t_train)) : py::object(py::none());
+        d["t_test"] = r.t_test ? py::object(py::float_(*r.t_test)) : py::object(py::none());
+        return d;
+      },
+      py::arg("steps"), py::arg("train_acc"), py::arg("test_acc"), py::arg("threshold") = 0.9, py::arg("budget") = 1e5,
+      py::arg("max_gap") = 1e3,
+      "Liu et al.'s (2022) phase of a run: 'comprehension' (train and test reach threshold within budget\n"
+      "steps, test less than max_gap steps later), 'grokking' (max_gap or more later), 'memorization' (only\n"
+      "train reaches it) or 'confusion' (train does not); with the steps t_train and t_test.");
 }
 
 }  // namespace grokscope_python

@@ -22,6 +22,7 @@
 #include <grokscope/autodiff/tape.hpp>
 
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/phase.hpp>
 #include <grokscope/detect/slingshot.hpp>
 #include <grokscope/detect/smooth.hpp>
 
@@ -29,6 +30,7 @@
 #include <grokscope/data/groups.hpp>
 #include <grokscope/data/idx.hpp>
 #include <grokscope/data/modular.hpp>
+#include <grokscope/data/multitask_parity.hpp>
 #include <grokscope/data/parity.hpp>
 #include <grokscope/data/regression.hpp>
 #include <grokscope/data/subsets.hpp>

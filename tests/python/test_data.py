@@ -128,3 +128,19 @@ def test_random_labels_in_a_config():
     shuffled = grokscope.Trainer(dict(cfg, split={"kind": "random", "fraction": 0.6, "random_labels": True}))
     assert sorted(shuffled.dataset["labels"]) == sorted(plain) and (shuffled.dataset["labels"] != plain).mean() > 0.7
     assert shuffled.resolved["split"]["random_labels"] is True
+
+
+def test_multitask_sparse_parity_oracle_and_frequencies():
+    d = grokscope.multitask_sparse_parity(n_tasks=10, n=20, k=3, exponent=1.4, n_train=20000, n_test=500, seed=2)
+    X, y, task, sub = d["features"], d["labels"], d["arrays"]["task"].reshape(-1).astype(int), d["arrays"]["subsets"]
+    bits = X[:, 10:]
+    oracle = (bits[np.arange(len(y))[:, None], sub[task].astype(int)].sum(axis=1) % 2).astype(int)
+    np.testing.assert_array_equal(oracle, y)
+    acc = grokscope.subtask_accuracy(oracle, y, task, 10)
+    assert all(a == 1.0 for a in acc)
+    counts = np.bincount(task[d["train"]], minlength=10)
+    p = np.arange(1, 11) ** -1.4
+    p /= p.sum()
+    assert np.all(np.abs(counts - 20000 * p) < 4.5 * np.sqrt(20000 * p * (1 - p)))
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        grokscope.multitask_sparse_parity(k=500)

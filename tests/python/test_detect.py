@@ -62,3 +62,18 @@ def test_aggregate_reports_over_seeds_counts_every_verdict_and_takes_numpy_quart
     with pytest.raises(ValueError, match="unknown verdict 'maybe'"):
         grokscope.aggregate_reports([dict(reports[0], verdict="maybe")])
     assert grokscope.aggregate_reports([])["runs"] == 0
+
+
+def test_classify_liu_phase_known_answers():
+    steps = np.arange(0, 20001, 100.0)
+
+    def phase(t_train, t_test):
+        tr = np.where((t_train is not None) & (steps >= (t_train or 0)), 1.0, 0.1)
+        te = np.where((t_test is not None) & (steps >= (t_test or 0)), 0.95, 0.05)
+        return grokscope.classify_liu_phase(steps, tr, te)
+
+    assert phase(100, 900)["phase"] == "comprehension"
+    assert phase(100, 1200) == {"phase": "grokking", "t_train": 100.0, "t_test": 1200.0}
+    assert phase(100, None)["phase"] == "memorization" and phase(None, None)["phase"] == "confusion"
+    with pytest.raises(ValueError, match="differ in length"):
+        grokscope.classify_liu_phase(np.array([0.0, 1.0]), np.array([0.0]), np.array([0.0, 1.0]))

@@ -12,8 +12,8 @@
 /// reported and redone. A rerun skips finished points (a point that ended in `diverged` is
 /// finished; one whose function threw is recorded with status `error` and its message, and is
 /// retried by the next run). The combined table OUT/results.csv and OUT/results.json has one row
-/// per finished point (axes, seed, status, verdict, t_mem, t_grok, gap, final metrics) and the
-/// seeds of each configuration aggregated with the detectors' multi-seed summary.
+/// per finished point (axes, seed, status, verdict, t_mem, t_grok, gap, final metrics; results.json also Liu et al.'s
+/// phase) and the seeds of each configuration aggregated with the detectors' multi-seed summary.
 ///
 /// Sharding for job arrays: `SweepOptions::shard_index / shard_count` (or, when both are left at
 /// their defaults, SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT from the environment) run the
@@ -23,6 +23,7 @@
 #include <grokscope/core/check.hpp>
 #include <grokscope/core/config.hpp>
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/detect/phase.hpp>
 #include <grokscope/io/csv.hpp>
 #include <grokscope/train/trainer.hpp>
 

@@ -167,8 +167,14 @@ GROKSCOPE_DEFERRED_DEF nlohmann::ordered_json result_json(const SweepPoint& p, c
   j["t_mem"] = r ? opt_json(r->t_mem) : nlohmann::json(nullptr);
   j["t_grok"] = r ? opt_json(r->t_grok) : nlohmann::json(nullptr);
   j["gap"] = r ? opt_json(r->gap) : nlohmann::json(nullptr);
-  nlohmann::ordered_json fin = nlohmann::ordered_json::object();
   const History& h = o.result.history;
+  // Liu et al.'s four phases (detect/phase.hpp, their 90 % / 10⁵ / 10³ rule) beside the verdict
+  const auto& cols = h.columns();
+  if (h.size() > 0 && std::find(cols.begin(), cols.end(), "train_acc") != cols.end() &&
+      std::find(cols.begin(), cols.end(), "test_acc") != cols.end())
+    j["liu_phase"] =
+        liu_phase_name(classify_liu_phase(h.column("step"), h.column("train_acc"), h.column("test_acc")).phase);
+  nlohmann::ordered_json fin = nlohmann::ordered_json::object();
   if (h.size() > 0)
     for (const char* c : {"train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"})
       if (std::find(h.columns().begin(), h.columns().end(), c) != h.columns().end()) {
