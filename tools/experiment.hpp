@@ -12,6 +12,7 @@
 #include <grokscope/data/regression.hpp>
 #include <grokscope/data/subsets.hpp>
 #include <grokscope/detect/grokking.hpp>
+#include <grokscope/measure/circuit_efficiency.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
 #include <grokscope/optim/adam.hpp>
@@ -541,6 +542,17 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
     tc.ce_precision = t.choice("ce_precision", "stable", {"stable", "native"}) == "stable"
                           ? CrossEntropyPrecision::Stable
                           : CrossEntropyPrecision::Native;
+    // Varma et al.'s norm at convergence: stop once a history column has converged ("" : off)
+    const std::string converge = t.get<std::string>("stop_converged", "");
+    const Index converge_window = t.get<Index>("converge_window", 5);
+    const double converge_tol = t.get<double>("converge_tol", 1e-3);
+    if (converge_window < 1) t.fail("converge_window", "must be >= 1");
+    t.non_negative("converge_tol", converge_tol);
+    if (!converge.empty()) {
+      ConvergenceRule rule;
+      rule.window = converge_window, rule.rel_tol = converge_tol;
+      tc.stop_when = convergence_stop(converge, rule);
+    }
     // DeMoss et al.'s weight noise: the gradient at θ + δξ (0: off); the noise's stream follows the seed
     tc.weight_noise = t.get<double>("weight_noise", 0.0);
     t.non_negative("weight_noise", tc.weight_noise);
@@ -561,7 +573,7 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
       Section p(pl[i], "probes[" + std::to_string(i) + "]");
       const std::string k = p.choice("kind", "weight_norm",
                                      {"weight_norm", "weight_spectrum", "stability", "ntk", "fourier", "llc",
-                                      "sharpness", "heavy_tail", "complexity"});
+                                      "sharpness", "heavy_tail", "complexity", "local_complexity", "trig_share"});
       const Index every = p.get<Index>("every", 100);
       if (every < 1) p.fail("every", "must be >= 1");
       p.get<std::string>("prefix", "");
@@ -611,6 +623,8 @@ inline Experiment resolve(const json& cfg, std::uint64_t seed, const Dataset* gi
         const Index taus = p.get<Index>("taus", 20);
         if (taus < 1 || taus > 1000) p.fail("taus", "must be in [1, 1000] (the grid 1/taus, 2/taus, ..., 1)");
       }
+      if (k == "trig_share" && (e.task_kind != "modular" || e.data.size() != e.p * e.p || e.data.labels.empty()))
+        p.fail("kind", "trig_share needs a modular task over all p^2 pairs with labels");
       if (k == "local_complexity") {  // Humayun et al.: dense inputs only
         if (e.data.has_tokens())
           p.fail("kind",
@@ -745,6 +759,20 @@ TrainResult train(Experiment& e, const std::string& out_dir, Hooks<S>* hooks = n
           every,
           complexity_probe<S>(e.data, m > 0 ? first_rows(d.train, m) : d.train, m > 0 ? first_rows(d.test, m) : d.test,
                               e.train.loss, p["epsilon"].get<double>(), co, e.train.ce_precision),
+          prefix);
+    } else if (k == "trig_share") {  // Varma et al.'s C_gen proxy on every pair
+      IndexList all(static_cast<std::size_t>(d.size()));
+      for (Index i = 0; i < d.size(); ++i) all[static_cast<std::size_t>(i)] = i;
+      const ModelInput<S> X = ModelInput<S>::from_dataset(d, all);
+      const IndexList y = d.labels;
+      const Index p_mod = e.p;
+      tr.add_probe(
+          every,
+          [X, y, p_mod](Model<S>& m, Index) {
+            Tape<S> t;
+            const TrigShare ts = trig_subspace_share(m.forward(t, X).value().template cast<double>(), y, p_mod);
+            return Record{{"trig_share", ts.share}, {"trig_gen_norm", ts.gen_norm}, {"trig_mem_norm", ts.mem_norm}};
+          },
           prefix);
     } else if (k == "local_complexity") {
       const IndexList rows = first_rows(p["on"] == "train" ? d.train : d.test, p["max_examples"].get<Index>());

@@ -311,3 +311,33 @@ def test_circuit_efficiency_measures():
     assert grokscope.converged_at([0, 1, 2, 3], [4, 2, 1, 1.0001], window=1, rel_tol=1e-3) == 3
     with pytest.raises(ValueError, match="outside \\[0, p\\)"):
         grokscope.trig_subspace_share(gen, y + p, p)
+
+
+def test_trig_share_probe_and_convergence_stop_in_a_config():
+    cfg = {"task": {"kind": "modular", "op": "add", "p": 23, "encoding": "nanda_tokens"},
+           "split": {"kind": "random", "fraction": 0.6}, "model": {"kind": "transformer", "preset": "nanda2023"},
+           "optimizer": {"kind": "adamw", "lr": 0.003, "weight_decay": 1.0},
+           "train": {"steps": 400, "eval_every": 20, "log_points": 0, "stop_converged": "train_acc",
+                     "converge_window": 3, "converge_tol": 0.0},
+           "probes": [{"kind": "trig_share", "every": 20}]}
+    out = grokscope.run_experiment(cfg, progress=False)
+    h = out["history"]
+    assert np.all((h["trig_share"] >= 0) & (h["trig_share"] <= 1))
+    np.testing.assert_allclose(h["trig_gen_norm"] ** 2 / (h["trig_gen_norm"] ** 2 + h["trig_mem_norm"] ** 2),
+                               h["trig_share"], rtol=1e-12)
+    # train accuracy unchanged over 3 evaluations (it reaches 1 well before step 400): stopped early
+    assert out["status"] == "stopped" and out["steps_done"] < 400
+    with pytest.raises(ValueError, match=r"probes\[0\]\.kind: trig_share needs a modular task"):
+        grokscope.run_experiment(dict(cfg, task={"kind": "permutation", "n": 4}, model={"kind": "transformer"}))
+
+
+def test_local_complexity_probe_in_a_config():
+    cfg = {"task": {"kind": "parity", "n": 12, "k": 3, "n_train": 200, "n_test": 50}, "split": {"kind": "given"},
+           "model": {"kind": "mlp", "preset": "merrill", "width": 32}, "loss": "hinge",
+           "train": {"steps": 10, "eval_every": 5, "log_points": 0},
+           "probes": [{"kind": "local_complexity", "every": 5, "vertices": 8, "radius": 0.05, "max_examples": 20}]}
+    h = grokscope.run_experiment(cfg, progress=False)["history"]
+    assert np.all(h["local_complexity"] >= 0) and np.all(h["local_complexity"] <= 32)
+    assert "local_complexity_layers.0.hook_pre" in h
+    with pytest.raises(ValueError, match=r"probes\[0\]\.vertices: must be an even number"):
+        grokscope.run_experiment(dict(cfg, probes=[{"kind": "local_complexity", "vertices": 7}]))
