@@ -11,11 +11,16 @@
 //   NTK_Structured_NandaTransformer/128   Nanda et al.'s transformer (p = 113), trace over the
 //                                  114 outputs, 128 sequences
 //   CKA_Linear/10000/512           linear CKA of two 10 000 × 512 float representations
+//   LocalComplexity_HumayunMLP/1000  Humayun et al.'s MNIST network (784-200-200-200-10 ReLU, float32):
+//                                  local complexity at 1 000 inputs, their 40 vertices and r = 0.005,
+//                                  beside TrainStep_HumayunMLP/200, one Adam step on their batch of 200
 #include <grokscope/core/rng.hpp>
 #include <grokscope/measure/cka.hpp>
+#include <grokscope/measure/local_complexity.hpp>
 #include <grokscope/measure/ntk.hpp>
 #include <grokscope/nn/mlp.hpp>
 #include <grokscope/nn/transformer.hpp>
+#include <grokscope/optim/adam.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -100,5 +105,36 @@ void BM_CKA_Linear(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(linear_cka(X, Y).value);
 }
 BENCHMARK(BM_CKA_Linear)->Args({10000, 512})->Unit(benchmark::kMillisecond);
+
+MlpConfig humayun_mlp() {
+  MlpConfig c = relu_mlp(784, {200, 200, 200}, 10);
+  c.seed = 2;
+  return c;
+}
+
+void BM_LocalComplexity_HumayunMLP(benchmark::State& state) {
+  Mlp<float> m(humayun_mlp());
+  const Eigen::MatrixXd X = Rng(7).normal_matrix<double>(state.range(0), 784);
+  for (auto _ : state) benchmark::DoNotOptimize(local_complexity(m, X).mean);
+}
+BENCHMARK(BM_LocalComplexity_HumayunMLP)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_TrainStep_HumayunMLP(benchmark::State& state) {
+  Mlp<float> m(humayun_mlp());
+  Adam<float> opt(m.parameters(), AdamConfig{});
+  ModelInput<float> in;
+  in.x = Rng(8).normal_matrix<double>(state.range(0), 784).cast<float>();
+  IndexList y;
+  for (Index i = 0; i < state.range(0); ++i) y.push_back(i % 10);
+  Tape<float> t;
+  for (auto _ : state) {
+    t.reset();
+    m.zero_grad();
+    t.backward(cross_entropy(m.forward(t, in), y));
+    opt.step(opt.lr());
+    benchmark::DoNotOptimize(m.parameters()[0]->value.data());
+  }
+}
+BENCHMARK(BM_TrainStep_HumayunMLP)->Arg(200)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
