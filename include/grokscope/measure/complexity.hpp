@@ -161,6 +161,20 @@ inline Eigen::MatrixXd coarse_value(const CoarseSource& c, Index k, double delta
   return Q;
 }
 
+// A parameter's values in double and, for a matrix, its thin SVD.
+template <typename S>
+CoarseSource coarse_source(const Parameter<S>& p, const char* where) {
+  CoarseSource c;
+  c.W = p.value.template cast<double>();
+  require(c.W.allFinite(), where, "parameter '" + p.name + "' has a NaN or Inf entry");
+  c.matrix = p.rows() >= 2 && p.cols() >= 2;
+  if (c.matrix) {
+    const Eigen::BDCSVD<Eigen::MatrixXd> svd(c.W, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    c.U = svd.matrixU(), c.V = svd.matrixV(), c.sigma = svd.singularValues();
+  }
+  return c;
+}
+
 inline std::size_t float_bytes_bzip2(const std::vector<float>& v) {
   return bzip2_size(v.data(), v.size() * sizeof(float));
 }
@@ -186,14 +200,9 @@ CoarseGrainedWeights coarse_grain(const std::vector<Parameter<S>*>& params, doub
   CoarseGrainedWeights r;
   std::vector<float> store;
   for (const Parameter<S>* p : params) {
-    detail::CoarseSource c;
-    c.W = p->value.template cast<double>();
-    require(c.W.allFinite(), where, "parameter '" + p->name + "' has a NaN or Inf entry");
-    c.matrix = p->rows() >= 2 && p->cols() >= 2;
+    const detail::CoarseSource c = detail::coarse_source(*p, where);
     Index k = 0;
     if (c.matrix) {
-      const Eigen::BDCSVD<Eigen::MatrixXd> svd(c.W, Eigen::ComputeThinU | Eigen::ComputeThinV);
-      c.U = svd.matrixU(), c.V = svd.matrixV(), c.sigma = svd.singularValues();
       k = rank_for_threshold(c.sigma, tau);
       r.total_components += c.sigma.size();
     }
@@ -244,18 +253,11 @@ CoarseGrainedComplexity coarse_grained_complexity(Model<S>& model, const LossFn<
   std::vector<Matrix<S>> original(params.size());
   std::vector<float> raw;
   for (std::size_t i = 0; i < params.size(); ++i) {
-    const Parameter<S>& p = *params[i];
-    require(p.value.allFinite(), where, "parameter '" + p.name + "' has a NaN or Inf entry");
-    original[i] = p.value;
-    src[i].W = p.value.template cast<double>();
+    src[i] = detail::coarse_source(*params[i], where);
+    original[i] = params[i]->value;
     for (Index a = 0; a < src[i].W.rows(); ++a)
       for (Index b = 0; b < src[i].W.cols(); ++b) raw.push_back(static_cast<float>(src[i].W(a, b)));
-    src[i].matrix = p.rows() >= 2 && p.cols() >= 2;
-    if (src[i].matrix) {
-      const Eigen::BDCSVD<Eigen::MatrixXd> svd(src[i].W, Eigen::ComputeThinU | Eigen::ComputeThinV);
-      src[i].U = svd.matrixU(), src[i].V = svd.matrixV(), src[i].sigma = svd.singularValues();
-      r.total_components += src[i].sigma.size();
-    }
+    if (src[i].matrix) r.total_components += src[i].sigma.size();
   }
   r.raw_bytes = detail::float_bytes_bzip2(raw);
 

@@ -89,6 +89,7 @@ LocalComplexity local_complexity(Model<S>& model, const Eigen::MatrixXd& X, cons
     const Eigen::MatrixXd G = rng.normal_matrix<double>(d, m);
     V = Eigen::HouseholderQR<Eigen::MatrixXd>(G).householderQ() * Eigen::MatrixXd::Identity(d, m);
   }
+  const Eigen::MatrixXd offsets = o.radius * V.transpose();  // row k: r·v_k
   const Index n = X.rows(), P = 2 * m;
   LocalComplexity r;
   r.per_example.setZero(n);
@@ -101,9 +102,8 @@ LocalComplexity local_complexity(Model<S>& model, const Eigen::MatrixXd& X, cons
     in.x.resize((b - a) * P, d);
     for (Index i = a; i < b; ++i)
       for (Index k = 0; k < m; ++k) {
-        const Eigen::RowVectorXd step = o.radius * V.col(k).transpose();
-        in.x.row((i - a) * P + 2 * k) = (X.row(i) + step).template cast<S>();
-        in.x.row((i - a) * P + 2 * k + 1) = (X.row(i) - step).template cast<S>();
+        in.x.row((i - a) * P + 2 * k) = (X.row(i) + offsets.row(k)).template cast<S>();
+        in.x.row((i - a) * P + 2 * k + 1) = (X.row(i) - offsets.row(k)).template cast<S>();
       }
     const ActivationCache<S> cache = model.run_with_cache(in, keep);
     for (std::size_t s = 0; s < sites.size(); ++s) {
